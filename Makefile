@@ -1,0 +1,53 @@
+# Everything a fresh machine needs is installed by these targets.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 5006
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint format bench warmup screenshots docker-smoke system-deps clean
+
+$(VENV)/.run-installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.run-installed
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+# Debian's Chromium drives the browser tests (Playwright never downloads a browser here);
+# nginx fronts two app processes in the sticky-routing test.
+system-deps:
+	@command -v chromium >/dev/null && command -v nginx >/dev/null || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium nginx >/dev/null)
+
+run: $(VENV)/.run-installed
+	EXPLAINER_PORT=$(PORT) $(PY) app.py
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+test: $(VENV)/.dev-installed system-deps lint
+	$(PY) -m pytest
+
+bench: $(VENV)/.dev-installed
+	$(PY) -m bench
+
+warmup: $(VENV)/.run-installed
+	$(PY) -m engine.warmup
+
+screenshots: $(VENV)/.dev-installed system-deps
+	$(PY) scripts/screenshots.py
+
+docker-smoke:
+	bash scripts/docker-smoke
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-results
