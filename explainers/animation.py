@@ -1,0 +1,206 @@
+"""The one play/pause controller and the one way to run heavy work off the event loop.
+
+``Animator`` drives a section's ``frame()`` from a periodic callback.  It starts paused, stops
+by itself when the browser tab goes away (no connection left, or the session is destroyed),
+pauses while the tab is hidden, gives up after a safety timeout, and turns an exception inside
+a frame into a visible message instead of a dead loop.  It also keeps the server CPU time of
+each frame so benchmarks can report it.
+
+``run_in_background`` runs a heavy, bounded job (a race, a capacity sweep) on a small shared
+thread pool so other sessions stay responsive; the engine's kernels release the GIL.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import panel as pn
+import param
+from panel.io.state import set_curdoc
+
+log = logging.getLogger("explainers")
+
+FRAME_MS = 30  # ≈ 33 frames/s: as fast as it is useful to draw a small grid
+SAFETY_TIMEOUT_S = 20 * 60  # an animation left running in a forgotten tab stops eventually
+
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="explainer-work")
+
+
+def notify(message: str, kind: str = "warning", duration: int = 5000) -> None:
+    """Show a toast in the current session if there is one; always log it."""
+    log.info("notice: %s", message)
+    notifications = pn.state.notifications
+    if notifications is not None:
+        getattr(notifications, kind)(message, duration=duration)
+
+
+def report_exception(exc: BaseException, where: str = "") -> None:
+    """Log an exception with its traceback and show the reader a short message."""
+    log.exception("error in %s", where or "a callback", exc_info=exc)
+    notify(f"Something went wrong{' in ' + where if where else ''}: {exc}", "error", 8000)
+
+
+def _session_alive() -> bool:
+    """False once the tab that owns the current session has gone."""
+    doc = pn.state.curdoc
+    ctx = getattr(doc, "session_context", None)
+    session = getattr(ctx, "session", None) if ctx is not None else None
+    if session is None:  # notebook or a script: nothing to watch
+        return True
+    return not session.destroyed and session.connection_count > 0
+
+
+class Animator(param.Parameterized):
+    """Run ``frame()`` every ``period_ms`` while ``running`` is True.
+
+    Parameters
+    ----------
+    frame : callable()
+        Advances the simulation and updates the views for one frame.
+    period_ms : int
+        Milliseconds between frames.
+    label_run, label_pause : str
+        Labels of the toggle button in each state.
+    """
+
+    running = param.Boolean(default=False, doc="Whether frames are being produced.")
+    frames = param.Integer(default=0, doc="Frames produced since creation.")
+
+    def __init__(
+        self,
+        frame: Callable[[], None],
+        period_ms: int = FRAME_MS,
+        label_run: str = "Run",
+        label_pause: str = "Pause",
+        where: str = "animation",
+        **params,
+    ):
+        super().__init__(**params)
+        self._frame = frame
+        self._period = int(period_ms)
+        self._labels = (label_run, label_pause)
+        self._where = where
+        self._cb = None
+        self._started_at = 0.0
+        self.cpu_ms: deque[float] = deque(maxlen=2000)  # server CPU per frame
+        self.button = pn.widgets.Button(
+            name=label_run, button_type="primary", width=90, description="Start or pause"
+        )
+        self.button.on_click(lambda _e: self.toggle())
+        self._register_cleanup()
+
+    def _register_cleanup(self) -> None:
+        if pn.state.curdoc is None or pn.state.curdoc.session_context is None:
+            return
+        # Bound through a closure: when this runs, the session's globals may be gone.
+        stop = self.stop
+        pn.state.on_session_destroyed(lambda _ctx: stop())
+
+    # -- control -------------------------------------------------------------------------
+    def play(self) -> None:
+        if self.running:
+            return
+        self._started_at = time.monotonic()
+        if self._cb is None:
+            self._cb = pn.state.add_periodic_callback(self._tick, period=self._period, start=False)
+            self._cb.log = False
+        self._cb.start()
+        self.running = True
+
+    def pause(self) -> None:
+        if self._cb is not None and self._cb.running:
+            self._cb.stop()
+        self.running = False
+
+    def stop(self) -> None:
+        """Pause and forget the periodic callback (session ending)."""
+        self.pause()
+        self._cb = None
+
+    def toggle(self) -> None:
+        self.pause() if self.running else self.play()
+
+    @param.depends("running", watch=True)
+    def _relabel(self) -> None:
+        self.button.name = self._labels[1] if self.running else self._labels[0]
+        self.button.button_type = "warning" if self.running else "primary"
+
+    # -- the loop ------------------------------------------------------------------------
+    def _tick(self) -> None:
+        if not _session_alive() or time.monotonic() - self._started_at > SAFETY_TIMEOUT_S:
+            self.stop()
+            return
+        t0 = time.thread_time()
+        try:
+            with pn.io.hold():
+                self._frame()
+        except Exception as exc:  # a bug must not leave a zombie loop or a silent page
+            self.pause()
+            report_exception(exc, self._where)
+            return
+        self.cpu_ms.append((time.thread_time() - t0) * 1e3)
+        self.frames += 1
+
+    def cpu_ms_median(self) -> float:
+        return float(np.median(self.cpu_ms)) if self.cpu_ms else float("nan")
+
+
+def run_in_background(
+    job: Callable[[Callable[[float], None]], object],
+    on_done: Callable[[object], None],
+    on_progress: Callable[[float], None] | None = None,
+    where: str = "background job",
+) -> None:
+    """Run ``job(progress)`` on the shared pool and deliver its result to the session.
+
+    ``job`` receives a ``progress(fraction)`` function it may call from the worker thread;
+    ``on_progress`` and ``on_done`` are called back on the session's own event loop (with
+    the document locked), so they may update widgets and sources freely.
+    """
+    doc = pn.state.curdoc
+    in_server = doc is not None and doc.session_context is not None
+    lock = threading.Lock()
+    last = [0.0]
+
+    def deliver(fn, *args):
+        if not in_server:
+            fn(*args)
+            return
+
+        def run():
+            with set_curdoc(doc):
+                try:
+                    fn(*args)
+                except Exception as exc:
+                    report_exception(exc, where)
+
+        doc.add_next_tick_callback(run)
+
+    def progress(fraction: float) -> None:
+        if on_progress is None:
+            return
+        now = time.monotonic()
+        with lock:  # at most ~10 progress messages a second
+            if now - last[0] < 0.1 and fraction < 1.0:
+                return
+            last[0] = now
+        deliver(on_progress, float(fraction))
+
+    def work():
+        try:
+            result = job(progress)
+        except Exception as exc:
+            deliver(report_exception, exc, where)
+            return
+        deliver(on_done, result)
+
+    if in_server:
+        _POOL.submit(work)
+    else:  # notebook/script: simply run it
+        work()

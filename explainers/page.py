@@ -1,0 +1,186 @@
+"""The story page (every section in order) and one page per section, for iframes.
+
+Every visitor gets freshly built objects: serving a shared object would share its state
+across the whole class.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import panel as pn
+
+from .animation import report_exception
+from .section import Section
+
+log = logging.getLogger("explainers")
+
+STATIC = Path(__file__).resolve().parent.parent / "static"
+
+# Story order: memory, how much fits, temperature, probability, the physics, annealing,
+# learning, and the restricted machine that makes learning cheap.
+SECTIONS: dict[str, str] = {
+    "hopfield": "explainers.hopfield:HopfieldGrid",
+    "capacity": "explainers.capacity:Capacity",
+    "sigmoid": "explainers.sigmoid:StochasticNeuron",
+    "distribution": "explainers.distribution:BoltzmannDistribution",
+    "ising": "explainers.ising:SpinLattice",
+    "annealing": "explainers.annealing:Annealing",
+    "learning": "explainers.learning:BoltzmannLearning",
+    "rbm": "explainers.rbm:RBMTrainer",
+}
+
+THEMES = {
+    "default": {
+        "--explainer-ink": "#1f2330",
+        "--explainer-paper": "#fbf9f4",
+        "--explainer-muted": "#5d6270",
+        "--explainer-link": "#1d5a8f",
+        "--explainer-accent": "#d1495b",
+        "--explainer-tint": "rgba(209, 73, 91, 0.07)",
+    },
+    "dark": {
+        "--explainer-ink": "#e8e6e1",
+        "--explainer-paper": "#15171c",
+        "--explainer-muted": "#a5a9b3",
+        "--explainer-link": "#8cc4f2",
+        "--explainer-accent": "#ef7a88",
+        "--explainer-tint": "rgba(239, 122, 136, 0.10)",
+    },
+}
+
+_configured = False
+
+
+def configure() -> None:
+    """Load Panel's extensions once per process and route errors to the reader."""
+    global _configured
+    if _configured:
+        return
+    pn.extension("katex", notifications=True, design="native")
+    pn.config.exception_handler = lambda exc: report_exception(exc)
+    pn.config.css_files = [*pn.config.css_files, "assets/style.css"]
+    pn.config.js_files = {**pn.config.js_files, "explainer": "assets/explainer.js"}
+    _configured = True
+
+
+def section_class(key: str) -> type[Section]:
+    module, name = SECTIONS[key].split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def available_sections() -> list[str]:
+    """Keys of the sections whose modules import (all of them, in a finished build)."""
+    keys = []
+    for key in SECTIONS:
+        try:
+            section_class(key)
+        except (ImportError, AttributeError) as exc:
+            log.warning("section %s unavailable: %s", key, exc)
+            continue
+        keys.append(key)
+    return keys
+
+
+def _theme() -> str:
+    return "dark" if pn.config.theme == "dark" else "default"
+
+
+def _theme_css() -> str:
+    variables = {
+        "--explainer-serif": "'Iowan Old Style', 'Palatino Linotype', Palatino, Georgia, serif",
+        "--explainer-sans": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+        **THEMES[_theme()],
+    }
+    body = "; ".join(f"{k}: {v}" for k, v in variables.items())
+    return f":host {{ {body}; }}"
+
+
+def _embed_requested() -> bool:
+    args = pn.state.session_args if pn.state.curdoc is not None else {}
+    values = args.get("embed") or [b"0"]
+    return values[-1] in (b"1", b"true", b"yes")
+
+
+def _theme_link() -> str:
+    other = "default" if _theme() == "dark" else "dark"
+    label = "Light page" if other == "default" else "Dark page"
+    return (
+        f'<a class="theme-toggle" href="?theme={other}" '
+        f"onclick=\"return explainerSetTheme('{other}')\">{label}</a>"
+    )
+
+
+def _header(keys: list[str]) -> pn.pane.HTML:
+    toc = "".join(
+        f'<li><a href="#{k}" onclick="return explainerScrollTo(\'{k}\')">'
+        f"{html.escape(section_class(k).title)}</a></li>"
+        for k in keys
+    )
+    return pn.pane.HTML(
+        f"""
+<header class="story-header">
+  <div class="kicker">An interactive explainer · {_theme_link()}</div>
+  <h1>Boltzmann machines, hands on</h1>
+  <p class="dek">From a Hopfield network that remembers by rolling downhill, to neurons
+  that gamble, to machines that learn a probability distribution. Every number you see is
+  computed live from the state on your screen.</p>
+  <nav aria-label="Contents"><ol class="toc">{toc}</ol></nav>
+</header>""",
+        stylesheets=["assets/article.css"],
+        sizing_mode="stretch_width",
+        margin=(8, 0),
+    )
+
+
+def _page(*objects, embed: bool = False) -> pn.Column:
+    return pn.Column(
+        *objects,
+        css_classes=["explainer-page", *(["embedded"] if embed else [])],
+        stylesheets=[_theme_css(), "assets/article.css"],
+        sizing_mode="stretch_width",
+        styles={"max-width": "780px", "margin": "0 auto", "padding": "0 12px"},
+    )
+
+
+def build_section(key: str) -> Section:
+    """A fresh section bound to the current session's URL."""
+    section = section_class(key)()
+    section.bind_url()
+    return section
+
+
+def story_page() -> pn.Column:
+    configure()
+    keys = available_sections()
+    sections = []
+    for key in keys:
+        try:
+            sections.append(build_section(key))
+        except Exception as exc:
+            report_exception(exc, f"building the {key} section")
+    embed = _embed_requested()
+    for s in sections:
+        s.embed = embed
+    return _page(_header(keys), *sections, embed=embed)
+
+
+def section_page(key: str) -> pn.Column:
+    configure()
+    section = build_section(key)
+    embed = _embed_requested()
+    if embed:
+        section.embed = True
+    return _page(section, embed=embed)
+
+
+def routes() -> dict[str, Callable[[], pn.viewable.Viewable]]:
+    """Map URL path -> function building a fresh page for each visitor."""
+    out: dict[str, Callable[[], pn.viewable.Viewable]] = {"/": story_page}
+    for key in SECTIONS:
+        out[f"/{key}"] = lambda key=key: section_page(key)
+    return out

@@ -1,0 +1,275 @@
+"""The frame every section shares: prose, formula, controls, URL state, messages, embedding.
+
+A section is a ``pn.viewable.Viewer`` whose ``param``s are its whole user-visible state.
+Subclasses declare class attributes (``key``, ``title``, ``intro``, ``formula``,
+``try_this``, ``url_params``) and implement :meth:`Section.body`.  This module gives every
+section, once:
+
+* a layout with the CSS class ``explainer-<key>`` (a stable test hook) and an ``id`` anchor;
+* URL round-tripping of the ``url_params``: ``?<key>.<param>=value`` restores them, moving a
+  control rewrites the query string, and every incoming value is validated — clamped into
+  its bounds or refused — with a visible message, never a traceback;
+* an "Embed" control that shows an iframe snippet for the section's own URL and state, and
+  an ``embed=1`` mode that hides the prose;
+* a message area for refusals and errors.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+import numpy as np
+import panel as pn
+import param
+
+from .animation import notify, report_exception
+
+MAX_RAW_LENGTH = 64  # no legitimate value in a link is longer than this
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+PROSE_CSS = """
+:host, .markdown, p { font-family: var(--explainer-serif); font-size: 1.06rem;
+        line-height: 1.6; color: var(--explainer-ink, inherit); max-width: 100%; }
+p { margin: .45em 0; }
+code { font-size: .9em; }
+a { color: var(--explainer-link); }
+.try { border-left: 3px solid var(--explainer-accent); padding: .2em .8em;
+       background: var(--explainer-tint); border-radius: 0 4px 4px 0; }
+"""
+
+
+def _bounds(p: param.Parameter) -> tuple[float | None, float | None]:
+    return getattr(p, "bounds", None) or (None, None)
+
+
+def coerce(p: param.Parameter, raw: Any) -> tuple[Any, str | None, bool]:
+    """Turn an untrusted value for parameter ``p`` into a safe one.
+
+    Returns
+    -------
+    value : object
+        The value to set (meaningful only when ``ok``).
+    message : str or None
+        What was changed or why the value was refused, for the reader.
+    ok : bool
+        False when the value is refused (the current value stays).
+    """
+    name = p.name
+    text = raw if isinstance(raw, str) else str(raw)
+    if len(text) > MAX_RAW_LENGTH:
+        return None, f"“{name}” was too long to be a real value; ignored.", False
+    text = text.strip()
+    shown = html.escape(text[:24])
+    if isinstance(p, param.Boolean):
+        low = text.lower()
+        if low in _TRUE:
+            return True, None, True
+        if low in _FALSE:
+            return False, None, True
+        return None, f"“{name}” must be yes/no, not “{shown}”; ignored.", False
+    if isinstance(p, param.Number):  # Integer is a Number too
+        try:
+            value = float(text)
+        except ValueError:
+            return None, f"“{name}” must be a number, not “{shown}”; ignored.", False
+        if not math.isfinite(value):
+            return None, f"“{name}” must be a finite number, not “{shown}”; ignored.", False
+        msg = None
+        if isinstance(p, param.Integer):
+            value = round(value)
+        lo, hi = _bounds(p)
+        if lo is not None and value < lo:
+            value, msg = lo, f"“{name}” = {shown} is below the smallest allowed value; using {lo}."
+        elif hi is not None and value > hi:
+            value, msg = hi, f"“{name}” = {shown} is above the largest allowed value; using {hi}."
+        return (int(value) if isinstance(p, param.Integer) else value), msg, True
+    if isinstance(p, param.Selector):
+        objects = list(p.objects.values()) if isinstance(p.objects, dict) else list(p.objects)
+        for obj in objects:
+            if str(obj) == text:
+                return obj, None, True
+        choices = ", ".join(str(o) for o in objects)
+        return None, f"“{name}” must be one of {choices}, not “{shown}”; ignored.", False
+    if isinstance(p, param.String):
+        return text, None, True
+    return None, f"“{name}” cannot be set from a link; ignored.", False
+
+
+class Section(pn.viewable.Viewer):
+    """Base class of every section (see the module docstring)."""
+
+    key: ClassVar[str] = "section"
+    title: ClassVar[str] = ""
+    intro: ClassVar[str] = ""  # Markdown, our own words
+    formula: ClassVar[str] = ""  # LaTeX, rendered with KaTeX
+    try_this: ClassVar[str] = ""
+    url_params: ClassVar[tuple[str, ...]] = ()
+
+    embed = param.Boolean(default=False, doc="Hide the prose and show only the widget.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._layout: pn.Column | None = None
+        self._notice = pn.pane.Alert("", alert_type="warning", visible=False, margin=(4, 0))
+        self._embed_code = pn.pane.HTML("", visible=False, margin=(4, 0))
+
+    # -- to implement ------------------------------------------------------------------
+    def body(self) -> pn.viewable.Viewable:
+        """The interactive part: controls, plots, readouts."""
+        raise NotImplementedError
+
+    # -- validation and the URL ----------------------------------------------------------
+    def apply_values(self, raw: dict[str, Any], source: str = "link") -> list[str]:
+        """Validate and apply untrusted values (from a URL, a test, a script).
+
+        Unknown names and bad values are refused, out-of-range numbers clamped; every such
+        case gives one message, shown to the reader and returned.  Never raises.
+        """
+        messages: list[str] = []
+        good: dict[str, Any] = {}
+        allowed = set(self.url_params) | {"embed"}
+        for name, value in raw.items():
+            if name not in allowed:
+                shown = html.escape(str(name)[:24])
+                messages.append(f"The {source} mentions “{shown}”, which this section lacks.")
+                continue
+            value, msg, ok = coerce(self.param[name], value)
+            if msg:
+                messages.append(msg)
+            if ok:
+                good[name] = value
+        if good:
+            try:
+                self.param.update(**good)
+            except Exception as exc:  # a value that passed coercion but a watcher refused
+                report_exception(exc, f"the {self.key} section")
+                messages.append(f"Some values from the {source} could not be applied.")
+        self.show_messages(messages)
+        return messages
+
+    def show_messages(self, messages: list[str]) -> None:
+        if not messages:
+            return
+        self._notice.object = "<br>".join(messages)
+        self._notice.visible = True
+        for m in messages:
+            notify(m)
+
+    def query(self) -> dict[str, str]:
+        """The section's state as query-string pairs (``<key>.<param>`` → text)."""
+        out = {}
+        for name in self.url_params:
+            v = getattr(self, name)
+            if isinstance(v, float | np.floating):
+                v = f"{float(v):.6g}"
+            elif isinstance(v, bool):
+                v = "1" if v else "0"
+            out[f"{self.key}.{name}"] = str(v)
+        return out
+
+    def bind_url(self, args: dict[str, list[bytes]] | None = None) -> None:
+        """Restore state from the page's query string and keep the query string in step."""
+        if args is None:
+            args = pn.state.session_args if pn.state.curdoc is not None else {}
+        prefix = f"{self.key}."
+        raw = {}
+        for k, values in (args or {}).items():
+            if k.startswith(prefix) and values:
+                v = values[-1]
+                raw[k[len(prefix) :]] = v.decode("utf-8", "replace") if isinstance(v, bytes) else v
+        if raw:
+            self.apply_values(raw)
+        if pn.state.location is not None and self.url_params:
+            self.param.watch(self._push_query, list(self.url_params))
+
+    def _push_query(self, *_events) -> None:
+        if pn.state.location is not None:
+            pn.state.location.update_query(**self.query())
+
+    # -- embedding -----------------------------------------------------------------------
+    def embed_snippet(self, origin: str = "") -> str:
+        """An iframe snippet showing this section alone, in its current state."""
+        qs = urlencode({**self.query(), "embed": "1"})
+        src = f"{origin}/{self.key}?{qs}"
+        return (
+            f'<iframe src="{html.escape(src)}" title="{html.escape(self.title)}" '
+            'width="100%" height="720" style="border:0" loading="lazy"></iframe>'
+        )
+
+    def _origin(self) -> str:
+        loc = pn.state.location
+        if loc is None or not loc.hostname:
+            return "http://localhost:5006"
+        port = f":{loc.port}" if loc.port else ""
+        return f"{loc.protocol}//{loc.hostname}{port}"
+
+    def _toggle_embed_code(self, _event=None) -> None:
+        if self._embed_code.visible:
+            self._embed_code.visible = False
+            return
+        snippet = self.embed_snippet(self._origin())
+        self._embed_code.object = (
+            "<p style='margin:.2em 0'>Copy this into a course page to show this section, "
+            "as it is now, without the text around it:</p>"
+            f"<textarea readonly rows='3' style='width:100%;font-family:monospace'"
+            f" aria-label='iframe snippet'>{html.escape(snippet)}</textarea>"
+        )
+        self._embed_code.visible = True
+
+    # -- layout --------------------------------------------------------------------------
+    def prose(self) -> pn.Column:
+        parts: list[Any] = [pn.pane.Markdown(self.intro, stylesheets=[PROSE_CSS], margin=(0, 0))]
+        if self.formula:
+            parts.append(
+                pn.pane.LaTeX(
+                    f"$${self.formula}$$",
+                    renderer="katex",
+                    sizing_mode="stretch_width",
+                    styles={"font-size": "1.1em"},
+                )
+            )
+        if self.try_this:
+            parts.append(
+                pn.pane.HTML(
+                    f'<p class="try"><b>Try this:</b> {self.try_this}</p>',
+                    stylesheets=[PROSE_CSS],
+                    margin=(0, 0),
+                )
+            )
+        return pn.Column(*parts, sizing_mode="stretch_width", margin=0)
+
+    def __panel__(self) -> pn.Column:
+        if self._layout is not None:
+            return self._layout
+        try:
+            body = self.body()
+        except Exception as exc:  # a broken section must not take the page down
+            report_exception(exc, f"building the {self.key} section")
+            body = pn.pane.Alert(f"This section failed to load: {exc}", alert_type="danger")
+        prose = self.prose()
+        prose.visible = not self.embed
+        self.param.watch(lambda e: setattr(prose, "visible", not e.new), "embed")
+        embed_button = pn.widgets.Button(
+            name="Embed", button_type="light", width=80, description="Show an iframe snippet"
+        )
+        embed_button.on_click(self._toggle_embed_code)
+        self._layout = pn.Column(
+            pn.pane.HTML(
+                f'<h2 id="{self.key}" class="section-title">{html.escape(self.title)}</h2>',
+                stylesheets=["assets/article.css"],
+                margin=(16, 0, 0, 0),
+            ),
+            prose,
+            self._notice,
+            body,
+            pn.Row(pn.HSpacer(), embed_button, sizing_mode="stretch_width", margin=0),
+            self._embed_code,
+            css_classes=["explainer-section", f"explainer-{self.key}"],
+            sizing_mode="stretch_width",
+            margin=(0, 0, 24, 0),
+        )
+        return self._layout

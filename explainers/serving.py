@@ -1,0 +1,322 @@
+"""Serve the explainer's routes, configured by ``EXPLAINER_*`` environment variables.
+
+The same variables work for ``make run``, ``python app.py`` and the Docker image:
+
+========================================  ============================================
+variable                                  default
+========================================  ============================================
+``EXPLAINER_PORT``                        ``5006``
+``EXPLAINER_ADDRESS``                     ``127.0.0.1`` (the image sets ``0.0.0.0``)
+``EXPLAINER_ALLOW_ORIGINS``               ``localhost:PORT,127.0.0.1:PORT``
+``EXPLAINER_FRAME_ANCESTORS``             ``'self'``
+``EXPLAINER_NUM_PROCS``                   ``1`` (``0``: one per CPU)
+``EXPLAINER_NUM_THREADS``                 unset: callbacks run on the event loop
+``EXPLAINER_SESSION_LIFETIME_MS``         ``5000``
+``EXPLAINER_MAX_MESSAGE_BYTES``           ``262144`` (256 KiB)
+``EXPLAINER_ADMIN``                       ``0`` (off)
+========================================  ============================================
+
+A bad value never stops the server with a traceback: it is reported in one readable line
+and the safe default is used instead. :func:`server_options` is pure, so all of this is
+unit-tested without a server.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import re
+import signal
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from tornado.web import OutputTransform
+
+log = logging.getLogger("explainers.serving")
+
+TITLE = "Boltzmann machines, visually"
+
+#: Bokeh owns ``/static`` (its own JavaScript), so the project's top-level ``static/``
+#: directory is served here instead.
+STATIC_URL = "/assets"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+DEFAULT_PORT = 5006
+DEFAULT_ADDRESS = "127.0.0.1"
+DEFAULT_SESSION_LIFETIME_MS = 5000
+#: How often Bokeh looks for unused sessions; with the lifetime above a closed tab is
+#: reaped 5-7 s after it closes.
+CHECK_UNUSED_MS = 2000
+#: Clients only send small parameter changes; Bokeh's own first messages are well under
+#: 1 KiB. Bokeh's default (20 MiB) lets one client make the server buffer a lot.
+DEFAULT_MAX_MESSAGE_BYTES = 256 * 1024
+MIN_MAX_MESSAGE_BYTES = 16 * 1024
+MAX_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+_HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOSTNAME = re.compile(rf"^{_HOST_LABEL}(?:\.{_HOST_LABEL})*$")
+# An allowed websocket origin as Bokeh compares it: host[:port], with Bokeh's wildcards
+# (``*`` for a whole host, or for an IPv4 octet or a port).
+_ORIGIN = re.compile(
+    r"^(?P<host>[A-Za-z0-9*](?:[A-Za-z0-9.*-]*[A-Za-z0-9*])?)(?::(?P<port>\d+|\*))?$"
+)
+# CSP source expressions allowed in frame-ancestors (CSP level 3, without IPv6 literals).
+# No quotes, commas, semicolons or whitespace can get through, so nothing can be injected
+# into the header.
+_CSP_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:$")
+_CSP_HOST = re.compile(
+    rf"^(?:[A-Za-z][A-Za-z0-9+.-]*://)?(?:\*\.)?{_HOST_LABEL}(?:\.{_HOST_LABEL})*"
+    r"(?::(?:\d{1,5}|\*))?(?:/[A-Za-z0-9._~%!$&'()*+=:@/-]*)?$"
+)
+
+
+def _problem(name: str, value: str, why: str, default: Any) -> None:
+    log.warning("%s=%r %s; using %r instead.", name, value, why, default)
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, lo: int, hi: int) -> int | None:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw.strip().replace("_", ""))
+    except ValueError:
+        _problem(name, raw, "is not a whole number", default)
+        return default
+    if not lo <= value <= hi:
+        _problem(name, raw, f"is outside {lo}..{hi}", default)
+        return default
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None:
+        return default
+    word = raw.strip().lower()
+    if word in _TRUE:
+        return True
+    if word in _FALSE:
+        return False
+    _problem(name, raw, "is not one of 1/0, true/false, yes/no, on/off", default)
+    return default
+
+
+def _address(env: Mapping[str, str]) -> str:
+    raw = env.get("EXPLAINER_ADDRESS")
+    if raw is None or raw.strip() == "":
+        return DEFAULT_ADDRESS
+    value = raw.strip()
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    if len(value) <= 253 and _HOSTNAME.match(value):
+        return value
+    _problem("EXPLAINER_ADDRESS", raw, "is neither an IP address nor a host name", DEFAULT_ADDRESS)
+    return DEFAULT_ADDRESS
+
+
+def _split(raw: str) -> list[str]:
+    return [item for item in re.split(r"[\s,]+", raw.strip()) if item]
+
+
+def _origins(env: Mapping[str, str], port: int) -> list[str]:
+    default = [f"localhost:{port}", f"127.0.0.1:{port}"]
+    raw = env.get("EXPLAINER_ALLOW_ORIGINS")
+    if raw is None or raw.strip() == "":
+        return default
+    origins = []
+    for item in _split(raw):
+        # People paste page addresses; Bokeh compares only host[:port].
+        host_port = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", item).rstrip("/").lower()
+        match = _ORIGIN.match(host_port)
+        if not match or (match["port"] not in (None, "*") and not 0 < int(match["port"]) < 65536):
+            log.warning(
+                "EXPLAINER_ALLOW_ORIGINS: ignoring %r (expected host or host:port, "
+                "e.g. explainer.example.org or localhost:5006).",
+                item,
+            )
+            continue
+        if host_port == "*":
+            log.warning(
+                "EXPLAINER_ALLOW_ORIGINS='*': any web page may open websockets to this "
+                "server. Only use this behind a proxy that checks origins itself."
+            )
+        if host_port not in origins:
+            origins.append(host_port)
+    if not origins:
+        _problem("EXPLAINER_ALLOW_ORIGINS", raw, "has no usable entry", ",".join(default))
+        return default
+    return origins
+
+
+def _frame_ancestors(env: Mapping[str, str]) -> list[str]:
+    default = ["'self'"]
+    raw = env.get("EXPLAINER_FRAME_ANCESTORS")
+    if raw is None or raw.strip() == "":
+        return default
+    sources = []
+    for item in _split(raw):
+        keyword = item.strip("'").lower()
+        if keyword in ("self", "none"):
+            source = f"'{keyword}'"
+        elif item == "*" or _CSP_SCHEME.match(item) or _CSP_HOST.match(item):
+            source = item
+        else:
+            log.warning(
+                "EXPLAINER_FRAME_ANCESTORS: ignoring %r (expected 'self', 'none', * or an "
+                "origin such as https://course.example.org).",
+                item,
+            )
+            continue
+        if source not in sources:
+            sources.append(source)
+    if "'none'" in sources and len(sources) > 1:
+        _problem("EXPLAINER_FRAME_ANCESTORS", raw, "mixes 'none' with other sources", "'self'")
+        return default
+    if not sources:
+        _problem("EXPLAINER_FRAME_ANCESTORS", raw, "has no usable entry", "'self'")
+        return default
+    return sources
+
+
+def server_options(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
+    """Read the server's configuration from ``EXPLAINER_*`` variables.
+
+    Parameters
+    ----------
+    env : mapping of str to str
+        Usually ``os.environ``.
+
+    Returns
+    -------
+    dict
+        ``port`` (int), ``address`` (str), ``allow_origins`` (list of ``host[:port]``),
+        ``frame_ancestors`` (list of CSP sources), ``num_procs`` (int, 0 = one per CPU),
+        ``num_threads`` (int or None), ``session_lifetime_ms`` and ``check_unused_ms``
+        (int), ``max_message_bytes`` (int) and ``admin`` (bool). Bad values are logged
+        as warnings and replaced by the defaults; this function never raises for them.
+    """
+    port = _int(env, "EXPLAINER_PORT", DEFAULT_PORT, 1, 65535)
+    lifetime = _int(
+        env, "EXPLAINER_SESSION_LIFETIME_MS", DEFAULT_SESSION_LIFETIME_MS, 1000, 86_400_000
+    )
+    return {
+        "port": port,
+        "address": _address(env),
+        "allow_origins": _origins(env, port),
+        "frame_ancestors": _frame_ancestors(env),
+        "num_procs": _int(env, "EXPLAINER_NUM_PROCS", 1, 0, 64),
+        "num_threads": _int(env, "EXPLAINER_NUM_THREADS", None, 1, 64),
+        "session_lifetime_ms": lifetime,
+        "check_unused_ms": min(CHECK_UNUSED_MS, lifetime),
+        "max_message_bytes": _int(
+            env,
+            "EXPLAINER_MAX_MESSAGE_BYTES",
+            DEFAULT_MAX_MESSAGE_BYTES,
+            MIN_MAX_MESSAGE_BYTES,
+            MAX_MAX_MESSAGE_BYTES,
+        ),
+        "admin": _bool(env, "EXPLAINER_ADMIN", False),
+    }
+
+
+def security_headers(frame_ancestors: list[str]) -> dict[str, str]:
+    """Response headers that say who may frame the pages.
+
+    ``X-Frame-Options`` can only say "same origin" or "nobody"; it is sent when it agrees
+    with the CSP and left out otherwise (browsers that know CSP ignore it anyway, and an
+    old browser obeying ``SAMEORIGIN`` would block the configured course sites).
+    """
+    headers = {
+        "Content-Security-Policy": "frame-ancestors " + " ".join(frame_ancestors),
+        "X-Content-Type-Options": "nosniff",
+    }
+    if frame_ancestors == ["'self'"]:
+        headers["X-Frame-Options"] = "SAMEORIGIN"
+    elif frame_ancestors == ["'none'"]:
+        headers["X-Frame-Options"] = "DENY"
+    return headers
+
+
+class _AddHeaders(OutputTransform):
+    """Adds fixed headers to every HTTP response (tornado calls it once per request)."""
+
+    headers: dict[str, str] = {}
+
+    def transform_first_chunk(self, status_code, headers, chunk, finishing):
+        for name, value in self.headers.items():
+            headers[name] = value
+        return status_code, headers, chunk
+
+
+def serve_kwargs(options: Mapping[str, Any], title: str = TITLE) -> dict[str, Any]:
+    """Translate :func:`server_options` into keyword arguments for ``pn.serve``."""
+    transform = type(
+        "ExplainerHeaders",
+        (_AddHeaders,),
+        {"headers": security_headers(options["frame_ancestors"])},
+    )
+    kwargs = {
+        "port": options["port"],
+        "address": options["address"],
+        "websocket_origin": list(options["allow_origins"]),
+        "num_procs": options["num_procs"],
+        "unused_session_lifetime_milliseconds": options["session_lifetime_ms"],
+        "check_unused_sessions_milliseconds": options["check_unused_ms"],
+        "websocket_max_message_size": options["max_message_bytes"],
+        "admin": options["admin"],
+        "liveness": True,
+        "title": title,
+        "show": False,
+        # Bokeh hands unknown keywords on to tornado's Application.
+        "transforms": [transform],
+    }
+    if STATIC_DIR.is_dir():
+        kwargs["static_dirs"] = {STATIC_URL: str(STATIC_DIR)}
+    return kwargs
+
+
+def _configure_logging() -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+    # One line per HTTP request drowns everything else.
+    logging.getLogger("tornado.access").setLevel(logging.WARNING)
+
+
+def serve(
+    routes: Mapping[str, Callable[[], Any]],
+    env: Mapping[str, str] = os.environ,
+    title: str = TITLE,
+) -> None:
+    """Serve ``routes`` (URL path -> function building a fresh page) until interrupted."""
+    import panel as pn
+
+    _configure_logging()
+    options = server_options(env)
+    if options["num_threads"] is not None:
+        pn.config.nthreads = options["num_threads"]
+    log.info(
+        "Serving %s on http://%s:%d (websocket origins %s; frame-ancestors %s; %s process(es))",
+        ", ".join(routes),
+        options["address"],
+        options["port"],
+        ",".join(options["allow_origins"]),
+        " ".join(options["frame_ancestors"]),
+        options["num_procs"] or "one per CPU",
+    )
+    # As PID 1 in a container, a process without a SIGTERM handler ignores `docker stop`.
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    pn.serve(dict(routes), verbose=False, **serve_kwargs(options, title))
+
+
+def _exit_on_sigterm(signum, frame):
+    raise SystemExit(0)

@@ -1,0 +1,340 @@
+"""Small reusable views: a clickable pixel grid, a streaming line chart, a heat map, legends.
+
+Each view owns one Bokeh figure and one named ``ColumnDataSource`` and only ever updates it in
+place (``patch`` / ``stream``), so a frame of animation is a few bytes on the wire and figures
+are never rebuilt.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import panel as pn
+from bokeh.events import Tap
+from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
+from bokeh.plotting import figure
+
+from . import palette as pal
+
+# Visually hidden but read by screen readers.
+SR_ONLY_CSS = """
+:host { position: absolute !important; width: 1px; height: 1px; overflow: hidden;
+        clip: rect(0 0 0 0); white-space: nowrap; margin: -1px; padding: 0; border: 0; }
+"""
+
+
+def is_dark() -> bool:
+    return pn.config.theme == "dark"
+
+
+def ink() -> str:
+    """The colour of a main line or marker on the current theme's plot background."""
+    return pal.INK_ON_DARK if is_dark() else pal.SPIN_ON
+
+
+def themed(fig: figure) -> figure:
+    """Give a figure the page's look (fonts, colours) for the light or the dark theme.
+
+    Call it on every figure a section makes, so all plots match the article.
+    """
+    dark = is_dark()
+    paper, text, grid = (
+        ("#15171c", "#d9d6cf", "#2e323b") if dark else ("#fbf9f4", "#3a3d46", "#e6e1d6")
+    )
+    fig.background_fill_color = paper
+    fig.border_fill_color = paper
+    fig.outline_line_color = None
+    if fig.title is not None:
+        fig.title.text_color = text
+        fig.title.text_font_style = "normal"
+    for axis in fig.axis:
+        axis.axis_label_text_color = text
+        axis.major_label_text_color = text
+        axis.axis_line_color = grid
+        axis.major_tick_line_color = grid
+        axis.minor_tick_line_color = None
+        axis.axis_label_text_font_style = "normal"
+    for g in fig.grid:
+        g.grid_line_color = grid
+    for leg in fig.legend:
+        leg.background_fill_color = paper
+        leg.label_text_color = text
+        leg.border_line_color = None
+    return fig
+
+
+def _bare_figure(width: int, height: int, **kw) -> figure:
+    """A figure with no axes, grid or toolbar: the frame is the picture."""
+    fig = figure(
+        width=width,
+        height=height,
+        toolbar_location=None,
+        tools="",
+        min_border=2,
+        outline_line_color=None,
+        **kw,
+    )
+    fig.axis.visible = False
+    fig.grid.visible = False
+    return themed(fig)
+
+
+class PixelGrid:
+    """A rows × cols grid of square cells drawn from one named source.
+
+    The source has one row per cell (row-major, top-left first) with columns ``x``, ``y``,
+    ``state`` (the value shown) and ``color``.
+
+    Parameters
+    ----------
+    shape : (int, int)
+        Rows and columns.
+    name : str
+        Name of the ``ColumnDataSource`` (a stable test hook, e.g. ``"hopfield-grid"``).
+    values : array_like, shape (rows*cols,)
+        Initial values.
+    mode : {"spin", "grey", "diverging"}
+        ``"spin"``: ±1 or 0/1 drawn as ink/paper; ``"grey"``: probabilities in [0, 1];
+        ``"diverging"``: signed weights on the weight palette, symmetric about 0.
+    on_click : callable(int) or None
+        Called with the clicked cell's flat index.
+    size : int
+        Width and height of the figure in pixels.
+    label : str
+        Spoken name of the grid for the text alternative.
+    """
+
+    def __init__(
+        self,
+        shape: tuple[int, int],
+        name: str,
+        values,
+        mode: str = "spin",
+        on_click: Callable[[int], None] | None = None,
+        size: int = 150,
+        label: str = "grid",
+        title: str | None = None,
+    ):
+        self.shape = (int(shape[0]), int(shape[1]))
+        self.mode = mode
+        self.label = label
+        self.scale = 1.0
+        rows, cols = self.shape
+        values = np.asarray(values, dtype=float).ravel()
+        ys, xs = np.divmod(np.arange(rows * cols), cols)
+        self.source = ColumnDataSource(
+            {
+                "x": xs.astype(float) + 0.5,
+                "y": (rows - 1 - ys).astype(float) + 0.5,
+                "state": values.copy(),
+                "color": self._colors(values),
+            },
+            name=name,
+        )
+        fig = _bare_figure(
+            size,
+            int(size * rows / cols),
+            x_range=Range1d(0, cols),
+            y_range=Range1d(0, rows),
+            title=title,
+        )
+        fig.rect(
+            "x",
+            "y",
+            width=0.94,
+            height=0.94,
+            source=self.source,
+            fill_color="color",
+            line_color=pal.CELL_LINE,
+            line_width=1,
+        )
+        self._on_click = on_click
+        if on_click is not None:
+            fig.on_event(Tap, self._tap)
+        self.figure = fig
+        self.alt = pn.pane.HTML(self._alt_text(values), stylesheets=[SR_ONLY_CSS], margin=0)
+        self.pane = pn.pane.Bokeh(fig, margin=(2, 4))
+
+    def _colors(self, values) -> list[str]:
+        if self.mode == "spin":
+            return pal.spin_colors(values)
+        if self.mode == "grey":
+            return pal.colors_for(values, pal.GREY_PALETTE, 0.0, 1.0)
+        return pal.colors_for(values, pal.WEIGHT_PALETTE, -self.scale, self.scale)
+
+    def _alt_text(self, values) -> str:
+        rows, cols = self.shape
+        if self.mode == "spin":
+            cells = ["■" if v > 0 else "□" for v in values]
+            lines = ["".join(cells[r * cols : (r + 1) * cols]) for r in range(rows)]
+        else:
+            lines = [
+                " ".join(f"{v:+.2f}" for v in values[r * cols : (r + 1) * cols])
+                for r in range(rows)
+            ]
+        return f"{self.label}, row by row: " + " / ".join(lines)
+
+    def _tap(self, event) -> None:
+        rows, cols = self.shape
+        c, r = int(np.floor(event.x)), rows - 1 - int(np.floor(event.y))
+        if 0 <= r < rows and 0 <= c < cols:
+            self._on_click(r * cols + c)
+
+    @property
+    def values(self) -> np.ndarray:
+        return np.asarray(self.source.data["state"], dtype=float)
+
+    def update(self, values, scale: float | None = None) -> None:
+        """Show new values, sending only the cells that changed."""
+        values = np.asarray(values, dtype=float).ravel()
+        if scale is not None and scale != self.scale:
+            self.scale = float(scale)
+            changed = np.arange(values.size)
+        else:
+            changed = np.flatnonzero(values != self.values)
+        if changed.size == 0:
+            return
+        colors = self._colors(values[changed])
+        self.source.patch(
+            {
+                "state": [(int(i), float(values[i])) for i in changed],
+                "color": [(int(i), c) for i, c in zip(changed, colors, strict=True)],
+            }
+        )
+        self.alt.object = self._alt_text(values)
+
+    def view(self) -> pn.Column:
+        return pn.Column(self.pane, self.alt, margin=0)
+
+
+class LineChart:
+    """A streaming line chart: one source, one line per y column, bounded history.
+
+    Parameters
+    ----------
+    name : str
+        Name of the source (test hook).
+    x : str
+        Name of the x column.
+    lines : dict
+        y column -> (legend label, colour).
+    rollover : int
+        Points kept; older ones scroll away.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        x: str,
+        lines: dict[str, tuple[str, str]],
+        title: str = "",
+        x_label: str = "",
+        y_label: str = "",
+        rollover: int = 1000,
+        height: int = 220,
+        width: int = 600,
+        y_range: tuple[float, float] | None = None,
+    ):
+        self.x = x
+        self.columns = [x, *lines]
+        self.rollover = rollover
+        self.source = ColumnDataSource({c: [] for c in self.columns}, name=name)
+        kw = {"y_range": Range1d(*y_range)} if y_range else {}
+        fig = figure(
+            height=height,
+            width=width,
+            title=title,
+            toolbar_location=None,
+            tools="",
+            sizing_mode="stretch_width",
+            x_axis_label=x_label,
+            y_axis_label=y_label,
+            **kw,
+        )
+        for col, (label, color) in lines.items():
+            fig.line(x, col, source=self.source, line_width=2, color=color, legend_label=label)
+        fig.legend.location = "top_right"
+        fig.legend.background_fill_alpha = 0.6
+        if len(lines) == 1:
+            fig.legend.visible = False
+        themed(fig)
+        fig.add_tools(HoverTool(tooltips=[(c, f"@{{{c}}}{{0.000}}") for c in self.columns]))
+        self.figure = fig
+        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", margin=(4, 0))
+
+    def stream(self, data: dict) -> None:
+        """Append points: ``data`` maps every column to a sequence of equal length."""
+        self.source.stream({c: np.asarray(data[c]) for c in self.columns}, self.rollover)
+
+    def clear(self) -> None:
+        self.source.data = {c: [] for c in self.columns}
+
+
+class HeatMap:
+    """A 2-D array drawn as one ``image`` glyph (one binary buffer per update).
+
+    Parameters
+    ----------
+    name : str
+        Name of the source; the array sits in column ``image``.
+    shape : (int, int)
+        Array shape (rows, cols).
+    palette : list of str
+    vmin, vmax : float
+        Colour limits.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        shape: tuple[int, int],
+        palette: list[str],
+        vmin: float,
+        vmax: float,
+        width: int = 160,
+        title: str | None = None,
+        hover: bool = False,
+    ):
+        rows, cols = shape
+        self.mapper = LinearColorMapper(palette=palette, low=vmin, high=vmax)
+        self.source = ColumnDataSource({"image": [np.zeros(shape)]}, name=name)
+        fig = _bare_figure(
+            width,
+            max(int(width * rows / cols), 40),
+            x_range=Range1d(0, cols),
+            y_range=Range1d(0, rows),
+            title=title,
+        )
+        fig.image("image", x=0, y=0, dw=cols, dh=rows, color_mapper=self.mapper, source=self.source)
+        if hover:
+            fig.add_tools(HoverTool(tooltips=[("value", "@image{0.000}")]))
+        self.figure = fig
+        self.pane = pn.pane.Bokeh(fig, margin=(2, 4))
+
+    def update(self, array, vmin: float | None = None, vmax: float | None = None) -> None:
+        # Bokeh draws images bottom-up; flip so row 0 is at the top like the pixel grids.
+        self.source.patch({"image": [(0, np.ascontiguousarray(np.asarray(array)[::-1]))]})
+        if vmin is not None:
+            self.mapper.low = vmin
+        if vmax is not None:
+            self.mapper.high = vmax
+
+
+def legend(low: str, high: str, palette: list[str], width: int = 220) -> pn.pane.HTML:
+    """A small horizontal colour bar with a label at each end."""
+    html = (
+        f'<div class="legend" style="display:flex;align-items:center;gap:.5em;font-size:.85em">'
+        f"<span>{low}</span>"
+        f'<span style="display:inline-block;width:{width // 2}px;height:.8em;border-radius:3px;'
+        f'background:{pal.gradient_css(palette)}"></span>'
+        f"<span>{high}</span></div>"
+    )
+    return pn.pane.HTML(html, margin=(0, 4))
+
+
+def readout(label: str, value: str = "–") -> pn.indicators.String:
+    """A labelled live number (energy, updates, Z, p ...)."""
+    return pn.indicators.String(
+        name=label, value=value, default_color="var(--explainer-ink, inherit)", font_size="20pt"
+    )
