@@ -1,0 +1,81 @@
+"""Helpers for reading Bokeh state out of the page in Playwright tests."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+JS_SOURCE_DATA = """
+(name) => {
+  for (const doc of Bokeh.documents) {
+    const m = doc.get_model_by_name(name);
+    if (m) {
+      const out = {};
+      for (const [k, v] of Object.entries(m.data)) out[k] = Array.from(v, x =>
+        (x && typeof x === 'object' && 'length' in x) ? Array.from(x) : x);
+      return out;
+    }
+  }
+  return null;
+}
+"""
+
+JS_COUNT_CHANGES = """
+(name) => {
+  window.__changes = window.__changes || {};
+  window.__changes[name] = 0;
+  for (const doc of Bokeh.documents) {
+    const m = doc.get_model_by_name(name);
+    if (m) {
+      const bump = () => { window.__changes[name] += 1; };
+      // fires on assignment, stream and patch alike
+      m.properties.data.change.connect(bump);
+      return true;
+    }
+  }
+  return false;
+}
+"""
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 20.0, interval: float = 0.1):
+    """Call ``predicate`` until it returns something truthy; return that value."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s (last value: {last!r})")
+
+
+def wait_for_bokeh(page, name: str, timeout: float = 60.0) -> None:
+    """Wait until the page's Bokeh document holds a model called ``name``."""
+    page.wait_for_function(
+        "(n) => window.Bokeh && Bokeh.documents.length > 0 && "
+        "Bokeh.documents.some(d => d.get_model_by_name(n))",
+        arg=name,
+        timeout=timeout * 1000,
+    )
+
+
+def source_data(page, name: str) -> dict | None:
+    """The columns of the named ColumnDataSource as plain lists."""
+    return page.evaluate(JS_SOURCE_DATA, name)
+
+
+def start_counting_changes(page, name: str) -> None:
+    assert page.evaluate(JS_COUNT_CHANGES, name), f"no source named {name}"
+
+
+def changes(page, name: str) -> int:
+    return page.evaluate("(n) => window.__changes[n]", name)
+
+
+def collect_console_errors(page) -> list[str]:
+    """Start collecting console errors and page errors; returns the live list."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    return errors
