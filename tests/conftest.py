@@ -61,7 +61,7 @@ def start_app(port: int, extra_env: dict[str, str] | None = None, log_name: str 
     """Start ``python app.py`` on ``port``; returns the Popen (caller terminates it)."""
     log_dir = ROOT / "test-results"
     log_dir.mkdir(exist_ok=True)
-    log = open(log_dir / f"{log_name}-{port}.log", "w")  # noqa: SIM115 - closed with the process
+    log = open(log_dir / f"{log_name}-{port}.log", "w")  # closed by stop_app
     env = {
         **os.environ,
         "EXPLAINER_PORT": str(port),
