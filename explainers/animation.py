@@ -90,7 +90,7 @@ class Animator(param.Parameterized):
         self._started_at = 0.0
         self.cpu_ms: deque[float] = deque(maxlen=2000)  # server CPU per frame
         self.button = pn.widgets.Button(
-            name=label_run, button_type="primary", width=90, description="Start or pause"
+            label=label_run, button_type="primary", width=90, description="Start or pause"
         )
         self.button.on_click(lambda _e: self.toggle())
         self._register_cleanup()
@@ -128,7 +128,7 @@ class Animator(param.Parameterized):
 
     @param.depends("running", watch=True)
     def _relabel(self) -> None:
-        self.button.name = self._labels[1] if self.running else self._labels[0]
+        self.button.label = self._labels[1] if self.running else self._labels[0]
         self.button.button_type = "warning" if self.running else "primary"
 
     # -- the loop ------------------------------------------------------------------------

@@ -254,7 +254,7 @@ class Section(pn.viewable.Viewer):
         prose.visible = not self.embed
         self.param.watch(lambda e: setattr(prose, "visible", not e.new), "embed")
         embed_button = pn.widgets.Button(
-            name="Embed", button_type="light", width=80, description="Show an iframe snippet"
+            label="Embed", button_type="light", width=80, description="Show an iframe snippet"
         )
         embed_button.on_click(self._toggle_embed_code)
         self._layout = pn.Column(

@@ -102,10 +102,10 @@ class StochasticNeuron(Section):
     def body(self) -> pn.viewable.Viewable:
         sliders = pn.FlexBox(
             pn.widgets.FloatSlider.from_param(
-                self.param.temperature, name="Temperature T", step=0.05, format="0.00", width=240
+                self.param.temperature, label="Temperature T", step=0.05, format="0.00", width=240
             ),
             pn.widgets.FloatSlider.from_param(
-                self.param.delta_e, name="ΔE", step=0.1, format="+0.0", width=240
+                self.param.delta_e, label="ΔE", step=0.1, format="+0.0", width=240
             ),
             self._readout,
             align_items="center",

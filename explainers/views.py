@@ -336,5 +336,5 @@ def legend(low: str, high: str, palette: list[str], width: int = 220) -> pn.pane
 def readout(label: str, value: str = "–") -> pn.indicators.String:
     """A labelled live number (energy, updates, Z, p ...)."""
     return pn.indicators.String(
-        name=label, value=value, default_color="var(--explainer-ink, inherit)", font_size="20pt"
+        label=label, value=value, default_color="var(--explainer-ink, inherit)", font_size="20pt"
     )

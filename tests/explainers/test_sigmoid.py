@@ -1,0 +1,46 @@
+"""The stochastic-neuron section: numbers on screen come from engine.p_on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import p_on
+from explainers.sigmoid import StochasticNeuron
+
+
+def test_defaults_show_088():
+    s = StochasticNeuron()
+    s.__panel__()
+    assert s._readout.value == "0.88"
+    assert s.p == pytest.approx(1 / (1 + np.exp(-2.0)))
+
+
+def test_params_reach_curve_marker_and_readout():
+    s = StochasticNeuron()
+    s.__panel__()
+    s.temperature, s.delta_e = 0.5, -1.0
+    x = np.asarray(s._curve.data["de"])
+    np.testing.assert_allclose(s._curve.data["p"], p_on(x, 0.5))
+    assert s._point.data["p"][0] == pytest.approx(p_on(-1.0, 0.5))
+    assert s._readout.value == f"{p_on(-1.0, 0.5):.2f}"
+
+
+def test_limits_of_the_engine_function():
+    x = np.array([-3.0, 0.0, 3.0])
+    np.testing.assert_array_equal(p_on(x, 0.0), [0.0, 0.5, 1.0])
+    np.testing.assert_array_equal(p_on(x, np.inf), [0.5, 0.5, 0.5])
+    # No overflow far in the tails, and symmetry p(-x) = 1 - p(x).
+    big = np.array([-1e6, 1e6])
+    np.testing.assert_allclose(p_on(big, 0.05), [0.0, 1.0])
+    np.testing.assert_allclose(p_on(-x, 1.3), 1 - p_on(x, 1.3))
+    with pytest.raises(ValueError):
+        p_on(1.0, -1.0)
+
+
+def test_bad_url_values_are_clamped_or_refused():
+    s = StochasticNeuron()
+    msgs = s.apply_values({"temperature": "0", "delta_e": "oops"})
+    assert s.temperature == 0.05  # clamped to the smallest allowed T
+    assert s.delta_e == 2.0  # refused
+    assert len(msgs) == 2
