@@ -177,12 +177,14 @@ def glauber_ref_numpy(W, b, s, T, n_updates, seed):
 # ------------------------------------------------------------------ Hopfield capacity
 
 
-def settle_ref(W, states, b=None, max_sweeps=10_000):
+def settle_ref(W, states, b=None, max_sweeps=10_000, rel_tol=1e-9):
     """Deterministic asynchronous updates of many states at once, units in order 0…n−1.
 
     Every row is one network state; the loop over units is sequential (that is what makes
     the dynamics asynchronous) but each step updates all rows together.  A unit whose field
-    is exactly 0 keeps its value.
+    is zero keeps its value.  Hebbian fields that are zero in exact arithmetic come out as
+    ±1e-17 in floating point, so, like the engine, fields within ``rel_tol`` times the
+    largest possible field ``max_i Σ_j |w_ij| + max_i |b_i|`` count as zero.
 
     Parameters
     ----------
@@ -197,11 +199,12 @@ def settle_ref(W, states, b=None, max_sweeps=10_000):
     n = S.shape[1]
     bias = np.zeros(n) if b is None else np.asarray(b, dtype=np.float64)
     WT = np.ascontiguousarray(W.T)
+    tol = rel_tol * (np.abs(W).sum(axis=1).max() + np.abs(bias).max())
     for _ in range(max_sweeps):
         changed = False
         for i in range(n):
             h = S @ WT[i] + bias[i]
-            new = np.where(h > 0, 1.0, np.where(h < 0, -1.0, S[:, i]))
+            new = np.where(h > tol, 1.0, np.where(h < -tol, -1.0, S[:, i]))
             if not changed and np.any(new != S[:, i]):
                 changed = True
             S[:, i] = new
@@ -226,7 +229,7 @@ def recall_ref(patterns, noise, rng):
     P = np.asarray(patterns, dtype=np.float64)
     p, n = P.shape
     start = P.copy()
-    n_flip = int(round(noise * n))
+    n_flip = int(math.floor(noise * n + 0.5))
     if n_flip:
         for row in start:
             row[rng.choice(n, n_flip, replace=False)] *= -1.0
@@ -240,16 +243,13 @@ def capacity_curve_ref(n, alphas, n_trials, seed, noise=0.0):
     Returns
     -------
     fraction_retrieved, mean_overlap : ndarray of float64, shape (len(alphas),)
-        A value of α that stores no pattern counts as perfect recall (1.0, 1.0).
+        Each α stores ``max(1, round(α·n))`` patterns (at least one, as the engine does).
     """
     rng = np.random.default_rng(seed)
     frac = np.empty(len(alphas))
     mean = np.empty(len(alphas))
     for a, alpha in enumerate(alphas):
-        p = int(round(alpha * n))
-        if p == 0:
-            frac[a] = mean[a] = 1.0
-            continue
+        p = max(1, int(math.floor(alpha * n + 0.5)))
         overlaps = np.concatenate(
             [
                 recall_ref(rng.choice(np.array([-1.0, 1.0]), size=(p, n)), noise, rng)

@@ -155,6 +155,12 @@ def test_settle_reference_equals_engine_settle():
     fixed = ref.settle_ref(W, starts)
     for s0, s_ref in zip(starts, fixed, strict=True):
         np.testing.assert_array_equal(engine.settle(W, None, s0), s_ref)
+    # The 3×3 T/L/O net has many exactly-zero fields (multiples of 1/9): every start agrees.
+    _, W, b = tlo_network()
+    starts = _all_states(9)
+    fixed = ref.settle_ref(W, starts, b)
+    for s0, s_ref in zip(starts, fixed, strict=True):
+        np.testing.assert_array_equal(engine.settle(W, b, s0), s_ref)
 
 
 @needs("capacity_curve")
