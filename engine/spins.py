@@ -245,7 +245,9 @@ def local_fields(W, b, s) -> np.ndarray:
 # ----------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True)
+# reassoc lets LLVM vectorise the row sums (about 5x faster; only the order of the
+# additions changes): settle_kernel spends most of its time here, e.g. in engine.capacity.
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
 def _field_scale(W, b):
     """Largest possible |h_i|: max_i sum_j |w_ij| + max_i |b_i|."""
     n = W.shape[0]
@@ -260,7 +262,7 @@ def _field_scale(W, b):
     return worst + bmax
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
 def _fields_into(W, b, s, h):
     """h = W s + b for a float64 spin vector s; returns the energy of s."""
     n = W.shape[0]
