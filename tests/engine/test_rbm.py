@@ -198,19 +198,26 @@ def test_cd_k_and_pcd_raise_the_exact_likelihood(k, persistent, lr, steps):
     assert end <= np.log(1 / 3) + 1e-12  # three equally likely shapes is the ceiling
 
 
-def test_cd1_reconstruction_keeps_falling_while_likelihood_peaks_and_falls():
-    """The lesson of the likelihood panel, at the section's default settings."""
-    r = RBM(9, 4, seed=0)
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_cd1_reconstruction_keeps_falling_while_likelihood_peaks_and_falls(seed):
+    """The lesson of the likelihood panel, at the section's defaults: CD-1, lr 0.5, four
+    hidden units, each update on T, L and O ten times over (30 rows, 30 CD chains)."""
+    r = RBM(9, 4, seed=seed)
+    batch = np.repeat(TLO, 10, axis=0)
     errs, lls = [], []
-    for _ in range(30):
-        _train(r, 100, lr=1.0)
+    for _ in range(50):
+        for _ in range(100):
+            r.train_step(batch, lr=0.5, k=1)
         errs.append(r.reconstruction_error(TLO))
         lls.append(r.log_likelihood(TLO))
+    errs, lls = np.array(errs), np.array(lls)
     peak = int(np.argmax(lls))
-    assert peak < 10  # the best model comes early (at most 1000 updates)
-    assert lls[peak] > INDEPENDENT_PIXELS_LL + 2.0
-    assert lls[-1] < lls[peak] - 1.5
-    assert errs[-1] < errs[peak] / 10
+    assert peak < 10  # the best model comes within 1000 updates
+    assert lls[peak] > INDEPENDENT_PIXELS_LL + 2.5
+    assert lls[-1] < lls[peak] - 1.5  # ... and the likelihood then falls a long way
+    after = errs[peak:]
+    assert after[-1] < after[0] / 100  # while the reconstruction error keeps falling
+    assert np.all(after <= 1.5 * np.minimum.accumulate(after))
 
 
 def _tv_bound(p, n, failure=1e-6):
