@@ -376,3 +376,13 @@ class BoltzmannLearner:
     def energy(self, states):
         """Energy of ±1 states under the current weights (float or (R,))."""
         return energy(self.W, self.b, states)
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) the kernels this module uses; for
+    ``python -m engine.warmup``."""
+    learner = BoltzmannLearner(3, seed=0)
+    data = np.array([[1, -1, 1], [-1, -1, 1]])
+    learner.step(data, 0.1)
+    learner.step(data, 0.1, negative="sampled", n_samples=4, n_chains=2)
+    learner.model_probs(data)

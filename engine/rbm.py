@@ -667,3 +667,19 @@ class RBM:
         v = self._layer(v, self.n_visible, "v", binary=True)
         out = -np.asarray(self.free_energy(v)) - self.log_partition()
         return float(out) if v.ndim == 1 else out
+
+
+def warm_up() -> None:
+    """Compile (or load from cache) every kernel of this module with the argument types
+    the app uses; for ``python -m engine.warmup``."""
+    r = RBM(4, 2, seed=0)
+    data = np.array([[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
+    r.train_step(data, 0.1)
+    r.train_step(data, 0.1, persistent=True)
+    r.fit(data, 1, batch_size=1)
+    r.fit(data, 1, batch_size=1, persistent=True, track_error=False)
+    r.sample_visible(r.sample_hidden(data))
+    r.dream(2, 1)
+    r.dream(2, 1, return_probs=True)
+    r.log_likelihood(data)
+    r.log_partition("visible")

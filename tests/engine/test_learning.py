@@ -182,3 +182,9 @@ def test_sampled_steps_are_reproducible_and_learn():
 def test_bad_inputs_are_rejected(call, error):
     with pytest.raises(error):
         call(BoltzmannLearner(9))
+
+
+def test_warm_up_runs():
+    from engine.learning import warm_up
+
+    warm_up()

@@ -366,3 +366,9 @@ def test_bad_constructor_arguments():
         RBM(9, 4, init_std=-1)
     with pytest.raises(TypeError):
         RBM(9, 4, seed="x")
+
+
+def test_warm_up_runs():
+    from engine.rbm import warm_up
+
+    warm_up()
