@@ -266,14 +266,16 @@ def test_websocket_messages_are_capped_in_size(app):
         # Just under the cap: the server answers normally.
         _server_info_request(ws, DEFAULT_MAX_MESSAGE_BYTES - 1024)
         assert _next_header(ws)["msgtype"] == "SERVER-INFO-REPLY"
-        # Just over it: the server drops the connection.
-        _server_info_request(ws, DEFAULT_MAX_MESSAGE_BYTES + 1)
-        with pytest.raises(ConnectionClosed) as closed:
+        # Just over it: the server drops the connection (sending the last part may
+        # already find the socket reset).
+        with pytest.raises((ConnectionClosed, ConnectionResetError)) as closed:
+            _server_info_request(ws, DEFAULT_MAX_MESSAGE_BYTES + 1)
             while True:
                 ws.recv(timeout=30)
     # Tornado sends close code 1009 ("message too big") and aborts; the close frame is
     # sometimes lost in the abort.
-    assert closed.value.rcvd is None or closed.value.rcvd.code == 1009
+    if isinstance(closed.value, ConnectionClosed) and closed.value.rcvd is not None:
+        assert closed.value.rcvd.code == 1009
 
 
 def test_configured_server_follows_its_variables(configured_app):
