@@ -26,13 +26,14 @@ from numba.extending import intrinsic
 
 from .spins import (
     FIELD_TOL,
+    NO_TRACE,
     _chain_kernel,
     _check_network,
     _check_temperature,
     _field_scale,
     _fields_into,
     _gray_enumerate,
-    _xoshiro_next,
+    _random_spins,
     as_stream,
 )
 
@@ -472,22 +473,14 @@ def tv_distance(p, q) -> float:
 
 
 @numba.njit(cache=True, nogil=True)
-def _random_spins(streams, r, s):
-    s0, s1, s2, s3 = streams[r, 0], streams[r, 1], streams[r, 2], streams[r, 3]
-    for i in range(s.shape[0]):
-        word, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
-        s[i] = 1.0 if word >> np.uint64(63) else -1.0
-    streams[r, 0], streams[r, 1], streams[r, 2], streams[r, 3] = s0, s1, s2, s3
-
-
-@numba.njit(cache=True, nogil=True)
 def _sample_kernel(W, b, s, T, tol, burn_in, between, streams, out):
     h = np.empty(s.shape[0])
     E = _fields_into(W, b, s, h)
     no_trace = np.empty(0)
-    E = _chain_kernel(W, s, h, E, T, tol, burn_in, streams, 0, no_trace)
+    temps = np.array([T])
+    E = _chain_kernel(W, s, h, E, temps, burn_in, tol, streams, 0, no_trace, NO_TRACE)
     for k in range(out.shape[0]):
-        E = _chain_kernel(W, s, h, E, T, tol, between, streams, 0, no_trace)
+        E = _chain_kernel(W, s, h, E, temps, between, tol, streams, 0, no_trace, NO_TRACE)
         for i in range(s.shape[0]):
             out[k, i] = np.int8(s[i])
 

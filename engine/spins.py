@@ -52,8 +52,6 @@ __all__ = [
 FIELD_TOL = 1e-9
 """Relative size below which a local field counts as exactly zero (see module notes)."""
 
-_EXP_CUTOFF = 40.0  # sigmoid(40) rounds to 1.0 in double precision: no need to call exp
-
 
 def _shape(rows: str) -> np.ndarray:
     grid = np.array([[int(c) for c in row] for row in rows.split("/")], dtype=np.int8)
@@ -310,52 +308,73 @@ def _zero_temperature_spin(hi, si, tol):
 
 
 @numba.njit(inline="always", cache=True, nogil=True)
-def _heat_bath_spin(hi, si, T, tol, word):
-    """New value of a unit with field ``hi`` after one heat-bath update at temperature T.
+def _heat_bath_spin(hi, si, half_T, tol, word):
+    """New value of a unit with field ``hi`` after one heat-bath update at T = 2 half_T.
 
-    Only the low 32 bits of the random ``word`` are used (the caller takes the site from
-    the high bits), giving a uniform number of resolution 2^-32, ample for a probability.
+    With u uniform, ``u < sigmoid(2h/T)`` exactly when ``h > (T/2) logit(u)``. The
+    threshold depends only on the random number, not on the state, so the processor can
+    compute its logarithm ahead while the previous update is still being applied; this
+    keeps ``exp``/``log`` off the dependency chain that runs from flip to flip. Only the
+    low 32 bits of ``word`` are used (the caller takes the site from the high bits): a
+    uniform of resolution 2^-32 strictly inside (0, 1), ample for a probability.
     Scalars only: helpers that take arrays make numba emit reference counting in the loop.
     """
-    if T == 0.0:
+    if half_T == 0.0:
         return _zero_temperature_spin(hi, si, tol)
-    x = 2.0 * hi / T
-    if x > _EXP_CUTOFF:
-        return 1.0
-    if x < -_EXP_CUTOFF:
-        return -1.0
     u = ((word & np.uint64(0xFFFFFFFF)) + 0.5) * (1.0 / 4294967296.0)
-    # u < sigmoid(x)  <=>  u * (1 + exp(-x)) < 1, without a division
-    return 1.0 if u * (1.0 + math.exp(-x)) < 1.0 else -1.0
+    return 1.0 if hi > half_T * math.log(u / (1.0 - u)) else -1.0
 
 
 @numba.njit(cache=True, nogil=True)
-def _chain_kernel(W, s, h, E, T, tol, n_updates, streams, r, trace):
-    """n_updates random-site heat-bath updates of one chain using stream r.
+def _random_spins(streams, r, s):
+    """Fill s (float64) with independent uniform ±1 spins drawn from stream r."""
+    s0, s1, s2, s3 = streams[r, 0], streams[r, 1], streams[r, 2], streams[r, 3]
+    for i in range(s.shape[0]):
+        word, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+        s[i] = 1.0 if word >> np.uint64(63) else -1.0
+    streams[r, 0], streams[r, 1], streams[r, 2], streams[r, 3] = s0, s1, s2, s3
 
-    ``s`` (float64 ±1) and its fields ``h`` are updated in place; ``trace[t]`` receives
-    the energy after update t unless ``trace`` is empty. Returns the final energy.
+
+NO_TRACE, TRACE_EACH_UPDATE, TRACE_EACH_BLOCK = 0, 1, 2
+
+
+@numba.njit(cache=True, nogil=True)
+def _chain_kernel(W, s, h, E, temps, block, tol, streams, r, trace, mode):
+    """Random-site heat-bath updates of one chain using stream r: ``block`` updates at
+    each temperature of ``temps`` in turn (an anneal passes one sweep, n, per temperature;
+    a plain run passes one temperature and its whole length).
+
+    ``s`` (float64 ±1) and its fields ``h`` are updated in place. ``mode`` says what goes
+    to ``trace``: nothing (NO_TRACE), the energy after every update (TRACE_EACH_UPDATE,
+    len(temps) * block values) or after every block (TRACE_EACH_BLOCK, len(temps) values).
+    Returns the final energy. This is the one hot loop behind glauber, GlauberChain,
+    sample_states and anneal.
     """
     n = s.shape[0]
-    record = trace.shape[0] > 0
     s0 = streams[r, 0]
     s1 = streams[r, 1]
     s2 = streams[r, 2]
     s3 = streams[r, 3]
-    for t in range(n_updates):
-        word, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
-        i = _site(word, n)
-        si = s[i]
-        hi = h[i]
-        new = _heat_bath_spin(hi, si, T, tol, word)
-        if new != si:
-            E += 2.0 * si * hi
-            s[i] = new
-            c = 2.0 * new  # W is symmetric: row i is column i, and rows are contiguous
-            for j in range(n):
-                h[j] += c * W[i, j]
-        if record:
-            trace[t] = E
+    t = 0
+    for k in range(temps.shape[0]):
+        half_T = 0.5 * temps[k]
+        for _ in range(block):
+            word, s0, s1, s2, s3 = _xoshiro_next(s0, s1, s2, s3)
+            i = _site(word, n)
+            si = s[i]
+            hi = h[i]
+            new = _heat_bath_spin(hi, si, half_T, tol, word)
+            if new != si:
+                E += 2.0 * si * hi
+                s[i] = new
+                c = 2.0 * new  # W is symmetric: row i is column i, and rows are contiguous
+                for j in range(n):
+                    h[j] += c * W[i, j]
+            if mode == TRACE_EACH_UPDATE:
+                trace[t] = E
+            t += 1
+        if mode == TRACE_EACH_BLOCK:
+            trace[k] = E
     streams[r, 0] = s0
     streams[r, 1] = s1
     streams[r, 2] = s2
@@ -538,6 +557,7 @@ class GlauberChain:
     @T.setter
     def T(self, value) -> None:
         self._T = _check_temperature(value)
+        self._temps = np.array([self._T])
 
     @property
     def energy(self) -> float:
@@ -563,12 +583,13 @@ class GlauberChain:
             self._s,
             self._h,
             self._E,
-            self._T,
-            self._tol,
+            self._temps,
             n_updates,
+            self._tol,
             self._streams,
             0,
             trace,
+            TRACE_EACH_UPDATE,
         )
         self.n_updates += n_updates
         self._since_refresh += n_updates
