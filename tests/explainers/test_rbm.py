@@ -1,0 +1,404 @@
+"""The RBM section: every number on screen comes from engine.RBM, and the lesson is true.
+
+Reference runs are made here with the engine's plain ``train_step`` on the section's
+mini-batch, independently of the section's own (compiled, several-steps-per-call) path.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine import RBM, SHAPES
+from explainers.rbm import (
+    BATCH,
+    CEILING,
+    DATA,
+    FLOOR,
+    N_DREAMS,
+    PCD_CHAINS,
+    SHOWN_DREAMS,
+    RBMTrainer,
+    bits_pattern,
+    pattern_bits,
+    shape_name,
+)
+
+T = SHAPES["T"].ravel().astype(float)
+
+
+def make(**params) -> RBMTrainer:
+    s = RBMTrainer(**params)
+    s.__panel__()
+    return s
+
+
+def curves(s: RBMTrainer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    d = s._curves.data
+    return np.asarray(d["step"]), np.asarray(d["error"]), np.asarray(d["loglik"])
+
+
+def reference(seed: int, n_steps: int, lr: float = 0.3, k: int = 1) -> RBM:
+    m = RBM(9, 4, seed=seed)
+    for _ in range(n_steps):
+        m.train_step(BATCH, lr, k=k)
+    return m
+
+
+def train_until_error_below(s: RBMTrainer, target: float, max_steps: int) -> int:
+    while s.n_steps < max_steps:
+        s.advance(10)
+        if s.model.reconstruction_error(DATA) < target:
+            return s.n_steps
+    raise AssertionError(f"error still {s.model.reconstruction_error(DATA):.3f}")
+
+
+# -- the data and the marks on the likelihood plot ------------------------------------------
+
+
+def test_data_are_t_l_o_in_bits_and_the_marks_are_honest():
+    assert DATA.shape == (3, 9)
+    assert set(np.unique(DATA)) == {0.0, 1.0}
+    for name, row in zip("TLO", DATA, strict=True):
+        np.testing.assert_array_equal(row, SHAPES[name].ravel())
+    # Ten copies of each shape: the same distribution over images as the three shapes.
+    assert BATCH.shape == (30, 9)
+    for row in DATA:
+        assert (BATCH == row).all(axis=1).sum() == 10
+    assert CEILING == pytest.approx(math.log(1 / 3))
+    assert FLOOR == pytest.approx(-9 * math.log(2))
+    # The floor is the likelihood of a model with every weight and bias 0 (uniform over
+    # all 512 images), computed by the engine.
+    m = RBM(9, 4, seed=0, init_std=0.0)
+    assert m.log_likelihood(DATA) == pytest.approx(FLOOR, abs=1e-12)
+
+
+def test_pattern_helpers_round_trip():
+    assert bits_pattern(pattern_bits("111010010")) == "111010010"
+    assert shape_name(pattern_bits("111010010")) == "T"
+    assert shape_name(pattern_bits("111010110")) is None
+
+
+# -- training reaches the sources with engine values --------------------------------------
+
+
+def test_defaults_are_a_9_by_4_rbm_trained_by_cd1():
+    s = make()
+    assert (s.model.n_visible, s.model.n_hidden) == (9, 4)
+    assert (s.method, s.k, s.lr, s.seed) == ("CD", 1, 0.3, 0)
+    step, err, ll = curves(s)
+    # Step 0 is plotted: near the uniform floor, since the weights start tiny.
+    assert step.tolist() == [0]
+    assert ll[0] == pytest.approx(RBM(9, 4, seed=0).log_likelihood(DATA))
+    assert abs(ll[0] - FLOOR) < 0.05
+
+
+def test_training_drives_the_error_below_005_within_500_steps():
+    s = make()
+    n = train_until_error_below(s, 0.05, 500)
+    step, err, _ = curves(s)
+    assert err[-1] < 0.05 and step[-1] == n
+    assert err[0] > 0.15  # it really fell
+
+
+def test_error_and_likelihood_curves_hold_engine_values():
+    s = make()
+    for _ in range(5):
+        s.advance(10)
+    s.step()
+    step, err, ll = curves(s)
+    assert step.tolist() == [0, 10, 20, 30, 40, 50, 51]
+    ref = reference(0, 51)
+    np.testing.assert_array_equal(s.model.W, ref.W)
+    assert err[-1] == pytest.approx(ref.reconstruction_error(DATA), rel=1e-12)
+    assert ll[-1] == pytest.approx(ref.log_likelihood(DATA), rel=1e-12)
+    # An earlier point too: replay 30 steps.
+    ref30 = reference(0, 30)
+    assert err[3] == pytest.approx(ref30.reconstruction_error(DATA), rel=1e-12)
+    assert ll[3] == pytest.approx(ref30.log_likelihood(DATA), rel=1e-12)
+    # Readouts show the same numbers.
+    assert s._step.value == "51"
+    assert s._loglik.value == f"{ll[-1]:.2f}".replace("-", "−")
+
+
+def test_the_likelihood_never_passes_the_ceiling():
+    s = make()
+    for _ in range(150):
+        s.advance(10)
+    _, _, ll = curves(s)
+    assert ll.max() <= CEILING + 1e-12
+
+
+def test_receptive_fields_are_the_columns_of_w():
+    s = make()
+    for _ in range(40):
+        s.advance(10)
+    W = s.model.W
+    scale = float(np.abs(W).max())
+    images = s._fields.data["image"]
+    assert s._fields.name == "rbm-fields" and len(images) == 4
+    for j, image in enumerate(images):
+        # Images are stored bottom-up (Bokeh's convention).
+        np.testing.assert_array_equal(np.asarray(image)[::-1].ravel(), W[:, j])
+    # One symmetric colour scale for all four, at least as wide as every weight.
+    mapper = s._field_colors
+    assert mapper.low == -mapper.high
+    assert scale <= mapper.high < scale + 0.1 + 1e-12
+
+
+def test_method_and_k_reach_the_engine():
+    s = make(k=3)
+    for _ in range(4):
+        s.advance(5)
+    np.testing.assert_array_equal(s.model.W, reference(0, 20, k=3).W)
+    assert s.model.persistent_chains is None
+    s.method = "PCD"
+    s.step()
+    assert s.model.persistent_chains.shape == (PCD_CHAINS, 4)
+    s.lr = 0.05
+    before = s.model.W.copy()
+    s.step()
+    assert not np.array_equal(before, s.model.W)
+
+
+# -- reset, seeds ---------------------------------------------------------------------------
+
+
+def test_reset_replays_identical_numbers():
+    s = make(seed=11)
+    for _ in range(30):
+        s.advance(10)
+    s.dream()
+    first = [c.copy() for c in curves(s)]
+    W_first = s.model.W.copy()
+    s.reset()
+    assert curves(s)[0].tolist() == [0]
+    for _ in range(30):
+        s.advance(10)
+    for a, b in zip(first, curves(s), strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(W_first, s.model.W)
+
+
+def test_new_seed_changes_seed_and_restarts():
+    s = make()
+    s.advance(50)
+    old = s.seed
+    s.new_seed()
+    assert s.seed != old
+    assert s.n_steps == 0
+    assert curves(s)[0].tolist() == [0]
+    np.testing.assert_array_equal(s.model.W, RBM(9, 4, seed=s.seed).W)
+
+
+# -- the lesson the text states ------------------------------------------------------------
+
+
+def test_with_the_defaults_error_keeps_falling_while_the_likelihood_peaks_then_falls():
+    """The numbers in the section's text, measured through the section itself."""
+    s = make()
+    for _ in range(600):
+        s.advance(10)
+    step, err, ll = curves(s)
+    peak = int(np.argmax(ll))
+    at = {int(t): i for i, t in enumerate(step)}
+    # Peak near step 590 at about −1.54, far above the floor and below the ceiling.
+    assert 500 <= step[peak] <= 700
+    assert ll[peak] == pytest.approx(-1.54, abs=0.05)
+    # Then the slide: about −3.0 at step 3000 and −3.8 at step 6000.
+    assert ll[at[3000]] == pytest.approx(-3.0, abs=0.1)
+    assert ll[at[6000]] == pytest.approx(-3.8, abs=0.1)
+    # Meanwhile the error goes on shrinking: 0.003 at the peak, ~1e-6 at 6000.
+    assert err[peak] == pytest.approx(0.003, abs=0.0005)
+    assert err[at[6000]] < 2e-6
+    assert err[at[3000]] < err[at[1000]] < err[peak]
+    # Where the probability went: O about 94 %, T under 1 %, yet T reconstructs.
+    p = np.exp(s.exact_log_probs())
+    assert p[2] == pytest.approx(0.94, abs=0.01)
+    assert p[0] < 0.01
+    s.pattern = "111010010"
+    assert shape_name(s.reconstruct() > 0.5) == "T"
+    # The peak marker sits on the best point.
+    assert s._peak.data["step"][0] == step[peak]
+    assert all(span.location == step[peak] for span in s._peak_spans)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_other_seeds_tell_the_same_story(seed):
+    s = make(seed=seed)
+    for _ in range(600):
+        s.advance(10)
+    step, err, ll = curves(s)
+    peak = int(np.argmax(ll))
+    assert step[peak] < 2000
+    assert ll[-1] < ll[peak] - 1.0
+    assert err[-1] < err[peak] / 20
+
+
+# -- draw and reconstruct ------------------------------------------------------------------
+
+
+def test_every_corrupted_t_is_reconstructed_as_t_once_trained():
+    s = make()
+    train_until_error_below(s, 0.05, 500)
+    for cell in range(9):
+        bits = T.copy()
+        bits[cell] = 1 - bits[cell]
+        s.pattern = bits_pattern(bits)
+        recon = s.reconstruct()
+        np.testing.assert_array_equal(recon > 0.5, T > 0.5)
+    # Through the button path too: the reconstruction grid's source holds the grey levels.
+    cell = s.load_corrupted("T")
+    assert bits_pattern(s._visible.values) == s.pattern
+    assert np.sum(pattern_bits(s.pattern) != T) == 1 and pattern_bits(s.pattern)[cell] != T[cell]
+    s.reconstruct()
+    shown = np.asarray(s._recon.source.data["state"])
+    np.testing.assert_array_equal(shown > 0.5, T > 0.5)
+    assert "is <b>T</b>" in s._recon_note.object
+
+
+def test_hidden_bars_and_grey_levels_are_the_engine_conditionals():
+    s = make()
+    for _ in range(20):
+        s.advance(10)
+    s.flip(4)
+    s.flip(0)
+    v = pattern_bits(s.pattern)
+    s.reconstruct()
+    np.testing.assert_allclose(s._hidden.data["prob"], s.model.hidden_probs(v), rtol=1e-12)
+    np.testing.assert_allclose(s._recon.values, s.model.reconstruct(v), rtol=1e-12)
+    assert np.all((s._recon.values >= 0) & (s._recon.values <= 1))
+
+
+def test_flip_clear_and_the_visible_grid():
+    s = make(pattern="000000000")
+    s.flip(8)
+    assert s.pattern == "000000001"
+    np.testing.assert_array_equal(s._visible.values, pattern_bits("000000001"))
+    s.clear()
+    assert s.pattern == "000000000"
+    s.flip(42)  # not a cell: refused with a notice, nothing changes
+    assert s.pattern == "000000000"
+    with pytest.raises(ValueError):
+        s.load_corrupted("X")
+
+
+def test_corruptions_follow_the_seed():
+    a, b = make(seed=5), make(seed=5)
+    cells_a = [a.load_corrupted(n) for n in "TLOT"]
+    cells_b = [b.load_corrupted(n) for n in "TLOT"]
+    assert cells_a == cells_b
+
+
+# -- dreams --------------------------------------------------------------------------------
+
+
+def test_dreams_show_model_samples_and_honest_fractions():
+    s = make()
+    for _ in range(300):
+        s.advance(10)
+    frac = s.dream()
+    assert sum(frac.values()) == pytest.approx(1.0)
+    assert all(v * N_DREAMS == pytest.approx(round(v * N_DREAMS)) for v in frac.values())
+    shown = np.asarray(s._dreams.data["state"]).reshape(SHOWN_DREAMS, 9)
+    assert set(np.unique(shown)) <= {0.0, 1.0}
+    # A trained model dreams almost only the three shapes (its chains land in their
+    # valleys), whatever the exact split between them.
+    assert frac["other"] < 0.1
+    names = [shape_name(r) for r in shown]
+    assert sum(n is not None for n in names) >= SHOWN_DREAMS - 3
+    # The table shows the exact probabilities next to the dream fractions.
+    p = np.exp(s.exact_log_probs())
+    assert f"{100 * p[2]:.0f} %" in s._dream_table.object
+    # Dreaming uses the sampling stream only: training numbers are unchanged by it.
+    W = s.model.W.copy()
+    s.step()
+    t = make()
+    for _ in range(300):
+        t.advance(10)
+    t.step()
+    np.testing.assert_array_equal(s.model.W, t.model.W)
+    assert not np.array_equal(W, s.model.W)
+
+
+def test_an_untrained_model_dreams_noise():
+    s = make()
+    frac = s.dream()
+    # Near-uniform over 512 images: the three shapes are rare.
+    assert frac["other"] > 0.9
+
+
+# -- frames and the animator ---------------------------------------------------------------
+
+
+def test_a_frame_makes_speed_steps_and_streams_one_point():
+    s = make(speed=7)
+    s._frame()
+    s._frame()
+    assert s.n_steps == 14
+    assert curves(s)[0].tolist() == [0, 7, 14]
+    assert s.animator.button.name == "Train"
+
+
+# -- untrusted values ------------------------------------------------------------------------
+
+
+def test_bad_url_values_are_clamped_or_refused_with_messages():
+    s = make()
+    msgs = s.apply_values(
+        {
+            "lr": "5",
+            "k": "0",
+            "speed": "nan",
+            "method": "SGD",
+            "seed": "-3",
+            "pattern": "12<script>",
+            "dream_steps": "1e9",
+            "bogus": "1",
+        }
+    )
+    assert s.lr == 1.0  # clamped
+    assert s.k == 1  # clamped
+    assert s.speed == 10  # refused
+    assert s.method == "CD"  # refused
+    assert s.seed == 0  # clamped
+    assert s.pattern == "111010110"  # refused
+    assert s.dream_steps == 1000  # clamped
+    assert len(msgs) == 8
+    assert any("pattern" in m and "&lt;script" in m for m in msgs)
+    assert s._notice.visible
+
+
+def test_good_url_values_are_applied():
+    s = make()
+    msgs = s.apply_values(
+        {"lr": "0.12", "method": "PCD", "k": "4", "seed": "42", "pattern": "100100111"}
+    )
+    assert msgs == []
+    assert (s.lr, s.method, s.k, s.seed, s.pattern) == (0.12, "PCD", 4, 42, "100100111")
+    np.testing.assert_array_equal(s._visible.values, pattern_bits("100100111"))
+    np.testing.assert_array_equal(s.model.W, RBM(9, 4, seed=42).W)
+    q = s.query()
+    assert q["rbm.method"] == "PCD" and q["rbm.pattern"] == "100100111"
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("lr", 0.0),
+        ("lr", 2.0),
+        ("k", 11),
+        ("speed", 51),
+        ("seed", -1),
+        ("pattern", "11101001"),
+        ("pattern", "x" * 9),
+        ("method", "CD-1"),
+        ("dream_steps", 0),
+    ],
+)
+def test_out_of_range_values_set_directly_raise(name, value):
+    s = RBMTrainer()
+    with pytest.raises(ValueError):
+        setattr(s, name, value)
