@@ -61,7 +61,7 @@ def _local_field(s, Jr, Jd, i, j, L):
 
 @numba.njit(cache=True, nogil=True)
 def _sweep_kernel(s, Jr, Jd, T, n_sweeps, metropolis, table, q, states):
-    """Checkerboard sweeps in place.
+    """Checkerboard sweeps in place; row i draws from stream ``states[i]``.
 
     When every coupling is a multiple of ``1/q`` (q = 1 for ferro and +-J, q = p for p
     Hopfield images) the local field h is a multiple of 1/q in [-4, 4], so
@@ -69,22 +69,18 @@ def _sweep_kernel(s, Jr, Jd, T, n_sweeps, metropolis, table, q, states):
     probability of flipping) replaces every exp. An empty ``table`` means "compute exp".
     """
     L = s.shape[0]
+    if T == 0.0:
+        _greedy_sweeps(s, Jr, Jd, n_sweeps)
+        return
     use_table = table.shape[0] > 0
     offset = 4.0 * q + 0.5  # + 0.5 then truncation = rounding, as q x + 4q >= 0
-    inv_T = 1.0 / T if T > 0.0 else 0.0
+    inv_T = 1.0 / T
     for _ in range(n_sweeps):
         for colour in range(2):
             for i in range(L):
                 for j in range((i + colour) & 1, L, 2):
                     h = _local_field(s, Jr, Jd, i, j, L)
                     si = s[i, j]
-                    if T == 0.0:
-                        # Greedy: align with the field, keep the spin when the field is 0.
-                        if h > 0.0:
-                            s[i, j] = 1
-                        elif h < 0.0:
-                            s[i, j] = -1
-                        continue
                     x = si * h if metropolis else h
                     if use_table:
                         prob = table[int(x * q + offset)]
@@ -99,6 +95,21 @@ def _sweep_kernel(s, Jr, Jd, T, n_sweeps, metropolis, table, q, states):
                         s[i, j] = -si if u < prob else si
                     else:
                         s[i, j] = 1 if u < prob else -1
+
+
+@numba.njit(cache=True, nogil=True)
+def _greedy_sweeps(s, Jr, Jd, n_sweeps):
+    """T = 0: align each spin with its local field; a zero field keeps the spin."""
+    L = s.shape[0]
+    for _ in range(n_sweeps):
+        for colour in range(2):
+            for i in range(L):
+                for j in range((i + colour) & 1, L, 2):
+                    h = _local_field(s, Jr, Jd, i, j, L)
+                    if h > 0.0:
+                        s[i, j] = 1
+                    elif h < 0.0:
+                        s[i, j] = -1
 
 
 @numba.njit(cache=True, nogil=True)
