@@ -188,7 +188,7 @@ def race(
     W,
     b,
     patterns,
-    strategies: Mapping[str, np.ndarray],
+    strategies: Mapping[str, np.ndarray | Mapping],
     n_runs: int,
     seed=None,
     progress: Callable[[float], None] | None = None,
@@ -206,7 +206,8 @@ def race(
     W, b : the network (b may be None)
     patterns : array_like of ±1, shape (p, n)
         Stored patterns used to name the final states.
-    strategies : mapping of name -> temperature array (see :func:`strategy_temperatures`)
+    strategies : mapping of name -> temperature array, or name -> keyword arguments of
+        :func:`strategy_temperatures` (so ``race(W, b, P, STRATEGIES, ...)`` works)
     n_runs : int, >= 1
     seed : int, numpy.random.Generator or None
     progress : callable, optional
@@ -235,7 +236,12 @@ def race(
     n_runs, chunk = int(n_runs), int(chunk)
     if n_runs < 1 or chunk < 1:
         raise ValueError("n_runs and chunk must be >= 1")
-    schedules = {str(name): _check_temperatures(t) for name, t in strategies.items()}
+    schedules = {
+        str(name): _check_temperatures(
+            strategy_temperatures(**spec) if isinstance(spec, Mapping) else spec
+        )
+        for name, spec in strategies.items()
+    }
     if not schedules:
         raise ValueError("give at least one strategy")
     ground_energy, ground_tol = None, 0.0

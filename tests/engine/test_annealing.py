@@ -117,8 +117,9 @@ def test_race_counts_and_consistency():
     for name in strategies:
         np.testing.assert_array_equal(res7[name]["codes"], res[name]["codes"])
     # common random numbers: every strategy gets the same streams, so two strategies with
-    # the same temperatures finish identically, run by run
-    twins = race(W, None, P, {"a": strategies["slow"], "b": strategies["slow"]}, 20, seed=1)
+    # the same temperatures (here once as an array, once as its STRATEGIES entry) finish
+    # identically, run by run
+    twins = race(W, None, P, {"a": strategies["slow"], "b": STRATEGIES["slow"]}, 20, seed=1)
     np.testing.assert_array_equal(twins["a"]["final_states"], twins["b"]["final_states"])
 
 
