@@ -19,7 +19,9 @@ Numba kernels
 -------------
 :func:`settle_kernel` is a public ``numba.njit`` function so other compiled code (for
 example ``engine.capacity``) can call it directly. Random kernels use one xoshiro256**
-stream per chain from :mod:`engine._rng`.
+stream per chain from :mod:`engine._rng` (the same sequence as ``_rng.next_u64``, with the
+state held in registers inside loops); one 64-bit draw per update gives both the site (high
+32 bits) and the uniform number of the heat-bath test (low 32 bits).
 """
 
 from __future__ import annotations
@@ -463,9 +465,8 @@ def settle(W, b, s, order=None, max_sweeps: int = 10_000) -> np.ndarray:
 
     Returns
     -------
-    fixed_point : ndarray, same shape as ``s`` and the same dtype when ``s`` is an
-        integer or float array (int8 for anything else, e.g. a list of ints gives int64
-        from numpy and so stays int64).
+    fixed_point : ndarray, same shape as ``s`` and the dtype of ``np.asarray(s)`` (so an
+        int8 state stays int8 and a float64 state stays float64); a new array.
     """
     W, b = _check_network(W, b)
     n = W.shape[0]
