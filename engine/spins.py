@@ -671,7 +671,7 @@ def classify_states(S, patterns) -> np.ndarray:
 
     Returns
     -------
-    codes : ndarray of int64, shape (R,) (or a 0-d array for a single state)
+    codes : ndarray of int64, shape (R,), or an int for a single state of shape (n,)
         ``k`` if the state equals pattern ``k`` ("memory k"), ``p + k`` if it equals
         ``-pattern k`` ("mirror of memory k"), ``-1`` otherwise ("spurious"). When two
         patterns coincide the lowest index wins, and a memory beats a mirror.
@@ -687,7 +687,7 @@ def classify_states(S, patterns) -> np.ndarray:
     codes[has_mir] = p + is_mir.argmax(axis=1)[has_mir]
     has_mem = is_mem.any(axis=1)
     codes[has_mem] = is_mem.argmax(axis=1)[has_mem]
-    return codes[0] if A.ndim == 1 else codes
+    return int(codes[0]) if A.ndim == 1 else codes
 
 
 def describe_state(s, patterns, names=None) -> tuple[str, int, str]:
