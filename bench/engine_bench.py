@@ -275,27 +275,48 @@ def bench_capacity(cfg: Config) -> list[Row]:
 # --------------------------------------------------------------------------- race
 
 
+RACE_STRATEGIES = ("quench", "fast", "slow")
+
+
+def race_strategies(n_sweeps: int | None = None) -> dict[str, np.ndarray]:
+    """Temperature arrays of the three raced strategies (engine defaults; ``n_sweeps``
+    shortens them for ``--quick``)."""
+    presets = engine_attr("STRATEGIES")
+    strategy_temperatures = engine_attr("strategy_temperatures")
+    out = {}
+    for name in RACE_STRATEGIES:
+        kw = dict(presets[name])
+        if n_sweeps is not None:
+            kw["n_sweeps"] = n_sweeps
+        out[name] = strategy_temperatures(**kw)
+    return out
+
+
 @bench("race")
 def bench_race(cfg: Config) -> list[Row]:
     race = engine_attr("race")
-    strategies = engine_attr("STRATEGIES")
     import numba
 
     patterns, W, b = tlo_network()
-    n_runs, n_sweeps = (20, 50) if cfg.quick else (200, 500)
+    n_runs = 20 if cfg.quick else 200
+    strategies = race_strategies(50 if cfg.quick else None)
+    n_sweeps = {t.size for t in strategies.values()}
     previous = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
         t_eng = measure(lambda: race(W, b, patterns, strategies, n_runs, 0), cfg.repeats)
     finally:
         numba.set_num_threads(previous)
+    t_ref = measure(
+        lambda: ref.race_ref(W, b, patterns, strategies, n_runs, 0), max(3, cfg.repeats // 2)
+    )
     return [
         Row(
-            f"race: {n_runs} runs × {len(strategies)} strategies × {n_sweeps} sweeps, "
-            "9-unit T/L/O, 1 thread",
+            f"race: {n_runs} runs × {len(strategies)} strategies ({', '.join(strategies)}) × "
+            f"{'/'.join(map(str, sorted(n_sweeps)))} sweeps, 9-unit T/L/O net, 1 thread",
             fmt_time_stats(t_eng),
-            "—",
-            "—",
+            fmt_time_stats(t_ref) + " (numpy, runs vectorised)",
+            fmt_ratio(t_ref.median / t_eng.median),
             "≤ 70 ms",
             cfg.verdict(t_eng.median <= 0.070),
         )
@@ -304,16 +325,28 @@ def bench_race(cfg: Config) -> list[Row]:
 
 # ------------------------------------------------------------------ start-up costs
 
+# Timed inside a fresh interpreter: importing the engine (numpy and numba included), then
+# engine.warmup.run(), which calls every public kernel once on tiny inputs.
 _STARTUP_CODE = """
 import json, time
 t0 = time.perf_counter()
 import engine
 t1 = time.perf_counter()
 from engine import warmup
-warmup.main([])
+report = warmup.run()
 t2 = time.perf_counter()
-print(json.dumps({"import": t1 - t0, "calls": t2 - t1}))
+print(json.dumps({"import": t1 - t0, "calls": t2 - t1, "ok": report.ok,
+                  "errors": report.errors, "missed": report.missed}))
 """
+
+
+def _startup_probe(env: dict[str, str] | None = None) -> dict:
+    wall, out = run_python(_STARTUP_CODE, env=env)
+    result = json.loads(out.strip().splitlines()[-1])
+    if not result["ok"]:
+        raise RuntimeError(f"engine.warmup.run() failed: {result['errors']} {result['missed']}")
+    result["process"] = wall
+    return result
 
 
 @bench("startup")
@@ -322,18 +355,17 @@ def bench_startup(cfg: Config) -> list[Row]:
 
     if importlib.util.find_spec("engine.warmup") is None:
         raise Missing("engine.warmup not available")
-    # Make sure the on-disk cache is warm, then time a fresh interpreter.
-    run_python("import engine.warmup, sys; engine.warmup.main([])")
-    samples = []
-    for _ in range(max(1, cfg.repeats if not cfg.quick else 1)):
-        _, out = run_python(_STARTUP_CODE)
-        samples.append(json.loads(out.strip().splitlines()[-1]))
+    if not cfg.quick:  # quick runs give no verdict, so they skip the extra process
+        run_python("import engine.warmup; engine.warmup.run()")  # make sure the cache is warm
+    samples = [_startup_probe() for _ in range(1 if cfg.quick else cfg.repeats)]
     total = Timing(tuple(s["import"] + s["calls"] for s in samples))
     imp = float(np.median([s["import"] for s in samples]))
+    proc = float(np.median([s["process"] for s in samples]))
     rows = [
         Row(
             "import engine + warm-cache first call of every kernel (fresh process)",
-            fmt_time_stats(total) + f"; import alone {fmt_seconds(imp)}",
+            f"{fmt_time_stats(total)}; import alone {fmt_seconds(imp)}; "
+            f"whole process {fmt_seconds(proc)}",
             "—",
             "—",
             "≤ 1 s",
@@ -344,13 +376,13 @@ def bench_startup(cfg: Config) -> list[Row]:
         rows.append(Row("cold compile of the whole engine (empty cache)", "skipped", note="quick"))
         return rows
     with tempfile.TemporaryDirectory(prefix="numba-cold-") as cache:
-        cold, _ = run_python(
-            "import engine.warmup; engine.warmup.main([])", env={"NUMBA_CACHE_DIR": cache}
-        )
+        cold = _startup_probe(env={"NUMBA_CACHE_DIR": cache})
     rows.append(
         Row(
             "cold compile of the whole engine (fresh process, empty NUMBA_CACHE_DIR)",
-            fmt_seconds(cold),
+            f"{fmt_seconds(cold['import'] + cold['calls'])} (import {fmt_seconds(cold['import'])}"
+            f" + compile/first calls {fmt_seconds(cold['calls'])}); "
+            f"whole process {fmt_seconds(cold['process'])}",
             note="info",
         )
     )

@@ -130,7 +130,8 @@ def glauber_ref(W, b, s, T, sites, uniforms, record=False):
     ----------
     W : ndarray (n, n), b : ndarray (n,), s : array of ±1 (n,)
     T : float >= 0
-        ``T = 0`` is the deterministic rule (a zero field keeps the spin).
+        ``T = 0`` is the deterministic rule (a zero field keeps the spin; as in the engine,
+        fields at the rounding level of the weights count as zero).
     sites : int array (n_updates,)
         Unit visited at each update.
     uniforms : float array (n_updates,)
@@ -150,6 +151,7 @@ def glauber_ref(W, b, s, T, sites, uniforms, record=False):
     b = np.asarray(b, dtype=np.float64)
     s = np.array(s, dtype=np.float64)
     e = float(energy_ref(W, b, s))
+    tol = _field_tol(W, b)
     trace = np.empty(len(sites))
     states = np.empty((len(sites), len(s)), dtype=np.int8) if record else None
     for t, (i, u) in enumerate(zip(sites.tolist(), uniforms.tolist(), strict=True)):
@@ -157,7 +159,7 @@ def glauber_ref(W, b, s, T, sites, uniforms, record=False):
         if T > 0:
             new = 1.0 if u < 0.5 * (1.0 + math.tanh(h / T)) else -1.0
         else:
-            new = 1.0 if h > 0 else (-1.0 if h < 0 else s[i])
+            new = 1.0 if h > tol else (-1.0 if h < -tol else s[i])
         if new != s[i]:
             e -= (new - s[i]) * h
             s[i] = new
@@ -172,6 +174,95 @@ def glauber_ref_numpy(W, b, s, T, n_updates, seed):
     rng = np.random.default_rng(seed)
     n = len(s)
     return glauber_ref(W, b, s, T, rng.integers(0, n, n_updates), rng.random(n_updates))
+
+
+# ------------------------------------------------------------------------ annealing
+
+
+def _field_tol(W, b, rel_tol=1e-9) -> float:
+    """Fields within this of 0 count as zero at T = 0 (rounding of Hebbian weights)."""
+    return rel_tol * (np.abs(W).sum(axis=1).max() + np.abs(b).max())
+
+
+def anneal_ref(W, b, temperatures, n_runs, seed):
+    """Many annealing chains at once: numpy vectorised over runs, looping over updates.
+
+    Each run starts from a uniformly random state and does one sweep (n random-site
+    heat-bath updates; the sign rule at T = 0, a zero field keeping the unit) per
+    temperature.
+
+    Returns
+    -------
+    final_states : ndarray of int8, shape (n_runs, n)
+    energy_traces : ndarray of float64, shape (n_runs, K)
+        Energy after each sweep.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    b = np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64)
+    n = W.shape[0]
+    temps = np.asarray(temperatures, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    S = np.where(rng.random((n_runs, n)) < 0.5, -1.0, 1.0)
+    rows = np.arange(n_runs)
+    tol = _field_tol(W, b)
+    traces = np.empty((n_runs, temps.size))
+    for k, T in enumerate(temps.tolist()):
+        sites = rng.integers(0, n, size=(n, n_runs))
+        uniforms = rng.random((n, n_runs))
+        for i, u in zip(sites, uniforms, strict=True):
+            h = np.einsum("rj,rj->r", W[i], S) + b[i]
+            if T > 0:
+                new = np.where(u < 0.5 * (1.0 + np.tanh(h / T)), 1.0, -1.0)
+            else:
+                new = np.where(h > tol, 1.0, np.where(h < -tol, -1.0, S[rows, i]))
+            S[rows, i] = new
+        traces[:, k] = energy_ref(W, b, S)
+    return S.astype(np.int8), traces
+
+
+def classify_ref(S, patterns) -> np.ndarray:
+    """Outcome of each final state: ``k`` = memory k, ``p + k`` = mirror of memory k,
+    ``-1`` = spurious (lowest k wins, memory before mirror), int64 (R,)."""
+    S = np.asarray(S, dtype=np.int64)
+    P = np.asarray(patterns, dtype=np.int64)
+    p, n = P.shape
+    codes = np.full(S.shape[0], -1, dtype=np.int64)
+    for k in range(p - 1, -1, -1):  # descending, so the lowest index is written last
+        codes[(S @ P[k]) == -n] = p + k
+    for k in range(p - 1, -1, -1):
+        codes[(S @ P[k]) == n] = k
+    return codes
+
+
+def race_ref(W, b, patterns, strategies, n_runs, seed):
+    """Run :func:`anneal_ref` for each strategy (name → temperatures) and count outcomes.
+
+    Returns
+    -------
+    dict name -> {"counts": {"memory", "mirror", "spurious"}, "ground": int,
+    "final_energies": (n_runs,) float64}
+        ``ground`` counts runs ending at the network's lowest energy (by enumeration).
+    """
+    W = np.asarray(W, dtype=np.float64)
+    b = np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64)
+    p = np.asarray(patterns).shape[0]
+    _, energies, _ = exact_boltzmann_ref(W, b, 1.0)
+    e_min = energies.min()
+    tie = W.shape[0] * _field_tol(W, b)
+    out = {}
+    for name, temps in strategies.items():
+        final, traces = anneal_ref(W, b, temps, n_runs, seed)
+        codes = classify_ref(final, patterns)
+        out[name] = {
+            "counts": {
+                "memory": int(np.count_nonzero((codes >= 0) & (codes < p))),
+                "mirror": int(np.count_nonzero(codes >= p)),
+                "spurious": int(np.count_nonzero(codes < 0)),
+            },
+            "ground": int(np.count_nonzero(traces[:, -1] <= e_min + tie)),
+            "final_energies": traces[:, -1],
+        }
+    return out
 
 
 # ------------------------------------------------------------------ Hopfield capacity

@@ -15,15 +15,9 @@ import pytest
 
 import engine
 from bench import reference as ref
-from bench.engine_bench import ORDER, random_network, tlo_network
+from bench.engine_bench import ORDER, race_strategies, random_network, tlo_network
 from bench.harness import Row, Timing, fmt_rate_stats, fmt_time_stats, markdown_table, measure
 from engine._rng import make_streams, next_u64, randint, uniform
-
-
-def needs(*names):
-    """Skip while an engine name has not landed (temporary, removed once all have)."""
-    missing = [n for n in names if not hasattr(engine, n)]
-    return pytest.mark.skipif(bool(missing), reason=f"engine lacks {missing}")
 
 
 def _all_states(n):
@@ -73,7 +67,6 @@ def test_exact_reference_equals_brute_force():
     np.testing.assert_allclose(probs, w / w.sum(), rtol=1e-12, atol=0)
 
 
-@needs("exact_boltzmann")
 @pytest.mark.parametrize("T", [0.3, 1.0, 4.0])
 def test_exact_reference_equals_engine(T):
     W, b = random_network(11, seed=5, bias=0.3)
@@ -142,6 +135,59 @@ def test_glauber_reference_samples_the_boltzmann_distribution():
     assert _tv(counts / n_upd, probs) < 0.02
 
 
+# ---------------------------------------------------------------------- annealing
+
+
+def test_classify_reference_equals_engine():
+    patterns, _, _ = tlo_network()
+    rng = np.random.default_rng(4)
+    S = np.concatenate([patterns, -patterns, rng.choice(np.array([-1, 1]), size=(200, 9))])
+    codes = ref.classify_ref(S, patterns)
+    np.testing.assert_array_equal(codes, engine.classify_states(S, patterns))
+    assert list(codes[:6]) == [0, 1, 2, 3, 4, 5]
+
+
+def test_anneal_reference_at_constant_temperature_reaches_boltzmann():
+    # 400 runs × 150 recorded sweeps at T = 1: the mean energy has a standard error of a
+    # few 1e-3 (energy s.d. ~1, short autocorrelation), so 0.05 cannot hide a wrong rule.
+    _, W, b = tlo_network()
+    _, E, P = ref.exact_boltzmann_ref(W, b, 1.0)
+    _, traces = ref.anneal_ref(W, b, np.ones(200), 400, seed=2)
+    assert traces[:, 50:].mean() == pytest.approx(E @ P, abs=0.05)
+    # and at T = 0 every run ends in a single-flip local minimum
+    final, traces = ref.anneal_ref(W, b, np.zeros(30), 100, seed=3)
+    fields = final @ W + b
+    assert np.all(final * fields >= -1e-12)
+    np.testing.assert_allclose(traces[:, -1], ref.energy_ref(W, b, final), atol=1e-12)
+
+
+def test_race_reference_agrees_with_engine():
+    # Outcome fractions of two independent 400-run samples differ by a binomial s.d. of
+    # at most 0.035; 0.15 is over 4 s.d.  Strategies shortened to 100 sweeps for speed.
+    patterns, W, b = tlo_network()
+    strategies = race_strategies(100)
+    strategies["fixed"] = engine.strategy_temperatures(
+        **{**engine.STRATEGIES["fixed"], "n_sweeps": 100}
+    )
+    n_runs = 400
+    r_ref = ref.race_ref(W, b, patterns, strategies, n_runs, seed=1)
+    r_eng = engine.race(W, b, patterns, strategies, n_runs, seed=2)
+    for name in strategies:
+        for outcome in ("memory", "mirror", "spurious"):
+            f_ref = r_ref[name]["counts"][outcome] / n_runs
+            f_eng = r_eng[name]["counts"][outcome] / n_runs
+            assert f_ref == pytest.approx(f_eng, abs=0.15), (name, outcome)
+        assert r_ref[name]["ground"] / n_runs == pytest.approx(
+            r_eng[name]["ground"] / n_runs, abs=0.15
+        )
+        assert r_ref[name]["final_energies"].mean() == pytest.approx(
+            r_eng[name]["final_energies"].mean(), abs=0.15
+        )
+    # the slow anneal finds the ground state more often than the quench, in both
+    for r in (r_ref, r_eng):
+        assert r["slow"]["ground"] > r["quench"]["ground"]
+
+
 # ---------------------------------------------------------------- settle/capacity
 
 
@@ -163,7 +209,6 @@ def test_settle_reference_equals_engine_settle():
         np.testing.assert_array_equal(engine.settle(W, b, s0), s_ref)
 
 
-@needs("capacity_curve")
 def test_capacity_reference_agrees_with_engine():
     # Retrieval is near-certain well below capacity and rare far above it, for both; the
     # mean overlap of two independent samples of 3×50+ recalls differs by far less than 0.1.
@@ -258,7 +303,7 @@ def test_sklearn_parameters_copy_into_the_engine_layout():
 # --------------------------------------------------------------------- end to end
 
 
-@needs("exact_boltzmann", "capacity_curve", "race")
+@pytest.mark.slow
 def test_quick_run_produces_every_row(tmp_path):
     from bench.engine_bench import main
 
