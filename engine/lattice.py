@@ -40,6 +40,7 @@ T_CRITICAL = 2.0 / math.log(1.0 + math.sqrt(2.0))
 
 _L_MIN, _L_MAX = 2, 1024
 _TABLE_MAX_Q = 256
+_ZERO_FIELD = 1e-9
 
 
 # --------------------------------------------------------------------------- kernels
@@ -99,16 +100,21 @@ def _sweep_kernel(s, Jr, Jd, T, n_sweeps, metropolis, table, q, states):
 
 @numba.njit(cache=True, nogil=True)
 def _greedy_sweeps(s, Jr, Jd, n_sweeps):
-    """T = 0: align each spin with its local field; a zero field keeps the spin."""
+    """T = 0: align each spin with its local field; a zero field keeps the spin.
+
+    Hopfield couplings k/p are not exact in binary, so a field that is 0 in exact
+    arithmetic can come out as 1e-17; |h| <= _ZERO_FIELD counts as 0 (|J| <= 1, so
+    genuine fields are at least 1/p, far larger).
+    """
     L = s.shape[0]
     for _ in range(n_sweeps):
         for colour in range(2):
             for i in range(L):
                 for j in range((i + colour) & 1, L, 2):
                     h = _local_field(s, Jr, Jd, i, j, L)
-                    if h > 0.0:
+                    if h > _ZERO_FIELD:
                         s[i, j] = 1
-                    elif h < 0.0:
+                    elif h < -_ZERO_FIELD:
                         s[i, j] = -1
 
 

@@ -268,6 +268,40 @@ def test_zero_temperature_is_greedy_and_keeps_spins_in_zero_field(method):
         assert ferro.spins[1, 1] == value
 
 
+def test_zero_field_keeps_the_spin_with_hopfield_couplings():
+    """Couplings k/p are inexact in binary: with p = 5, 0.2 + 0.2 + 0.2 - 0.6 comes out as
+    1e-16. Such fields are 0 and must keep the spin. Black sites are visited first, so
+    their fields are those of the start; we pick a start that has such a site."""
+    L, p = 8, 5
+    i, j = np.indices((L, L))
+    black = (i + j) % 2 == 0
+    for seed in range(50):
+        rng = np.random.default_rng(seed)
+        pats = np.where(rng.random((p, L, L)) < 0.5, -1, 1)
+        lat = Lattice(L, "hopfield", patterns=pats, seed=seed)
+        start = lat.snapshot()
+        s = start.astype(np.int64)
+        # p * h exactly, in integers, and h in floating point summed in the kernel's order.
+        ph = np.zeros((L, L), dtype=np.int64)
+        for axis in (0, 1):
+            for shift in (1, -1):
+                ph += (pats * np.roll(pats, shift, axis=axis + 1)).sum(axis=0) * np.roll(
+                    s, shift, axis
+                )
+        Jr, Jd = lat.Jright, lat.Jdown
+        h = Jr * np.roll(s, -1, 1) + np.roll(Jr, 1, 1) * np.roll(s, 1, 1)
+        h = h + Jd * np.roll(s, -1, 0)
+        h = h + np.roll(Jd, 1, 0) * np.roll(s, 1, 0)
+        inexact = black & (ph == 0) & (h != 0)
+        if inexact.any():
+            break
+    assert inexact.any()
+    lat.sweep(0.0, 1)
+    np.testing.assert_array_equal(lat.spins[black & (ph == 0)], start[black & (ph == 0)])
+    np.testing.assert_array_equal(lat.spins[black & (ph > 0)], 1)
+    np.testing.assert_array_equal(lat.spins[black & (ph < 0)], -1)
+
+
 def test_both_methods_agree_at_zero_temperature():
     a = Lattice(32, "pmJ", seed=4)
     b = Lattice(32, "pmJ", seed=4)
