@@ -112,7 +112,8 @@ def _rate_unit(r: float) -> tuple[float, str]:
 
 
 def _num(x: float) -> str:
-    return f"{x:.3g}"
+    # three significant digits, but never scientific notation (a range may exceed 1000)
+    return f"{x:.0f}" if abs(x) >= 100 else f"{x:.3g}"
 
 
 def fmt_seconds(t: float) -> str:
