@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import panel as pn
 import param
+from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
 log = logging.getLogger("explainers")
@@ -54,6 +56,38 @@ def _session_alive() -> bool:
     if session is None:  # notebook or a script: nothing to watch
         return True
     return not session.destroyed and session.connection_count > 0
+
+
+class TabVisibility(JSComponent):
+    """Tells the server whether the reader's tab is hidden (one per page)."""
+
+    hidden = param.Boolean(default=False, doc="True while the browser tab is hidden.")
+
+    _esm = """
+export function render({ model }) {
+  const update = () => { model.hidden = document.hidden; };
+  document.addEventListener("visibilitychange", update);
+  model.on("remove", () => document.removeEventListener("visibilitychange", update));
+  return document.createElement("span");
+}
+"""
+
+
+_VISIBILITY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def tab_visibility() -> TabVisibility | None:
+    """The current session's visibility sensor (None outside a server session).
+
+    The page puts it into its layout; animators subscribe to it so a hidden tab costs the
+    server nothing.
+    """
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        return None
+    if doc not in _VISIBILITY:
+        _VISIBILITY[doc] = TabVisibility(width=0, height=0, margin=0)
+    return _VISIBILITY[doc]
 
 
 class Animator(param.Parameterized):
@@ -93,7 +127,19 @@ class Animator(param.Parameterized):
             label=label_run, button_type="primary", width=90, description="Start or pause"
         )
         self.button.on_click(lambda _e: self.toggle())
+        self._resume_when_visible = False
+        sensor = tab_visibility()
+        if sensor is not None:
+            sensor.param.watch(self._on_visibility, "hidden")
         self._register_cleanup()
+
+    def _on_visibility(self, event) -> None:
+        if event.new and self.running:
+            self._resume_when_visible = True
+            self.pause()
+        elif not event.new and self._resume_when_visible:
+            self._resume_when_visible = False
+            self.play()
 
     def _register_cleanup(self) -> None:
         if pn.state.curdoc is None or pn.state.curdoc.session_context is None:

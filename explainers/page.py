@@ -14,7 +14,7 @@ from pathlib import Path
 
 import panel as pn
 
-from .animation import report_exception
+from .animation import report_exception, tab_visibility
 from .section import Section
 
 log = logging.getLogger("explainers")
@@ -138,8 +138,10 @@ def _header(keys: list[str]) -> pn.pane.HTML:
 
 
 def _page(*objects, embed: bool = False) -> pn.Column:
+    sensor = tab_visibility()
     return pn.Column(
         *objects,
+        *([sensor] if sensor is not None else []),
         css_classes=["explainer-page", *(["embedded"] if embed else [])],
         stylesheets=[_theme_css(), "assets/article.css"],
         sizing_mode="stretch_width",
