@@ -405,6 +405,10 @@ def run(names, cfg: Config, log=None) -> list[Row]:
             new = BENCHES[name](cfg)
         except Missing as exc:
             new = [Row(name, str(exc), note="missing")]
+        if cfg.quick:
+            for row in new:
+                if row.passed is None and not row.note:
+                    row.note = "quick"
         rows.extend(new)
         if log is not None:
             print(f"[bench] {name}: {time.perf_counter() - t0:.1f} s", file=log, flush=True)

@@ -331,3 +331,14 @@ def test_quick_run_produces_every_row(tmp_path):
     # both models were evaluated with the exact likelihood: finite and below log 1 = 0
     for key in ("ll_engine", "ll_sklearn"):
         assert math.isfinite(rbm.data[key]) and rbm.data[key] < 0
+
+
+def test_only_selects_one_benchmark_and_writes_the_table(tmp_path):
+    from bench.engine_bench import main
+
+    out = tmp_path / "only.md"
+    rows = main(["--quick", "--only", "exact", "--repeats", "1", "--out", str(out)])
+    assert [r.kernel for r in rows] == ["`exact_boltzmann`, n = 12"]
+    assert rows[0].verdict == "quick"
+    text = out.read_text()
+    assert text.count("\n| ") == 3 and "`exact_boltzmann`, n = 12" in text
