@@ -45,6 +45,7 @@ __all__ = [
     "hebbian",
     "local_fields",
     "local_minima",
+    "projection_rule",
     "settle",
     "settle_kernel",
     "to_bits",
@@ -225,6 +226,33 @@ def hebbian(patterns) -> np.ndarray:
     P = _as_pattern_matrix(patterns).astype(np.float64)
     n = P.shape[1]
     W = (P.T @ P) / n
+    np.fill_diagonal(W, 0.0)
+    return W
+
+
+def projection_rule(patterns) -> np.ndarray:
+    """Projection (pseudo-inverse) weights: every stored pattern an equally deep valley.
+
+    ``W = (1/n) Xi^T C^{-1} Xi`` with ``C = Xi Xi^T / n`` (the patterns' overlap matrix),
+    diagonal set to zero. For orthogonal patterns this is Hebb's rule; for correlated ones
+    (like the 3×3 shapes) it removes the cross-talk that makes Hebb's valleys unequal, so
+    each pattern is a fixed point and all of them have the same energy.
+
+    Parameters
+    ----------
+    patterns : array_like of -1/+1, shape (p, n) or (n,), linearly independent
+
+    Returns
+    -------
+    W : ndarray of float64, shape (n, n), symmetric, zero diagonal
+    """
+    P = _as_pattern_matrix(patterns).astype(np.float64)
+    n = P.shape[1]
+    C = P @ P.T / n
+    if np.linalg.matrix_rank(C) < C.shape[0]:
+        raise ValueError("projection_rule needs linearly independent patterns")
+    W = P.T @ np.linalg.solve(C, P) / n
+    W = 0.5 * (W + W.T)  # exact symmetry despite rounding in the solve
     np.fill_diagonal(W, 0.0)
     return W
 

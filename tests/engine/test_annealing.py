@@ -145,3 +145,20 @@ def test_slow_anneal_reaches_the_ground_state_more_often_than_a_quench():
     assert ground["quench"] < ground["fast"] < ground["slow"]
     assert ground["slow"] >= 190  # measured 195/200 at this seed; quench 81
     assert ground["quench"] <= 120
+
+
+def test_race_on_equally_deep_tlo_valleys_teaches_the_annealing_lesson():
+    # The network the annealing section races on: T, L and O stored with the projection
+    # rule, so the three memories are equally deep and the only other minima are shallower
+    # mixtures. Quenching from a random state stalls in those a fair share of the time; a
+    # slow anneal (almost) never does. Numbers are for seed 0; the margins are wide.
+    from engine import SHAPES, STRATEGIES, projection_rule, race, to_spins
+
+    P = to_spins(np.stack([SHAPES[k].ravel() for k in "TLO"])).astype(float)
+    W = projection_rule(P)
+    res = race(W, np.zeros(9), P, {k: STRATEGIES[k] for k in ("quench", "slow")}, 200, seed=0)
+    quench, slow = res["quench"]["counts"], res["slow"]["counts"]
+    assert sum(quench.values()) == sum(slow.values()) == 200
+    assert quench["spurious"] >= 15  # ~1 in 6 quenches stall
+    assert slow["spurious"] <= 3
+    assert slow["memory"] + slow["mirror"] >= 197

@@ -304,3 +304,28 @@ def test_local_minima_match_brute_force():
                 expected.append(bits)
         # itertools.product with [-1, 1] enumerates in the documented state order
         assert [tuple(m) for m in local_minima(W, b)] == expected
+
+
+def test_projection_rule_makes_tlo_equally_deep_and_reduces_to_hebb_when_orthogonal():
+    from engine import SHAPES, energy, local_minima, projection_rule, settle, to_spins
+
+    P = to_spins(np.stack([SHAPES[k].ravel() for k in "TLO"])).astype(float)
+    W = projection_rule(P)
+    b = np.zeros(9)
+    np.testing.assert_allclose(W, W.T)
+    assert np.all(np.diag(W) == 0)
+    E = energy(W, b, P)
+    np.testing.assert_allclose(E, E[0])  # equal depths (plain Hebb gives L deeper)
+    for xi in P:  # each memory is a fixed point
+        np.testing.assert_array_equal(settle(W, b, xi), xi)
+    # Its lowest minima are exactly the three memories and their mirrors.
+    mins = local_minima(W, b).astype(float)
+    Emins = energy(W, b, mins)
+    ground = mins[np.isclose(Emins, Emins.min())]
+    expected = {tuple(x) for x in np.vstack([P, -P])}
+    assert {tuple(x) for x in ground} == expected
+    # Orthogonal patterns: identical to Hebb's rule.
+    H = np.array([[1, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1]], dtype=float)
+    np.testing.assert_allclose(projection_rule(H), hebbian(H), atol=1e-12)
+    with pytest.raises(ValueError):
+        projection_rule(np.vstack([P[0], P[0]]))
