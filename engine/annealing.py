@@ -4,6 +4,15 @@ A run starts from a uniformly random state and does one sweep per entry of a tem
 array; a sweep is ``n`` random-site heat-bath updates (the sign rule at ``T = 0``, with a
 zero field keeping the unit). Every run owns one random stream, so a run's result depends
 only on the seed and its index, never on how many threads ran or how runs were chunked.
+
+Which network to race on (a teaching point): with plain Hebbian weights the 3×3 shapes
+T, L and O make valleys of *unequal* depth (L is deeper, and has a flat floor), so even a
+perfect anneal mostly lands near L and a tally of "memory / mirror / spurious" misleads.
+Store them with :func:`engine.spins.projection_rule` instead: the three memories and their
+mirrors are then the six equally deep ground states and the only other minima are two
+shallower mixtures. Racing on that network (seed 0, 200 runs) a quench stalls in a mixture
+about one time in six, the fixed-temperature chain ends thermally scrambled about half the
+time, and the fast and slow anneals end in a memory or mirror essentially always.
 """
 
 from __future__ import annotations
