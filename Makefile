@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5006
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench warmup screenshots docker-smoke system-deps clean
+.PHONY: run test lint format bench warmup screenshots docker-smoke system-deps clean clean-cache
 
 $(VENV)/.run-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -49,5 +49,9 @@ screenshots: $(VENV)/.dev-installed system-deps
 docker-smoke:
 	bash scripts/docker-smoke
 
-clean:
+# numba's on-disk cache does not notice edits to kernels it inlined from another module.
+clean-cache:
+	find engine -name '*.nbi' -delete -o -name '*.nbc' -delete
+
+clean: clean-cache
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-results

@@ -4,8 +4,15 @@ Run it with ``make run`` (or ``python app.py``); configuration comes from enviro
 variables, listed in the README and read by :mod:`explainers.serving`.
 """
 
-from explainers.page import routes
-from explainers.serving import serve
+import os
+
+# Small matrices only: BLAS threads fight the server's own threads for the 2 cores and made a
+# capacity sweep 20x slower under load. Must be set before numpy is imported.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+from explainers.page import routes  # noqa: E402
+from explainers.serving import serve  # noqa: E402
 
 if __name__ == "__main__":
     serve(routes())
