@@ -1,0 +1,486 @@
+"""Section "annealing": quench, fixed heat, fast and slow cooling, raced on one landscape.
+
+The network stores three 3×3 pictures, T, O and X, with the Hebbian rule.  Why not T, L and
+O, the shapes used elsewhere?  The engine says that with T, L and O two spurious states are
+exactly as deep as L (E = -4) and deeper than T and O, so even a perfect anneal ends in a
+spurious state about half the time: the race would teach something false.  With T, O and X
+every memory and mirror image sits at E = -28/9 while all eight spurious valleys are
+shallower (-24/9 and -16/9); a quench stalls in one about a fifth of the time, a slow anneal
+about one run in two hundred.  Those figures come from :func:`engine.race` and are checked
+in ``tests/explainers/test_annealing.py``.
+
+"Run one descent" animates one chain of the chosen strategy with
+:class:`engine.GlauberChain` (one sweep = nine random-site heat-bath updates, temperature
+set sweep by sweep from the strategy's schedule).  "Race" runs :func:`engine.race` for every
+strategy on the shared background pool, with a progress bar.
+"""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d
+from bokeh.plotting import figure
+
+from engine import (
+    OUTCOMES,
+    SHAPES,
+    STRATEGIES,
+    GlauberChain,
+    describe_state,
+    energy,
+    exact_boltzmann,
+    hebbian,
+    local_minima,
+    race,
+    strategy_temperatures,
+    to_spins,
+)
+
+from . import palette as pal
+from .animation import Animator, notify, report_exception, run_in_background
+from .hopfield import wrap_row
+from .section import Section
+from .views import LineChart, PixelGrid, ink, themed
+
+N_CELLS = 9
+MIN_RUNS, MAX_RUNS = 10, 1000  # a real server-side cap on one race's work
+SWEEPS_PER_FRAME = 12  # a 500-sweep descent plays in about 1.3 s
+# X is not one of the engine's shapes; it is data, not maths (see the module notes).
+_X = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.int8)
+NAMES = ("T", "O", "X")
+PICTURES = {"T": SHAPES["T"], "O": SHAPES["O"], "X": _X}
+
+LABELS = {
+    "quench": "Quench (T = 0)",
+    "fixed": "Fixed T",
+    "fast": "Fast anneal",
+    "slow": "Slow anneal",
+}
+STRATEGY_COLORS = {
+    "quench": pal.MUTED,
+    "fixed": pal.ACCENT_3,
+    "fast": pal.ACCENT_2,
+    "slow": pal.ACCENT,
+}
+SHORT = {"quench": "quench", "fixed": "fixed", "fast": "fast", "slow": "slow"}
+
+
+def _num(x: float) -> str:
+    """A number with a real minus sign, for prose."""
+    return f"{x:.2f}".replace("-", "\u2212")
+
+
+def _legend_below(fig: figure) -> None:
+    """Move a figure's legend under the plot, in one row (no lines hidden behind it)."""
+    legend = fig.legend[0]
+    legend.orientation = "horizontal"
+    legend.label_text_font_size = "9pt"
+    legend.spacing = 6
+    legend.padding = 2
+    legend.margin = 2
+    fig.add_layout(legend, "below")
+
+
+def _network():
+    patterns = to_spins(np.array([PICTURES[k].ravel() for k in NAMES]))
+    return patterns, hebbian(patterns), np.zeros(N_CELLS)
+
+
+def _label(key: str) -> str:
+    spec = STRATEGIES[key]
+    if spec.get("kind") == "constant":
+        return f"{LABELS.get(key, key)} = {spec.get('T_start', 0):g}"
+    return LABELS.get(key, key)
+
+
+def _schedule(key: str) -> np.ndarray:
+    return strategy_temperatures(**STRATEGIES[key])
+
+
+def _valley_depths() -> tuple[float, float]:
+    """Energy of the memories and of the deepest spurious valley, from the engine."""
+    patterns, W, b = _network()
+    minima = local_minima(W, b)
+    kinds = [describe_state(m, patterns)[0] for m in minima]
+    e = energy(W, b, minima)
+    mem = max(float(v) for v, k in zip(e, kinds, strict=True) if k != "spurious")
+    spur = min(float(v) for v, k in zip(e, kinds, strict=True) if k == "spurious")
+    return mem, spur
+
+
+def _intro() -> str:
+    mem, spur = _valley_depths()
+    return (
+        "Here the network stores three pictures, **T**, **O** and **X**. Hebbian storage "
+        "digs six valleys on purpose (the three pictures and their mirror images, all at "
+        f"energy {_num(mem)}), but the overlapping pictures also leave *spurious* valleys: "
+        "blends that are no stored picture at all. They are shallower — the deepest is at "
+        f"{_num(spur)} — yet at T = 0 that makes no difference: every valley is a trap, "
+        "because the cold rule never takes a step uphill.\n\n"
+        "**Quench** drops a random grid straight to T = 0, so it stops in whichever valley it "
+        "starts above. **Annealing** starts hot (T = 2), where the grid roams freely, and "
+        "cools. While it is still warm, climbing out of a shallow valley takes little energy "
+        "and happens often, while climbing out of a deep one takes more and is rare; so as "
+        "the temperature falls the grid spends more and more of its time in the deep valleys, "
+        "and by the time the cold locks it in it is almost always in one. Cool too fast and "
+        "the cold arrives before the grid has found its way out. Never cool (**fixed T**) "
+        "and it ends wherever the heat last threw it, often not in any valley.\n\n"
+        "(Why not T, L and O, the pictures elsewhere on this page? Stored together, they "
+        "create a spurious valley exactly as deep as L: annealing reliably finds the "
+        "*deepest* valleys, and there a deepest valley is not a memory.)"
+    )
+
+
+class Annealing(Section):
+    """Four temperature strategies on a T/O/X Hopfield network: one descent, or a race."""
+
+    key = "annealing"
+    title = "Simulated annealing: start hot, cool slowly, land deep"
+    intro = _intro()
+    formula = (
+        r"T_k = T_{\text{start}} \left(\frac{T_{\text{end}}}{T_{\text{start}}}\right)^{k/(K-1)}"
+        r",\quad k = 0,\dots,K-1"
+    )
+    try_this = (
+        "pick “Quench” and press “Run one descent” a few times: some end in a blend that is "
+        "none of the pictures. Then press Race and compare the red slice of each bar."
+    )
+    url_params = ("strategy", "n_runs", "seed")
+
+    strategy = param.Selector(
+        default="slow", objects=list(STRATEGIES), doc="Temperature strategy of one descent."
+    )
+    n_runs = param.Integer(
+        default=200, bounds=(MIN_RUNS, MAX_RUNS), doc="Runs of each strategy in a race."
+    )
+    seed = param.Integer(default=1, bounds=(0, 2**31 - 1), doc="Seed of the descents and race.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._patterns, self._W, self._b = _network()
+        self._schedules = {k: _schedule(k) for k in STRATEGIES}
+        self._n_sweeps = max(t.size for t in self._schedules.values())
+        _, energies, _ = exact_boltzmann(self._W, self._b, 1.0)
+        self._e_range = (float(energies.min()) - 0.3, float(energies.max()) + 0.3)
+        self._descents = 0
+        self._chain: GlauberChain | None = None
+        self._temps = self._schedules[self.strategy]
+        self._sweep = 0
+        self._racing = False
+        self.race_results: dict | None = None
+
+        self._grid = PixelGrid(
+            (3, 3), "annealing-final", -np.ones(N_CELLS), size=150, label="annealing grid"
+        )
+        self._thumbs = [
+            PixelGrid((3, 3), f"annealing-stored-{k}", p, size=56, label=f"stored {k}", title=k)
+            for k, p in zip(NAMES, self._patterns, strict=True)
+        ]
+        self._energy_chart = LineChart(
+            "annealing-energy",
+            "sweep",
+            {"energy": ("energy", ink())},
+            title="energy",
+            x_label="sweep",
+            rollover=self._n_sweeps + 1,
+            height=170,
+            y_range=self._e_range,
+        )
+        self._temp_chart = LineChart(
+            "annealing-temperature",
+            "sweep",
+            {"temperature": ("temperature", pal.ACCENT)},
+            title="temperature",
+            x_label="sweep",
+            rollover=self._n_sweeps + 1,
+            height=130,
+            y_range=(0.0, self._t_max() * 1.08),
+        )
+        for chart in (self._energy_chart, self._temp_chart):
+            chart.figure.x_range = Range1d(0, self._n_sweeps)
+        self._outcome = pn.pane.HTML(
+            "Press “Run one descent”.", css_classes=["annealing-outcome"], margin=(4, 8)
+        )
+        self._race_source = ColumnDataSource(
+            {
+                "strategy": list(STRATEGIES),
+                "label": [_label(k) for k in STRATEGIES],
+                **{o: [0] * len(STRATEGIES) for o in OUTCOMES},
+            },
+            name="annealing-race",
+        )
+        self._race_caption = pn.pane.HTML(
+            "No race yet: press Race.", css_classes=["annealing-race-caption"], margin=(4, 0)
+        )
+        self._race_table = pn.pane.HTML("", margin=(0, 0), sizing_mode="stretch_width")
+        self._progress = pn.indicators.Progress(
+            name="Race progress", value=0, max=100, visible=False, sizing_mode="stretch_width"
+        )
+        self._race_button = pn.widgets.Button(
+            name="Race", button_type="primary", description="Race every strategy, many runs"
+        )
+        self._race_button.on_click(self.start_race)
+        self._descent_button = pn.widgets.Button(
+            name="Run one descent", description="Run one chain of the chosen strategy"
+        )
+        self._descent_button.on_click(self.start_descent)
+        self.animator = Animator(self._frame, where="the annealing descent")
+        self._schedule_fig = self._schedule_figure()
+        self._race_fig = self._race_figure()
+
+    def _t_max(self) -> float:
+        return max(float(t.max()) for t in self._schedules.values()) or 1.0
+
+    # -- one descent ---------------------------------------------------------------------
+    @param.depends("seed", watch=True)
+    def _on_seed(self) -> None:
+        self._descents = 0
+
+    @param.depends("strategy", watch=True)
+    def _on_strategy(self) -> None:
+        for key, renderer in self._schedule_lines.items():
+            chosen = key == self.strategy
+            renderer.glyph.line_width = 4 if chosen else 1.5
+            renderer.glyph.line_alpha = 1.0 if chosen else 0.45
+
+    def start_descent(self, _event=None) -> None:
+        """Start a new chain of the chosen strategy from a random grid (seeded)."""
+        rng = np.random.default_rng([self.seed, self._descents])
+        self._descents += 1
+        self._temps = self._schedules[self.strategy]
+        start = rng.choice(np.array([-1, 1], dtype=np.int8), size=N_CELLS)
+        self._chain = GlauberChain(self._W, self._b, start, float(self._temps[0]), seed=rng)
+        self._sweep = 0
+        self._descent_strategy = self.strategy
+        with pn.io.hold():
+            self._energy_chart.clear()
+            self._temp_chart.clear()
+            self._energy_chart.stream({"sweep": [0], "energy": [self._chain.energy]})
+            self._grid.update(self._chain.s)
+            self._outcome.object = (
+                f"Descent {self._descents} ({html.escape(_label(self.strategy))}) running…"
+            )
+        self.animator.play()
+
+    def advance(self, n_sweeps: int) -> bool:
+        """Advance the current descent by up to ``n_sweeps`` sweeps; True when finished."""
+        chain = self._chain
+        if chain is None:
+            return True
+        stop = min(self._sweep + int(n_sweeps), self._temps.size)
+        ks, es, ts = [], [], []
+        for k in range(self._sweep, stop):
+            chain.T = float(self._temps[k])
+            chain.run(N_CELLS)
+            ks.append(k + 1)
+            es.append(chain.energy)
+            ts.append(chain.T)
+        self._sweep = stop
+        if ks:
+            self._energy_chart.stream({"sweep": ks, "energy": es})
+            self._temp_chart.stream({"sweep": ks, "temperature": ts})
+            self._grid.update(chain.s)
+        done = self._sweep >= self._temps.size
+        if done:
+            self._show_outcome()
+        return done
+
+    def finish_descent(self) -> None:
+        """Run the current descent to its end at once (no animation)."""
+        self.animator.pause()
+        with pn.io.hold():
+            self.advance(self._temps.size)
+
+    def _frame(self) -> None:
+        if self.advance(SWEEPS_PER_FRAME):
+            self.animator.pause()
+
+    def descent_outcome(self) -> tuple[str, str]:
+        """``(kind, text)`` for the current grid, named by the engine."""
+        kind, k, _ = describe_state(self._chain.s, self._patterns, NAMES)
+        if kind == "memory":
+            return kind, f"stored memory {NAMES[k]}"
+        if kind == "mirror":
+            return kind, f"mirror image of {NAMES[k]}"
+        return kind, "a spurious state (not a stored picture)"
+
+    def _show_outcome(self) -> None:
+        kind, text = self.descent_outcome()
+        self._outcome.object = (
+            f"Descent {self._descents} ({html.escape(_label(self._descent_strategy))}) ended in "
+            f'<b style="color:{pal.OUTCOME_COLORS[kind]}">{text}</b>, '
+            f"energy {_num(self._chain.energy)}."
+        )
+
+    # -- the race ------------------------------------------------------------------------
+    def start_race(self, _event=None) -> None:
+        """Race every strategy ``n_runs`` times in the background (seeded)."""
+        if self._racing:  # a disabled button can still be clicked by a hostile client
+            notify("A race is already running.")
+            return
+        n_runs, seed = int(self.n_runs), int(self.seed)
+        if not MIN_RUNS <= n_runs <= MAX_RUNS:  # param bounds already ensure it
+            notify(f"A race has {MIN_RUNS} to {MAX_RUNS} runs.")
+            return
+        self._racing = True
+        self._race_button.disabled = True
+        self._progress.value = 0
+        self._progress.visible = True
+        W, b, patterns = self._W, self._b, self._patterns
+
+        def job(progress):
+            # Hand a failure back as a value so `done` always re-enables the button.
+            try:
+                return race(W, b, patterns, STRATEGIES, n_runs, seed=seed, progress=progress)
+            except Exception as exc:
+                return exc
+
+        def done(results):
+            self._racing = False
+            self._race_button.disabled = False
+            self._progress.visible = False
+            if isinstance(results, Exception):
+                report_exception(results, "the annealing race")
+                return
+            self.show_race(results, n_runs, seed)
+
+        def on_progress(fraction):
+            self._progress.value = int(round(100 * fraction))
+
+        run_in_background(job, done, on_progress, where="the annealing race")
+
+    def show_race(self, results: dict, n_runs: int, seed: int) -> None:
+        """Show a race's counts in the source, the bars and the table."""
+        self.race_results = results
+        keys = list(self._race_source.data["strategy"])
+        with pn.io.hold():
+            self._race_source.patch(
+                {
+                    o: [(i, int(results[k]["counts"][o])) for i, k in enumerate(keys)]
+                    for o in OUTCOMES
+                }
+            )
+            self._race_fig.x_range.end = n_runs
+            self._race_caption.object = (
+                f"Race of <b>{n_runs}</b> runs per strategy, seed {seed}. Every run starts "
+                "from a random grid, and run number r starts from the same grid under "
+                "every strategy."
+            )
+            self._race_table.object = self._table(results, keys, n_runs)
+
+    @staticmethod
+    def _table(results: dict, keys: list[str], n_runs: int) -> str:
+        head = "".join(
+            f'<th style="color:{pal.OUTCOME_COLORS[o]};text-align:right">{o}</th>' for o in OUTCOMES
+        )
+        rows = []
+        for k in keys:
+            c = results[k]["counts"]
+            cells = "".join(f'<td style="text-align:right">{c[o]}</td>' for o in OUTCOMES)
+            rows.append(
+                f"<tr><td>{html.escape(_label(k))}</td>{cells}"
+                f'<td style="text-align:right">{sum(c.values())}</td></tr>'
+            )
+        return (
+            '<table class="annealing-race-table" style="border-collapse:collapse;'
+            'font-size:.9em;width:100%;max-width:460px">'
+            f'<tr><th style="text-align:left">strategy</th>{head}'
+            f'<th style="text-align:right">of {n_runs}</th></tr>{"".join(rows)}</table>'
+        )
+
+    # -- figures -------------------------------------------------------------------------
+    def _schedule_figure(self) -> figure:
+        data = {"sweep": np.arange(1, self._n_sweeps + 1)}
+        for key, temps in self._schedules.items():
+            data[key] = np.pad(temps, (0, self._n_sweeps - temps.size), mode="edge")
+        source = ColumnDataSource(data, name="annealing-schedules")
+        fig = figure(
+            height=170,
+            sizing_mode="stretch_width",
+            toolbar_location=None,
+            tools="",
+            title="temperature schedules",
+            x_axis_label="sweep",
+            y_axis_label="T",
+            x_range=Range1d(0, self._n_sweeps),
+            y_range=Range1d(-0.05, self._t_max() * 1.08),
+        )
+        self._schedule_lines = {}
+        for key in self._schedules:
+            self._schedule_lines[key] = fig.line(
+                "sweep",
+                key,
+                source=source,
+                color=STRATEGY_COLORS.get(key, pal.MUTED),
+                legend_label=SHORT.get(key, key),
+            )
+        _legend_below(fig)
+        self._on_strategy()
+        return themed(fig)
+
+    def _race_figure(self) -> figure:
+        labels = list(self._race_source.data["label"])
+        fig = figure(
+            height=190,
+            sizing_mode="stretch_width",
+            toolbar_location=None,
+            tools="",
+            title="where the runs ended",
+            y_range=FactorRange(*reversed(labels)),
+            x_range=Range1d(0, self.n_runs),
+            x_axis_label="runs",
+        )
+        fig.hbar_stack(
+            list(OUTCOMES),
+            y="label",
+            height=0.7,
+            source=self._race_source,
+            color=[pal.OUTCOME_COLORS[o] for o in OUTCOMES],
+            legend_label=list(OUTCOMES),
+        )
+        fig.add_tools(HoverTool(tooltips=[("", "@label"), *((o, f"@{o}") for o in OUTCOMES)]))
+        _legend_below(fig)
+        fig.ygrid.grid_line_color = None
+        return themed(fig)
+
+    # -- layout --------------------------------------------------------------------------
+    def body(self) -> pn.viewable.Viewable:
+        options = {_label(k): k for k in STRATEGIES}
+        chooser = pn.widgets.Select.from_param(
+            self.param.strategy, options=options, name="Strategy", width=220
+        )
+        runs = pn.widgets.IntInput.from_param(
+            self.param.n_runs, name=f"Runs per strategy ({MIN_RUNS}–{MAX_RUNS})", width=170
+        )
+        seed = pn.widgets.IntInput.from_param(self.param.seed, name="Seed", width=130)
+        thumbs = pn.Column(
+            pn.pane.HTML("<small>stored:</small>", margin=(0, 4)),
+            pn.Row(*(t.pane for t in self._thumbs), margin=0),
+            margin=0,
+        )
+        descent = pn.Column(
+            wrap_row(self._grid.view(), pn.Column(thumbs, self._outcome, width=260)),
+            self._energy_chart.pane,
+            self._temp_chart.pane,
+            sizing_mode="stretch_width",
+        )
+        race_box = pn.Column(
+            pn.FlexBox(self._race_button, runs, seed, align_items="end"),
+            self._progress,
+            self._race_caption,
+            pn.pane.Bokeh(self._race_fig, sizing_mode="stretch_width"),
+            self._race_table,
+            sizing_mode="stretch_width",
+        )
+        return pn.Column(
+            pn.FlexBox(chooser, self._descent_button, align_items="end"),
+            pn.pane.Bokeh(self._schedule_fig, sizing_mode="stretch_width"),
+            descent,
+            pn.pane.HTML("<h3 style='margin:.6em 0 .2em'>The race</h3>", margin=(4, 4)),
+            race_box,
+            sizing_mode="stretch_width",
+        )

@@ -1,0 +1,408 @@
+"""Section "hopfield": nine cells remember a T and an L, and temperature shakes them.
+
+Every number on screen comes from the engine: the Hebbian weights, the heat-bath chain
+(:class:`engine.GlauberChain`), the energy, the list of single-flip local minima and the
+naming of states.  This module only decides what to show and when.
+
+When is the grid "settled"?
+---------------------------
+A state is *settled* when
+
+1. it is a single-flip local minimum of the energy (no single flip lowers it; equivalently
+   a fixed point of the T = 0 rule), checked against :func:`engine.local_minima`, and
+2. at T > 0, no cell has changed during the last :data:`SETTLE_UPDATES` updates.  Changes
+   are seen at frame boundaries and in the energy trace, and a frame that contained a
+   change counts as changing at its last update, so the rule errs towards "exploring".
+
+At T = 0 condition 1 is enough: the cold rule can never leave a fixed point.  A settled
+state is then named by :func:`engine.describe_state`: memory T, memory L, a mirror image
+(the negative of a memory, which Hebbian weights store for free) or a spurious state.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+import numpy as np
+import panel as pn
+import param
+
+from engine import (
+    SHAPES,
+    GlauberChain,
+    describe_state,
+    hebbian,
+    local_minima,
+    to_bits,
+    to_spins,
+)
+
+from . import palette as pal
+from .animation import Animator, notify
+from .section import MAX_RAW_LENGTH, Section
+from .views import LineChart, PixelGrid, ink, readout
+
+NAMES = ("T", "L")
+N_CELLS = 9
+SETTLE_UPDATES = 3 * N_CELLS  # three sweeps' worth of updates without a change
+MAX_SPEED = 500  # updates per frame: a real cap, a client can send any value
+SWEEP = N_CELLS  # "Step" does one sweep: nine single-cell updates
+MAX_FLIPS = 2  # "Corrupt a memory" flips 1 or 2 cells (3 can land on a mirror image)
+POINTS_PER_FRAME = 10  # energy points sent per frame at most, whatever the speed
+TRACE_POINTS = 600  # history kept on the energy chart
+_START_RE = re.compile(r"^[01]{9}$")
+
+STATUS_COLORS = {
+    "exploring": pal.MUTED,
+    "memory": pal.OUTCOME_COLORS["memory"],
+    "mirror": pal.OUTCOME_COLORS["mirror"],
+    "spurious": pal.OUTCOME_COLORS["spurious"],
+}
+
+
+def wrap_row(*objects, **kw) -> pn.Row:
+    """A row that wraps onto several lines on a narrow screen.
+
+    Used instead of ``pn.FlexBox`` for rows that hold Bokeh figures: with Panel 1.9.4 and
+    Bokeh 3.9.2 a FlexBox holding a figure, on a page with any other figure, leaves the
+    document never "idle" and no figure on the page gets painted.
+    """
+    return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
+
+
+def _cell_name(i: int) -> str:
+    return f"row {i // 3 + 1}, column {i % 3 + 1}"
+
+
+def bits_text(s) -> str:
+    """A ±1 state as nine 0/1 digits, row by row (the form used in links)."""
+    return "".join(str(int(v)) for v in to_bits(np.asarray(s)))
+
+
+class HopfieldGrid(Section):
+    """A 3×3 Hopfield network storing T and L, run by heat-bath updates at temperature T."""
+
+    key = "hopfield"
+    title = "A memory that rolls downhill"
+    intro = (
+        "Nine cells, each on (+1) or off (−1), all wired to each other. The wiring was "
+        "set by the Hebbian rule to store two pictures, a **T** and an **L**: two cells "
+        "that are on together in a picture get a positive weight, cells that disagree a "
+        "negative one. That turns every possible grid into a point on an energy landscape, "
+        "and the stored pictures sit at the bottom of its valleys.\n\n"
+        "One *update* picks a cell at random and lets it read its field h, the weighted "
+        "vote of the other eight cells. At T = 0 the cell simply obeys the vote: the "
+        "energy can only go down, and the grid slides into the nearest valley — that is "
+        "recall. At T > 0 it obeys only most of the time, with probability σ(2h/T), so now "
+        "and then it steps uphill. The weights cannot tell a picture from its negative, so "
+        "the inverted T and L are valleys too: the *mirror images*. With just two memories "
+        "this little network has no other valleys; the annealing section stores a third "
+        "and meets the spurious ones."
+    )
+    formula = (
+        r"\begin{gathered}"
+        r"E(\mathbf{s}) = -\sum_{i \lt j} w_{ij}\, s_i s_j, \quad "
+        r"w_{ij} = \tfrac{1}{9}\sum_{\mu} \xi^\mu_i \xi^\mu_j \\"
+        r"p(s_i = +1) = \sigma\!\left(\frac{2h_i}{T}\right), \quad h_i = \sum_j w_{ij} s_j"
+        r"\end{gathered}"
+    )
+    try_this = (
+        "put the temperature near 0 and press Run: the grid drops into T or L (or a mirror "
+        "image) and stays. Press “Corrupt a memory” and watch it repair the picture. Then "
+        "drag the temperature to 2: the grid boils and never settles."
+    )
+    url_params = ("temperature", "speed", "seed", "start")
+
+    temperature = param.Number(
+        default=0.20, bounds=(0.0, 5.0), doc="Temperature T of the updates (0: cold rule)."
+    )
+    speed = param.Integer(
+        default=1, bounds=(1, MAX_SPEED), doc="Single-cell updates per animation frame."
+    )
+    seed = param.Integer(
+        default=7, bounds=(0, 2**31 - 1), doc="Seed of the start picture, updates, corruption."
+    )
+    start = param.String(
+        default="",
+        regex=r"^([01]{9})?$",
+        doc="Start picture as nine 0/1 digits row by row; empty: a random one from the seed.",
+    )
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._patterns = to_spins(np.array([SHAPES[k].ravel() for k in NAMES]))
+        self._W = hebbian(self._patterns)
+        self._b = np.zeros(N_CELLS)
+        self._minima = {tuple(int(v) for v in m) for m in local_minima(self._W, self._b)}
+        self._editing = False  # an edit writes `start` without restarting the run
+        self._grid = PixelGrid(
+            (3, 3),
+            "hopfield-grid",
+            np.ones(N_CELLS),
+            on_click=self.flip,
+            size=180,
+            label="Hopfield grid",
+        )
+        self._thumbs = [
+            PixelGrid(
+                (3, 3),
+                f"hopfield-stored-{k}",
+                p,
+                size=64,
+                label=f"stored picture {k}",
+                title=f"stored: {k}",
+            )
+            for k, p in zip(NAMES, self._patterns, strict=True)
+        ]
+        self._trace = LineChart(
+            "hopfield-energy",
+            "update",
+            {"energy": ("energy", ink())},
+            title="energy over time",
+            x_label="updates",
+            y_label="energy",
+            rollover=TRACE_POINTS,
+            height=200,
+        )
+        self._energy = readout("Energy")
+        self._updates = readout("Updates")
+        self._energy.css_classes = ["hopfield-energy-readout"]
+        self._updates.css_classes = ["hopfield-updates"]
+        self._status = pn.pane.HTML("", css_classes=["hopfield-status"], margin=(4, 4))
+        self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
+        self._status_kind = ""
+        self.animator = Animator(self._frame, where="the Hopfield grid")
+        self.reset()
+
+    # -- the state ---------------------------------------------------------------------
+    @property
+    def state(self) -> np.ndarray:
+        """Current grid as ±1 int8, shape (9,), row-major."""
+        return self._chain.s
+
+    @property
+    def energy(self) -> float:
+        return self._chain.energy
+
+    @property
+    def n_updates(self) -> int:
+        return self._chain.n_updates
+
+    def _start_state(self) -> np.ndarray:
+        if self.start:
+            return to_spins(np.array([int(c) for c in self.start]))
+        rng = np.random.default_rng(self.seed)
+        return rng.choice(np.array([-1, 1], dtype=np.int8), size=N_CELLS)
+
+    def is_settled(self) -> bool:
+        """The rule in the module docstring: a local minimum that has stopped changing."""
+        if tuple(int(v) for v in self._chain.s) not in self._minima:
+            return False
+        if self.temperature == 0.0:
+            return True
+        return self._chain.n_updates - self._last_change >= SETTLE_UPDATES
+
+    def status(self) -> tuple[str, str]:
+        """``(kind, text)``: kind is "exploring", "memory", "mirror" or "spurious"."""
+        if not self.is_settled():
+            return "exploring", "exploring"
+        kind, k, _ = describe_state(self._chain.s, self._patterns, NAMES)
+        if kind == "memory":
+            return kind, f"settled in {NAMES[k]}"
+        if kind == "mirror":
+            return kind, f"settled in a mirror image (inverted {NAMES[k]})"
+        return kind, "stuck in a spurious state"
+
+    # -- actions -----------------------------------------------------------------------
+    @param.depends("seed", "start", watch=True)
+    def _on_seed_or_start(self) -> None:
+        if not self._editing:
+            self.reset()
+
+    @param.depends("temperature", watch=True)
+    def _on_temperature(self) -> None:
+        self._chain.T = self.temperature
+
+    def reset(self, _event=None) -> None:
+        """Back to the start picture with the random numbers of the current seed."""
+        self._chain = GlauberChain(
+            self._W, self._b, self._start_state(), self.temperature, seed=self.seed
+        )
+        self._corrupt_rng = np.random.default_rng([self.seed, 1])
+        self._last_change = 0
+        self._note.object = ""
+        with pn.io.hold():
+            self._trace.clear()
+            self._trace.stream({"update": [0], "energy": [self._chain.energy]})
+            self._show()
+
+    def new_seed(self, _event=None) -> None:
+        """Another seed, and a fresh random start picture from it."""
+        new = self.seed
+        rng = np.random.default_rng()
+        while new == self.seed:
+            new = int(rng.integers(0, 2**31 - 1))
+        self.param.update(seed=new, start="")
+
+    def advance(self, n_updates: int) -> None:
+        """Do ``n_updates`` single-cell updates and show the result."""
+        chain = self._chain
+        before, e0 = chain.s, chain.energy
+        trace = chain.run(n_updates)
+        if trace.size and (np.any(trace != e0) or not np.array_equal(before, chain.s)):
+            self._last_change = chain.n_updates
+        u = chain.n_updates
+        if trace.size > POINTS_PER_FRAME:
+            idx = np.linspace(0, trace.size - 1, POINTS_PER_FRAME).round().astype(int)
+        else:
+            idx = np.arange(trace.size)
+        self._trace.stream({"update": u - trace.size + 1 + idx, "energy": trace[idx]})
+        self._show()
+
+    def step(self, _event=None) -> None:
+        """One sweep: nine single-cell updates (each cell gets one chance on average)."""
+        with pn.io.hold():
+            self.advance(SWEEP)
+
+    def _frame(self) -> None:
+        self.advance(self.speed)
+
+    def set_state(self, s, note: str = "") -> None:
+        """Put a picture on the grid (an edit): the run continues from it, and it becomes
+        the start picture that Reset and a copied link return to."""
+        s = np.asarray(s, dtype=np.int8)
+        self._chain.s = s
+        self._last_change = self._chain.n_updates
+        self._editing = True
+        try:
+            self.start = bits_text(s)
+        finally:
+            self._editing = False
+        self._note.object = note
+        with pn.io.hold():
+            self._trace.stream({"update": [self._chain.n_updates], "energy": [self.energy]})
+            self._show()
+
+    def flip(self, i: int) -> None:
+        """Flip cell ``i`` (row-major, 0..8)."""
+        i = int(i)
+        if not 0 <= i < N_CELLS:
+            notify(f"There is no cell {i}; cells are numbered 0 to 8.")
+            return
+        s = self._chain.s
+        s[i] = -s[i]
+        self.set_state(s, f"You flipped the cell in {_cell_name(i)}.")
+
+    def corrupt(self, _event=None) -> tuple[str, list[int]]:
+        """Load T or L with one or two cells flipped, both chosen by the seeded RNG.
+
+        Returns the memory's name and the flipped cells.
+        """
+        rng = self._corrupt_rng
+        mu = int(rng.integers(len(NAMES)))
+        k = int(rng.integers(1, MAX_FLIPS + 1))
+        cells = sorted(int(c) for c in rng.choice(N_CELLS, size=k, replace=False))
+        s = self._patterns[mu].copy()
+        s[cells] = -s[cells]
+        where = " and ".join(_cell_name(c) for c in cells)
+        plural = "cell" if k == 1 else "cells"
+        self.set_state(s, f"Loaded <b>{NAMES[mu]}</b> with {k} {plural} flipped ({where}).")
+        return NAMES[mu], cells
+
+    # -- URL values ----------------------------------------------------------------------
+    def apply_values(self, raw, source: str = "link") -> list[str]:
+        # `start` is a string with a fixed form; check it here so a bad one gets a clear
+        # message instead of the generic one for a value param refuses.
+        extra = []
+        if "start" in raw:
+            text = str(raw["start"])[: MAX_RAW_LENGTH + 1].strip()
+            if text and not _START_RE.fullmatch(text):
+                shown = html.escape(text[:24])
+                extra.append(
+                    f"“start” must be nine 0/1 digits (the grid row by row), not “{shown}”; "
+                    "ignored."
+                )
+                raw = {k: v for k, v in raw.items() if k != "start"}
+        messages = super().apply_values(raw, source)
+        if extra:
+            self._notice.object = "<br>".join([*messages, *extra])
+            self._notice.visible = True
+            for m in extra:
+                notify(m)
+        return [*messages, *extra]
+
+    # -- drawing -----------------------------------------------------------------------
+    def _show(self) -> None:
+        s = self._chain.s
+        self._grid.update(s)
+        text = f"{self._chain.energy:+.2f}".replace("-", "−")
+        if self._energy.value != text:
+            self._energy.value = text
+        self._updates.value = str(self._chain.n_updates)
+        kind, words = self.status()
+        if (kind, words) != self._status_kind:
+            self._status_kind = (kind, words)
+            self._status.object = (
+                f'<div role="status" aria-live="polite" style="font-size:1.15em">'
+                f'<span style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
+                f'background:{STATUS_COLORS[kind]};margin-right:.4em"></span>'
+                f"<b>{words}</b></div>"
+            )
+
+    def body(self) -> pn.viewable.Viewable:
+        buttons = pn.FlexBox(
+            self.animator.button,
+            self._button("Step", self.step, "One sweep: nine single-cell updates"),
+            self._button("Reset", self.reset, "Back to the start picture, same seed"),
+            self._button(
+                "Corrupt a memory", self.corrupt, "Load T or L with one or two cells flipped"
+            ),
+            self._button("New seed", self.new_seed, "Another seed and a new random start"),
+            align_items="center",
+        )
+        sliders = pn.FlexBox(
+            pn.widgets.FloatSlider.from_param(
+                self.param.temperature, name="Temperature T", step=0.01, format="0.00", width=230
+            ),
+            pn.widgets.IntSlider.from_param(
+                self.param.speed, name="Speed (updates per frame)", width=230
+            ),
+            pn.widgets.IntInput.from_param(self.param.seed, name="Seed", width=130),
+            align_items="end",
+        )
+        cell = pn.widgets.Select(
+            name="Cell",
+            options={_cell_name(i): i for i in range(N_CELLS)},
+            width=170,
+            description="Choose a cell to flip with the keyboard",
+        )
+        flip = pn.widgets.Button(name="Flip cell", width=90, description="Flip the chosen cell")
+        flip.on_click(lambda _e: self.flip(cell.value))
+        thumbs = pn.Column(*(t.view() for t in self._thumbs), margin=(0, 8))
+        readouts = pn.Column(
+            pn.Row(self._energy, self._updates),
+            self._status,
+            pn.pane.HTML(
+                "<small>Settled = no single flip would lower the energy and, at T&nbsp;&gt;"
+                "&nbsp;0, no cell has changed in the last 27 updates.</small>",
+                margin=(0, 4),
+                width=220,
+            ),
+            margin=(0, 8),
+        )
+        return pn.Column(
+            wrap_row(self._grid.view(), thumbs, readouts),
+            buttons,
+            self._note,
+            sliders,
+            pn.FlexBox(cell, flip, align_items="end"),
+            self._trace.pane,
+            sizing_mode="stretch_width",
+        )
+
+    @staticmethod
+    def _button(label: str, action, description: str) -> pn.widgets.Button:
+        b = pn.widgets.Button(name=label, description=description)
+        b.on_click(action)
+        return b
