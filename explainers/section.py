@@ -59,7 +59,10 @@ def coerce(p: param.Parameter, raw: Any) -> tuple[Any, str | None, bool]:
         False when the value is refused (the current value stays).
     """
     name = p.name
-    text = raw if isinstance(raw, str) else str(raw)
+    try:
+        text = raw if isinstance(raw, str) else str(raw)
+    except Exception:  # e.g. str() of a 5000-digit int raises ValueError
+        return None, f"“{name}” is not a usable value; ignored.", False
     if len(text) > MAX_RAW_LENGTH:
         return None, f"“{name}” was too long to be a real value; ignored.", False
     text = text.strip()

@@ -1,0 +1,1 @@
+"""Hostile input: untrusted values at every section."""
