@@ -46,6 +46,24 @@ def _bounds(p: param.Parameter) -> tuple[float | None, float | None]:
     return getattr(p, "bounds", None) or (None, None)
 
 
+UNPRINTABLE = "\ufffd"
+
+
+def as_text(raw: Any) -> str:
+    """``str(raw)`` for an untrusted value, never raising.
+
+    A value whose ``str()`` fails (a 5000-digit int raises ValueError) gives
+    :data:`UNPRINTABLE`, which matches no number, choice or pattern.  Subclasses that check
+    a value's text themselves should use this rather than ``str()``.
+    """
+    if isinstance(raw, str):
+        return raw
+    try:
+        return str(raw)
+    except Exception:
+        return UNPRINTABLE
+
+
 def coerce(p: param.Parameter, raw: Any) -> tuple[Any, str | None, bool]:
     """Turn an untrusted value for parameter ``p`` into a safe one.
 
@@ -59,9 +77,8 @@ def coerce(p: param.Parameter, raw: Any) -> tuple[Any, str | None, bool]:
         False when the value is refused (the current value stays).
     """
     name = p.name
-    try:
-        text = raw if isinstance(raw, str) else str(raw)
-    except Exception:  # e.g. str() of a 5000-digit int raises ValueError
+    text = as_text(raw)
+    if text == UNPRINTABLE:
         return None, f"“{name}” is not a usable value; ignored.", False
     if len(text) > MAX_RAW_LENGTH:
         return None, f"“{name}” was too long to be a real value; ignored.", False

@@ -36,6 +36,7 @@ assert EXAMPLES_PER_SECTION * 5 >= 300  # still ≥ 300 if some sections were mi
 TRUE = {"1", "true", "yes", "on"}
 FALSE = {"0", "false", "no", "off"}
 REFUSE = object()  # the oracle's "this value must not be applied"
+HUGE = 10**5000  # str() of it raises ValueError in Python ≥ 3.11
 
 JUNK = [
     math.nan,
@@ -77,7 +78,7 @@ JUNK = [
     10**30,
     -(10**30),
     2**63,
-    10**5000,  # str() of it raises ValueError in Python ≥ 3.11
+    HUGE,
     None,
     True,
     False,
@@ -191,9 +192,47 @@ def _build(key: str, monkeypatch):
     return cls()
 
 
+def check_call(section, raw: dict) -> None:
+    """Apply ``raw`` to ``section`` and check the outcome (the module docstring's rules)."""
+    key = section.key
+    known = [*section.url_params, "embed"]
+    section._notice.object, section._notice.visible = "", False
+    before = {name: getattr(section, name) for name in known}
+    wanted = {
+        name: expected_value(section.param[name], value)
+        for name, value in raw.items()
+        if name in known
+    }
+
+    messages = section.apply_values(raw)  # must not raise
+
+    assert isinstance(messages, list)
+    check_declared(section)
+    said = "\n".join([*messages, section._notice.object or ""])
+    for name in raw:
+        if name not in known:
+            shown = html.escape(str(name)[:24])
+            assert shown.strip() == "" or any(shown in m for m in messages), (
+                f"{key}: unknown name {name!r} passed silently"
+            )
+            continue
+        value, want = getattr(section, name), wanted[name]
+        if want is REFUSE:
+            assert _mentions(said, name), f"{key}.{name}: {raw[name]!r} refused silently"
+            if len([n for n in raw if n in known]) == 1:
+                assert value == before[name], f"{key}.{name} changed by a refused value"
+        elif value != want:  # clamped, or adjusted by the section
+            assert _mentions(said, name), (
+                f"{key}.{name}: {raw[name]!r} became {value!r} without a message"
+            )
+    if messages:
+        assert section._notice.visible and section._notice.object.strip(), (
+            f"{key}: messages {messages} not shown"
+        )
+
+
 def hostile_property(section, max_examples: int = EXAMPLES_PER_SECTION) -> None:
     """Run the property of the module docstring against ``section`` (raises on a failure)."""
-    key = section.key
     known = [*section.url_params, "embed"]
     names = st.one_of(
         st.sampled_from(known),
@@ -213,39 +252,7 @@ def hostile_property(section, max_examples: int = EXAMPLES_PER_SECTION) -> None:
     )
     @given(raw=st.dictionaries(names, hostile_values, min_size=1, max_size=4))
     def check(raw):
-        section._notice.object, section._notice.visible = "", False
-        before = {name: getattr(section, name) for name in known}
-        wanted = {
-            name: expected_value(section.param[name], value)
-            for name, value in raw.items()
-            if name in known
-        }
-
-        messages = section.apply_values(raw)  # must not raise
-
-        assert isinstance(messages, list)
-        check_declared(section)
-        said = "\n".join([*messages, section._notice.object or ""])
-        for name in raw:
-            if name not in known:
-                shown = html.escape(str(name)[:24])
-                assert shown.strip() == "" or any(shown in m for m in messages), (
-                    f"{key}: unknown name {name!r} passed silently"
-                )
-                continue
-            value, want = getattr(section, name), wanted[name]
-            if want is REFUSE:
-                assert _mentions(said, name), f"{key}.{name}: {raw[name]!r} refused silently"
-                if len([n for n in raw if n in known]) == 1:
-                    assert value == before[name], f"{key}.{name} changed by a refused value"
-            elif value != want:  # clamped, or adjusted by the section
-                assert _mentions(said, name), (
-                    f"{key}.{name}: {raw[name]!r} became {value!r} without a message"
-                )
-        if messages:
-            assert section._notice.visible and section._notice.object.strip(), (
-                f"{key}: messages {messages} not shown"
-            )
+        check_call(section, raw)
 
     check()
 
@@ -255,6 +262,34 @@ def test_every_hostile_value_is_refused_or_clamped_with_a_message(key, monkeypat
     section = _build(key, monkeypatch)
     section.__panel__()  # the built layout must survive hostile values too
     hostile_property(section)
+
+
+# Sections whose own pre-check of a string parameter calls str() on the raw value, which
+# raises for a 5000-digit int; they should use explainers.section.as_text (reported).
+KNOWN_UNPRINTABLE_BUGS = {("hopfield", "start"), ("rbm", "pattern")}
+
+
+@pytest.mark.parametrize("key", list(SECTIONS))
+def test_every_junk_value_at_every_parameter(key, monkeypatch):
+    """Exhaustive companion of the property: each listed junk value at each parameter."""
+    section = _build(key, monkeypatch)
+    for name in [*section.url_params, "embed"]:
+        for value in JUNK:
+            if value is HUGE and (key, name) in KNOWN_UNPRINTABLE_BUGS:
+                continue  # checked, as a known failure, below
+            check_call(section, {name: value})
+
+
+@pytest.mark.parametrize(
+    ("key", "name"),
+    [
+        pytest.param(k, n, marks=pytest.mark.xfail(strict=True, raises=ValueError,
+                                                   reason="str() of a huge int; use as_text"))
+        for k, n in sorted(KNOWN_UNPRINTABLE_BUGS)
+    ],
+)  # fmt: skip
+def test_sections_own_checks_survive_an_unprintable_value(key, name, monkeypatch):
+    check_call(_build(key, monkeypatch), {name: HUGE})
 
 
 def test_the_oracle_agrees_with_simple_cases():
@@ -273,7 +308,7 @@ def test_the_oracle_agrees_with_simple_cases():
     assert expected_value(ps.x, "nan") is REFUSE
     assert expected_value(ps.x, math.inf) is REFUSE
     assert expected_value(ps.n, "2.6") == 3
-    assert expected_value(ps.n, 10**5000) is REFUSE
+    assert expected_value(ps.n, HUGE) is REFUSE
     assert expected_value(ps.c, "cc") == "cc" and expected_value(ps.c, "a b") is REFUSE
     assert expected_value(ps.s, "010") == "010" and expected_value(ps.s, "012") is REFUSE
     assert expected_value(ps.f, "Yes") is True and expected_value(ps.f, "maybe") is REFUSE
