@@ -170,6 +170,7 @@ class Annealing(Section):
         self._chain: GlauberChain | None = None
         self._temps = self._schedules[self.strategy]
         self._sweep = 0
+        self._descent_strategy = self.strategy
         self._racing = False
         self.race_results: dict | None = None
 
@@ -221,11 +222,11 @@ class Annealing(Section):
             name="Race progress", value=0, max=100, visible=False, sizing_mode="stretch_width"
         )
         self._race_button = pn.widgets.Button(
-            name="Race", button_type="primary", description="Race every strategy, many runs"
+            label="Race", button_type="primary", description="Race every strategy, many runs"
         )
         self._race_button.on_click(self.start_race)
         self._descent_button = pn.widgets.Button(
-            name="Run one descent", description="Run one chain of the chosen strategy"
+            label="Run one descent", description="Run one chain of the chosen strategy"
         )
         self._descent_button.on_click(self.start_descent)
         self.animator = Animator(self._frame, where="the annealing descent")
@@ -247,8 +248,14 @@ class Annealing(Section):
             renderer.glyph.line_width = 4 if chosen else 1.5
             renderer.glyph.line_alpha = 1.0 if chosen else 0.45
 
-    def start_descent(self, _event=None) -> None:
-        """Start a new chain of the chosen strategy from a random grid (seeded)."""
+    def start_descent(self, _event=None, animate: bool = True) -> None:
+        """Start a new chain of the chosen strategy from a random grid (seeded).
+
+        Descent number k (counted from 0 since the seed was set) starts from the grid and
+        random numbers of ``numpy.random.default_rng([seed, k])``, so it can be replayed.
+        With ``animate`` it then plays over about 1.3 s; otherwise it is left at sweep 0
+        (see :meth:`advance` and :meth:`finish_descent`).
+        """
         rng = np.random.default_rng([self.seed, self._descents])
         self._descents += 1
         self._temps = self._schedules[self.strategy]
@@ -264,7 +271,8 @@ class Annealing(Section):
             self._outcome.object = (
                 f"Descent {self._descents} ({html.escape(_label(self.strategy))}) running…"
             )
-        self.animator.play()
+        if animate:
+            self.animator.play()
 
     def advance(self, n_sweeps: int) -> bool:
         """Advance the current descent by up to ``n_sweeps`` sweeps; True when finished."""
@@ -451,12 +459,12 @@ class Annealing(Section):
     def body(self) -> pn.viewable.Viewable:
         options = {_label(k): k for k in STRATEGIES}
         chooser = pn.widgets.Select.from_param(
-            self.param.strategy, options=options, name="Strategy", width=220
+            self.param.strategy, options=options, label="Strategy", width=220
         )
         runs = pn.widgets.IntInput.from_param(
-            self.param.n_runs, name=f"Runs per strategy ({MIN_RUNS}–{MAX_RUNS})", width=170
+            self.param.n_runs, label=f"Runs per strategy ({MIN_RUNS}–{MAX_RUNS})", width=170
         )
-        seed = pn.widgets.IntInput.from_param(self.param.seed, name="Seed", width=130)
+        seed = pn.widgets.IntInput.from_param(self.param.seed, label="Seed", width=130)
         thumbs = pn.Column(
             pn.pane.HTML("<small>stored:</small>", margin=(0, 4)),
             pn.Row(*(t.pane for t in self._thumbs), margin=0),

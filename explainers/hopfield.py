@@ -363,21 +363,21 @@ class HopfieldGrid(Section):
         )
         sliders = pn.FlexBox(
             pn.widgets.FloatSlider.from_param(
-                self.param.temperature, name="Temperature T", step=0.01, format="0.00", width=230
+                self.param.temperature, label="Temperature T", step=0.01, format="0.00", width=230
             ),
             pn.widgets.IntSlider.from_param(
-                self.param.speed, name="Speed (updates per frame)", width=230
+                self.param.speed, label="Speed (updates per frame)", width=230
             ),
-            pn.widgets.IntInput.from_param(self.param.seed, name="Seed", width=130),
+            pn.widgets.IntInput.from_param(self.param.seed, label="Seed", width=130),
             align_items="end",
         )
         cell = pn.widgets.Select(
-            name="Cell",
+            label="Cell",
             options={_cell_name(i): i for i in range(N_CELLS)},
             width=170,
             description="Choose a cell to flip with the keyboard",
         )
-        flip = pn.widgets.Button(name="Flip cell", width=90, description="Flip the chosen cell")
+        flip = pn.widgets.Button(label="Flip cell", width=90, description="Flip the chosen cell")
         flip.on_click(lambda _e: self.flip(cell.value))
         thumbs = pn.Column(*(t.view() for t in self._thumbs), margin=(0, 8))
         readouts = pn.Column(
@@ -403,6 +403,6 @@ class HopfieldGrid(Section):
 
     @staticmethod
     def _button(label: str, action, description: str) -> pn.widgets.Button:
-        b = pn.widgets.Button(name=label, description=description)
+        b = pn.widgets.Button(label=label, description=description)
         b.on_click(action)
         return b

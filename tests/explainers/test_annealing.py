@@ -1,0 +1,209 @@
+"""The annealing section: schedules, one descent and the race all come from the engine."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import explainers.annealing as mod
+from engine import (
+    OUTCOMES,
+    SHAPES,
+    STRATEGIES,
+    describe_state,
+    energy,
+    hebbian,
+    local_minima,
+    race,
+    strategy_temperatures,
+    to_spins,
+)
+from explainers.annealing import MAX_RUNS, MIN_RUNS, Annealing
+
+
+@pytest.fixture
+def a():
+    section = Annealing()
+    section.__panel__()
+    return section
+
+
+def race_rows(a) -> dict[str, dict[str, int]]:
+    data = a._race_source.data
+    return {k: {o: int(data[o][i]) for o in OUTCOMES} for i, k in enumerate(data["strategy"])}
+
+
+def test_network_is_t_o_x_hebbian(a):
+    expected = to_spins(np.array([SHAPES["T"].ravel(), SHAPES["O"].ravel(), mod._X.ravel()]))
+    np.testing.assert_array_equal(a._patterns, expected)
+    np.testing.assert_allclose(a._W, hebbian(expected))
+
+
+def test_spurious_valleys_are_shallower_than_every_memory(a):
+    # The text's claim, checked on the engine's list of local minima.
+    minima = local_minima(a._W, a._b)
+    kinds = np.array([describe_state(m, a._patterns)[0] for m in minima])
+    e = energy(a._W, a._b, minima)
+    assert (kinds == "spurious").sum() > 0
+    assert e[kinds == "spurious"].min() > e[kinds != "spurious"].max() + 0.4
+    assert f"{e[kinds != 'spurious'].max():.2f}".replace("-", "−") in a.intro
+
+
+def test_t_l_o_would_teach_something_false():
+    # Why the module does not store T, L and O: a spurious valley is as deep as the deepest
+    # memory there, so a perfect anneal would end in spurious states about half the time.
+    P = to_spins(np.array([SHAPES[k].ravel() for k in "TLO"]))
+    W = hebbian(P)
+    minima = local_minima(W, None)
+    kinds = np.array([describe_state(m, P)[0] for m in minima])
+    e = energy(W, None, minima)
+    assert e[kinds == "spurious"].min() == pytest.approx(e.min())
+
+
+def test_schedules_source_and_highlight(a):
+    data = a._schedule_fig.renderers[0].data_source.data
+    for key in STRATEGIES:
+        np.testing.assert_allclose(data[key], strategy_temperatures(**STRATEGIES[key]))
+    a.strategy = "quench"
+    widths = {k: r.glyph.line_width for k, r in a._schedule_lines.items()}
+    assert widths["quench"] > max(w for k, w in widths.items() if k != "quench")
+    a.strategy = "fast"
+    assert a._schedule_lines["fast"].glyph.line_width > a._schedule_lines["quench"].glyph.line_width
+
+
+@pytest.mark.parametrize("strategy", list(STRATEGIES))
+def test_one_descent_shows_engine_energies_temperatures_and_outcome(strategy):
+    a = Annealing(strategy=strategy)
+    a.__panel__()
+    a.start_descent(animate=False)
+    assert len(a._energy_chart.source.data["sweep"]) == 1
+    a.advance(mod.SWEEPS_PER_FRAME)  # one animation frame
+    assert list(a._temp_chart.source.data["sweep"]) == list(range(1, mod.SWEEPS_PER_FRAME + 1))
+    a.finish_descent()
+    temps = strategy_temperatures(**STRATEGIES[strategy])
+    np.testing.assert_allclose(a._temp_chart.source.data["temperature"], temps)
+    energies = np.asarray(a._energy_chart.source.data["energy"])
+    assert energies.size == temps.size + 1
+    final = a._chain.s
+    np.testing.assert_array_equal(a._grid.source.data["state"], final)
+    assert energies[-1] == pytest.approx(energy(a._W, a._b, final))
+    kind, k, _ = describe_state(final, a._patterns, list(mod.NAMES))
+    assert a.descent_outcome()[0] == kind
+    assert "ended in" in a._outcome.object
+    if strategy == "quench":  # T = 0 never raises the energy
+        assert np.all(np.diff(energies) <= 1e-12)
+
+
+def test_descents_are_seeded_and_numbered():
+    runs = []
+    for _ in range(2):
+        a = Annealing(seed=5, strategy="quench")
+        finals = []
+        for _ in range(3):
+            a.start_descent(animate=False)
+            a.finish_descent()
+            finals.append(tuple(a._chain.s))
+        runs.append(finals)
+    assert runs[0] == runs[1]
+    assert len(set(runs[0])) > 1  # successive descents start from different grids
+    a.seed = 6
+    assert a._descents == 0
+
+
+def test_race_counts_sum_to_n_and_match_the_engine(a):
+    a.n_runs = 60
+    a.seed = 11
+    a.start_race()  # without a server the job runs at once
+    rows = race_rows(a)
+    direct = race(a._W, a._b, a._patterns, STRATEGIES, 60, seed=11)
+    assert set(rows) == set(STRATEGIES)
+    for key, counts in rows.items():
+        assert sum(counts.values()) == 60
+        assert counts == direct[key]["counts"]
+    assert not a._race_button.disabled
+    assert not a._progress.visible
+    assert "<b>60</b> runs per strategy, seed 11" in a._race_caption.object
+    assert a._race_fig.x_range.end == 60
+    for key in STRATEGIES:
+        assert mod._label(key) in a._race_table.object
+
+
+def test_same_seed_same_race():
+    results = []
+    for _ in range(2):
+        a = Annealing(n_runs=40, seed=3)
+        a.start_race()
+        results.append(race_rows(a))
+    assert results[0] == results[1]
+
+
+def test_default_race_teaches_the_lesson(a):
+    # Quench stalls in spurious valleys often, a slow anneal almost never.
+    a.start_race()
+    rows = race_rows(a)
+    n = a.n_runs
+    assert rows["quench"]["spurious"] >= 0.10 * n
+    assert rows["slow"]["spurious"] <= 0.02 * n
+    assert rows["fast"]["spurious"] < rows["quench"]["spurious"]
+
+
+def test_race_button_is_guarded_while_a_race_runs(a, monkeypatch):
+    queued = []
+    monkeypatch.setattr(
+        mod, "run_in_background", lambda job, done, prog, where: queued.append((job, done, prog))
+    )
+    a.n_runs = 10
+    a.start_race()
+    assert a._race_button.disabled and a._progress.visible
+    a.start_race()  # a second click while running starts nothing
+    assert len(queued) == 1
+    job, done, prog = queued[0]
+    seen = []
+    result = job(seen.append)
+    assert seen and seen[-1] == pytest.approx(1.0)
+    prog(0.5)
+    assert a._progress.value == 50
+    done(result)
+    assert not a._race_button.disabled and not a._progress.visible
+    assert sum(race_rows(a)["slow"].values()) == 10
+
+
+def test_a_failing_race_reenables_the_button(a, monkeypatch):
+    def boom(*args, **kw):
+        raise RuntimeError("injected")
+
+    monkeypatch.setattr(mod, "race", boom)
+    reported = []
+    monkeypatch.setattr(mod, "report_exception", lambda exc, where: reported.append(exc))
+    a.start_race()
+    assert len(reported) == 1 and str(reported[0]) == "injected"
+    assert not a._race_button.disabled
+    assert a.race_results is None
+
+
+def test_link_values_restore_and_bad_values_are_clamped_or_refused(a):
+    assert a.apply_values({"strategy": "fast", "n_runs": "300", "seed": "9"}) == []
+    assert (a.strategy, a.n_runs, a.seed) == ("fast", 300, 9)
+    assert a.query() == {
+        "annealing.strategy": "fast",
+        "annealing.n_runs": "300",
+        "annealing.seed": "9",
+    }
+    msgs = a.apply_values({"strategy": "warp", "n_runs": "100000", "seed": "x", "hack": "1"})
+    assert a.strategy == "fast"
+    assert a.n_runs == MAX_RUNS
+    assert a.seed == 9
+    assert len(msgs) == 4
+    a.apply_values({"n_runs": "-inf"})
+    assert a.n_runs == MAX_RUNS
+    a.apply_values({"n_runs": "3"})
+    assert a.n_runs == MIN_RUNS
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("n_runs", MAX_RUNS + 1), ("n_runs", MIN_RUNS - 1), ("strategy", "warp"), ("seed", -1)],
+)
+def test_out_of_range_sets_raise(a, name, value):
+    with pytest.raises(ValueError):
+        setattr(a, name, value)
