@@ -8,9 +8,8 @@
 ARG BASE=python:3.11-slim-bookworm
 FROM ${BASE}
 
-# Handed to pip only: a CA bundle for an intercepting proxy, or a package mirror.
+# Handed to pip only: a CA bundle, where HTTPS goes through an intercepting proxy.
 ARG PIP_CERT
-ARG PIP_INDEX_URL
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
