@@ -30,6 +30,8 @@ from hypothesis import strategies as st
 from explainers.page import SECTIONS, section_class
 from explainers.section import MAX_RAW_LENGTH, Section
 
+from .checks import check_declared, selector_objects
+
 EXAMPLES_PER_SECTION = 60  # × 8 sections = 480 calls, each with 1–4 hostile values
 assert EXAMPLES_PER_SECTION * 5 >= 300  # still ≥ 300 if some sections were missing
 
@@ -118,10 +120,6 @@ def _text(raw):
         return None
 
 
-def _objects(p: param.Selector) -> list:
-    return list(p.objects.values()) if isinstance(p.objects, dict) else list(p.objects)
-
-
 def expected_value(p: param.Parameter, raw):
     """What a correct section applies for ``raw`` (before clamping), or REFUSE."""
     text = _text(raw)
@@ -140,37 +138,12 @@ def expected_value(p: param.Parameter, raw):
             return REFUSE
         return round(value) if isinstance(p, param.Integer) else value
     if isinstance(p, param.Selector):
-        matches = [o for o in _objects(p) if str(o) == text]
+        matches = [o for o in selector_objects(p) if str(o) == text]
         return matches[0] if matches else REFUSE
     if isinstance(p, param.String):
         regex = getattr(p, "regex", None)
         return text if regex is None or re.fullmatch(regex, text) else REFUSE
     return REFUSE
-
-
-def check_declared(section) -> None:
-    """Every parameter holds a value its own declaration allows."""
-    for name in section.param:
-        p = section.param[name]
-        v = getattr(section, name)
-        where = f"{section.key}.{name} = {v!r}"
-        if isinstance(p, param.Boolean):
-            assert isinstance(v, bool), where
-        elif isinstance(p, param.Number):
-            if v is None:
-                assert p.allow_None, where
-                continue
-            assert isinstance(v, int | float) and not isinstance(v, bool), where
-            assert math.isfinite(v), where
-            if isinstance(p, param.Integer):
-                assert isinstance(v, int), where
-            lo, hi = p.bounds or (None, None)
-            assert lo is None or v >= lo, where
-            assert hi is None or v <= hi, where
-        elif isinstance(p, param.Selector):
-            assert v in _objects(p), where
-        elif isinstance(p, param.String) and v is not None:
-            assert getattr(p, "regex", None) is None or re.fullmatch(p.regex, v), where
 
 
 def _mentions(text: str, name: str) -> bool:
