@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import panel as pn
 
 from explainers.page import _page, build_section, configure
+from explainers.serving import STATIC_DIR, STATIC_URL
 
 
 def free_port() -> int:
@@ -63,6 +64,7 @@ class InProcessServer:
             verbose=False,
             unused_session_lifetime_milliseconds=lifetime_ms,
             check_unused_sessions_milliseconds=min(1000, lifetime_ms),
+            static_dirs={STATIC_URL: str(STATIC_DIR)},
         )
         self._wait_up()
 
