@@ -1,0 +1,573 @@
+"""Section "capacity": how many random patterns a Hopfield network can hold before recall fails.
+
+The retrieval curve (fraction of recalls that land on their pattern, and the mean overlap,
+against the load α = p / n) comes straight from :func:`engine.capacity_curve`; the marked
+point at the reader's own p and the stored/start/recalled pictures come from the same
+function and :func:`engine.recall_example`, with the same seed, so they agree with the curve.
+
+The curve is heavy (about n³ work), so it runs on the shared background pool, block by block,
+drawing itself from the left as it goes.  While it runs, a newer request does not queue
+behind it: it supersedes it, and the old job stops at its next progress report.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import ColumnDataSource, HoverTool, Label, Range1d, Span
+from bokeh.plotting import figure
+
+from engine import ALPHA_C, RETRIEVAL_THRESHOLD, capacity_curve, max_patterns, recall_example
+
+from . import palette as pal
+from .animation import report_exception, run_in_background
+from .section import PROSE_CSS, Section
+from .views import HeatMap, ink, readout, themed
+
+N_MIN, N_MAX = 50, 400
+ALPHA_TOP = 0.30  # the curve and the reader's p both stop at this load
+N_LOADS = 30  # loads on the curve: p = round(k n / 100), k = 1..30
+MAX_TRIALS = 8  # independent pattern sets per load, for small n (see trials_for)
+N_BLOCKS = 5  # the curve arrives in this many pieces, low loads first
+WORKERS = 2  # threads per computation (the engine's result does not depend on it)
+EXAMPLE_PX = 100  # width of each of the three small pictures
+PAD_COLOR = "#00000000"  # padding cells of a non-square picture: no colour at all
+
+
+def load_grid(n: int) -> np.ndarray:
+    """Pattern counts on the curve for ``n`` units: distinct ``max(1, round(k n / 100))``.
+
+    Returns int64 (≤ 30,), increasing; the loads plotted are exactly ``p / n``.
+    """
+    k = np.arange(1, N_LOADS + 1)
+    return np.unique(np.maximum(1, np.floor(k * n / 100 + 0.5)).astype(np.int64))
+
+
+def trials_for(n: int) -> int:
+    """Pattern sets per load for ``n`` units: 8 for n ≤ 100, falling as 1/n³ to 1 from n = 160.
+
+    One curve costs about trials·n³: small networks get extra sets (which smooth their
+    noisy curves) only while they cost no more than one set at n = 200, so the dearest
+    request is always the single set at n = 400.
+    """
+    return int(min(MAX_TRIALS, max(1, math.floor(MAX_TRIALS * (100 / n) ** 3 + 1e-9))))
+
+
+def max_p(n: int) -> int:
+    """Largest p the reader may pick for ``n`` units (load ``ALPHA_TOP``)."""
+    return int(math.floor(ALPHA_TOP * n + 0.5))
+
+
+def picture_shape(n: int) -> tuple[int, int]:
+    """A near-square (rows, cols) with rows·cols ≥ n, for drawing n units as a picture."""
+    cols = math.ceil(math.sqrt(n))
+    return math.ceil(n / cols), cols
+
+
+def as_picture(s, shape: tuple[int, int]) -> np.ndarray:
+    """±1 units (n,) laid out row by row in ``shape``; cells past n are NaN (drawn blank)."""
+    rows, cols = shape
+    out = np.full(rows * cols, np.nan)
+    s = np.asarray(s, dtype=float).ravel()
+    out[: s.size] = s
+    return out.reshape(rows, cols)
+
+
+def resize_heatmap(hm: HeatMap, rows: int, cols: int, fill: float = np.nan) -> None:
+    """Give a :class:`~explainers.views.HeatMap` a new array shape without a new figure.
+
+    (Small enough to live here; it would sit naturally on ``HeatMap`` itself.)
+    """
+    fig = hm.figure
+    fig.x_range.end, fig.y_range.end = cols, rows
+    glyph = fig.renderers[0].glyph
+    glyph.dw, glyph.dh = cols, rows
+    if fig.frame_width:
+        fig.frame_height = max(int(fig.frame_width * rows / cols), 8)
+    hm.source.data = {"image": [np.full((rows, cols), fill)]}
+
+
+def fix_frame(fig, width: int | None = None) -> None:
+    """Stop Bokeh aligning this picture's frame with the other plots of the layout.
+
+    By default Bokeh lines up the frames of every plot in a column, so a square lattice
+    picture above a line chart with axes gets squeezed by the chart's axis widths (and small
+    pictures in a wrapping row got an empty frame).  ``width`` also fixes the frame's pixel
+    width so the picture's cells stay square.
+    """
+    fig.frame_align = False
+    fig.outline_line_color = pal.CELL_LINE
+    if width is not None:
+        fig.frame_width = width
+        fig.frame_height = width
+
+
+class _Superseded(Exception):
+    """Raised inside a background job whose request is no longer the newest."""
+
+
+class Latest:
+    """Run ``compute`` in the background; a newer request supersedes a running one.
+
+    At most one job per instance is in flight.  A request made while one runs only records
+    its arguments; the running job notices at its next ``report`` call and stops, and then
+    the newest arguments start.  So a storm of clicks costs one job, not a queue of them.
+
+    Parameters
+    ----------
+    compute : callable(*args, report) -> object
+        The work.  It must call ``report(fraction, partial=None)`` now and then; ``partial``
+        (if given) is handed to ``on_partial`` on the session's event loop.
+    on_done : callable(object)
+        Receives the result of the newest request, on the event loop.
+    on_progress : callable(float, object) or None
+        Receives (fraction, latest partial result or None), on the event loop.
+    """
+
+    def __init__(
+        self,
+        compute: Callable,
+        on_done: Callable[[object], None],
+        on_progress: Callable[[float, object], None] | None = None,
+        where: str = "a background computation",
+    ):
+        self._compute = compute
+        self._on_done = on_done
+        self._on_progress = on_progress
+        self._where = where
+        self._wanted = 0  # generation of the newest request
+        self._args: tuple = ()
+        self._busy = False
+        self._partial: tuple[int, object] = (0, None)
+        # Callbacks queued before the browser connects can be delivered out of order, so
+        # progress that is older than what is on screen, or that arrives after its job's
+        # result, is dropped.
+        self._shown: tuple[int, float] = (0, -1.0)
+        self._finished = 0
+        self.launched = 0  # jobs actually started (for tests and benchmarks)
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    def request(self, *args) -> None:
+        self._wanted += 1
+        self._args = args
+        if not self._busy:
+            self._launch()
+
+    def _launch(self) -> None:
+        gen, args = self._wanted, self._args
+        self._busy = True
+        self.launched += 1
+
+        def job(progress):
+            def report(fraction: float, partial=None) -> None:
+                if self._wanted != gen:
+                    raise _Superseded
+                if partial is not None:
+                    self._partial = (gen, partial)
+                progress(fraction)
+
+            try:
+                return gen, self._compute(*args, report), None
+            except _Superseded:
+                return gen, None, None
+            except Exception as exc:  # delivered to the loop, where it is shown
+                return gen, None, exc
+
+        def progressed(fraction: float) -> None:
+            if gen != self._wanted or gen == self._finished:
+                return
+            if self._shown[0] == gen and fraction <= self._shown[1]:
+                return
+            self._shown = (gen, fraction)
+            pgen, partial = self._partial
+            self._on_progress(fraction, partial if pgen == gen else None)
+
+        run_in_background(job, self._done, progressed if self._on_progress else None, self._where)
+
+    def _done(self, result) -> None:
+        self._busy = False
+        gen, value, exc = result
+        self._finished = gen
+        if exc is not None:
+            report_exception(exc, self._where)
+        if gen != self._wanted:
+            self._launch()
+        elif exc is None:
+            self._on_done(value)
+
+
+def _compute_curve(n, noise, seed, trials, report):
+    """The retrieval curve on :func:`load_grid`, block by block (see :class:`Latest`).
+
+    Returns ``(key, alphas, retrieved, overlap, seconds)``; every point equals what one
+    call ``capacity_curve(n, alphas, trials, seed, noise)`` gives, because the engine draws
+    each (n, p, trial) from its own random stream.
+    """
+    t0 = time.perf_counter()
+    counts = load_grid(n)
+    alphas = counts / n
+    retrieved = np.full(counts.size, np.nan)
+    overlap = np.full(counts.size, np.nan)
+    total = float(counts.sum())
+    done = 0.0
+    report(0.0, (alphas, retrieved.copy(), overlap.copy()))
+    for block in np.array_split(np.arange(counts.size), min(N_BLOCKS, counts.size)):
+        weight = float(counts[block].sum())
+        r, m = capacity_curve(
+            n,
+            alphas[block],
+            n_trials=trials,
+            seed=seed,
+            noise=noise,
+            progress=lambda f, d=done, w=weight: report((d + f * w) / total),
+            n_workers=WORKERS,
+        )
+        retrieved[block], overlap[block] = r, m
+        done += weight
+        report(done / total, (alphas, retrieved.copy(), overlap.copy()))
+    return (n, noise, seed, trials), alphas, retrieved, overlap, time.perf_counter() - t0
+
+
+def _compute_current(n, p, noise, seed, trials, report):
+    """The curve's value at the reader's p, and one recall drawn from the same numbers."""
+    r, m = capacity_curve(n, [p / n], n_trials=trials, seed=seed, noise=noise, n_workers=WORKERS)
+    report(0.5)
+    example = recall_example(n, p, noise=noise, seed=seed, index=0)
+    return (n, p, noise, seed, trials), float(r[0]), float(m[0]), example
+
+
+class Capacity(Section):
+    """Retrieval against load for random patterns, with the reader's own (n, p) marked."""
+
+    key = "capacity"
+    title = "How much can a Hopfield network remember?"
+    intro = (
+        "Every stored pattern adds its own little valley to the energy landscape, and the "
+        "valleys share one set of weights. While there are few of them, each pattern sits "
+        "in a valley of its own and a corrupted copy rolls back into it. Add more, and the "
+        "patterns start to get in each other's way: the valleys shift, merge, and new, "
+        "spurious ones appear between them, until a network started *on* a pattern drifts "
+        "somewhere else.\n\n"
+        "Here the network has **n** units and stores **p** random patterns with the "
+        "Hebbian rule. Each pattern is corrupted (a fraction of its units flipped) and the "
+        "network settles by cold, one-unit-at-a-time updates. The *overlap* m measures how "
+        "close the result is to the pattern: 1 is perfect, 0 is no better than chance. "
+        "A recall counts as a success when m > 0.95. What matters is the load α = p / n: "
+        "for large networks recall collapses near **α ≈ 0.138**. Small networks blur that "
+        "edge, so watch how the curve sharpens as n grows."
+    )
+    formula = (
+        r"\begin{gathered}\alpha = \frac{p}{n},\qquad m = \frac{1}{n}\sum_{i=1}^{n} s_i\,\xi_i"
+        r"\\ \text{recall fails for } \alpha \gtrsim \alpha_c \approx 0.138\end{gathered}"
+    )
+    try_this = (
+        "press the exercise button below, then push p up one pattern at a time and watch the "
+        "red markers slide down the curves. Then set n to 400: the drop gets steeper and "
+        "moves towards 0.138."
+    )
+    url_params = ("n", "p", "noise", "seed")
+
+    n = param.Integer(default=100, bounds=(N_MIN, N_MAX), doc="Number of units n.")
+    p = param.Integer(
+        default=10,
+        bounds=(1, max_p(N_MAX)),
+        doc="Number of stored random patterns p (at most 0.30 n).",
+    )
+    noise = param.Number(
+        default=0.1, bounds=(0.0, 0.3), doc="Fraction of units flipped before each recall."
+    )
+    seed = param.Integer(default=1, bounds=(0, 2**31 - 1), doc="Seed of patterns and noise.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._curve_src = ColumnDataSource(
+            {"alpha": [], "retrieved": [], "overlap": []}, name="capacity-curve"
+        )
+        self._current_src = ColumnDataSource(
+            {"alpha": [np.nan], "p": [0], "retrieved": [np.nan], "overlap": [np.nan]},
+            name="capacity-current",
+        )
+        self.curve_key: tuple | None = None  # (n, noise, seed, trials) of the curve shown
+        self.curve_seconds = float("nan")  # wall time of the last full curve
+        self.current_key: tuple | None = None
+        self.example: tuple | None = None  # (pattern, start, recalled, overlap) as shown
+        self._progress = pn.indicators.Progress(
+            value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
+        )
+        self._status = pn.pane.HTML("", css_classes=["capacity-status"], margin=(4, 4))
+        self._alpha_out = readout("Load α = p / n")
+        self._retrieved_out = readout("Recalled (m > 0.95)")
+        self._overlap_out = readout("Mean overlap")
+        self._rule_out = pn.pane.HTML("", css_classes=["capacity-rule"], margin=(0, 4))
+        shape = picture_shape(self.n)
+        self._pictures = [
+            HeatMap(
+                f"capacity-{name}",
+                shape,
+                [pal.SPIN_OFF, pal.SPIN_ON],
+                -1.0,
+                1.0,
+                width=EXAMPLE_PX,
+                title=title,
+            )
+            for name, title in (
+                ("stored", "stored pattern"),
+                ("start", "corrupted start"),
+                ("recalled", "recalled"),
+            )
+        ]
+        for hm in self._pictures:
+            hm.mapper.nan_color = PAD_COLOR
+            fix_frame(hm.figure, EXAMPLE_PX)
+            resize_heatmap(hm, *shape)
+        self._example_text = pn.pane.HTML("", css_classes=["capacity-example"], margin=(0, 4))
+        self._curve_job = Latest(
+            _compute_curve, self._show_curve, self._curve_progress, "the capacity curve"
+        )
+        self._current_job = Latest(_compute_current, self._show_current, None, "the recall")
+        msg = self._sync_p_bounds()
+        if msg:
+            self.show_messages([msg])
+        self._show_rule()
+        self.recompute_curve()
+        self.recompute_current()
+
+    # -- requests ------------------------------------------------------------------------
+    def _sync_p_bounds(self) -> str | None:
+        """Keep p ≤ 0.30 n (a real bound); returns a message if p had to be lowered."""
+        top = max_p(self.n)
+        self.param.p.bounds = (1, top)
+        if self.p > top:
+            old = self.p
+            self.p = top
+            return f"With n = {self.n}, p can be at most {top} (α = 0.30); lowered {old} to {top}."
+        return None
+
+    @param.depends("n", watch=True)
+    def _on_n(self) -> None:
+        msg = self._sync_p_bounds()
+        if msg:
+            self.show_messages([msg])
+        self._show_rule()
+        self.recompute_curve()
+        self.recompute_current()
+
+    @param.depends("noise", "seed", watch=True)
+    def _on_curve_inputs(self) -> None:
+        self.recompute_curve()
+        self.recompute_current()
+
+    @param.depends("p", watch=True)
+    def _on_p(self) -> None:
+        self.recompute_current()
+
+    def recompute_curve(self) -> None:
+        self._progress.value = 0
+        self._status.object = "<i>computing the curve…</i>"
+        self._curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
+
+    def recompute_current(self) -> None:
+        self._current_job.request(self.n, self.p, self.noise, self.seed, trials_for(self.n))
+
+    # -- actions -------------------------------------------------------------------------
+    def exercise(self, _event=None) -> None:
+        """The theory notes' exercise: n = 100 units, p = 14 ≈ 0.138 × 100 patterns."""
+        self.n = 100
+        self.p = max_patterns(100)
+
+    def new_seed(self, _event=None) -> None:
+        rng = np.random.default_rng()
+        new = self.seed
+        while new == self.seed:
+            new = int(rng.integers(0, 2**31 - 1))
+        self.seed = new
+
+    def apply_values(self, raw, source: str = "link") -> list[str]:
+        # p's upper bound follows n, so n must land first or a link's p would be clamped
+        # against the old n.
+        if "n" not in raw or len(raw) == 1:
+            return super().apply_values(raw, source)
+        first = super().apply_values({"n": raw["n"]}, source)
+        rest = super().apply_values({k: v for k, v in raw.items() if k != "n"}, source)
+        if first and rest:
+            self._notice.object = "<br>".join([*first, *rest])
+        return [*first, *rest]
+
+    # -- showing results -----------------------------------------------------------------
+    def _curve_progress(self, fraction: float, partial) -> None:
+        with pn.io.hold():
+            self._progress.value = int(round(100 * fraction))
+            if partial is not None:
+                alphas, r, m = partial
+                self._curve_src.data = {"alpha": alphas, "retrieved": r, "overlap": m}
+
+    def _show_curve(self, result) -> None:
+        key, alphas, r, m, seconds = result
+        self.curve_key, self.curve_seconds = key, seconds
+        n, _, _, trials = key
+        with pn.io.hold():
+            self._curve_src.data = {"alpha": alphas, "retrieved": r, "overlap": m}
+            self._progress.value = 100
+            self._status.object = (
+                f"Curve for n = {n}: {alphas.size} loads × {trials} "
+                f"{'set' if trials == 1 else 'sets'} of patterns, computed in {seconds:.2f} s."
+            )
+
+    def _show_current(self, result) -> None:
+        key, r, m, example = result
+        n, p, noise, _, _ = key
+        self.current_key, self.example = key, example
+        pattern, start, recalled, overlap = example
+        shape = picture_shape(n)
+        with pn.io.hold():
+            self._current_src.data = {
+                "alpha": [p / n],
+                "p": [p],
+                "retrieved": [r],
+                "overlap": [m],
+            }
+            self._alpha_out.value = f"{p / n:.3f}"
+            self._retrieved_out.value = f"{100 * r:.0f} %"
+            self._overlap_out.value = f"{m:.3f}"
+            for hm, s in zip(self._pictures, (pattern, start, recalled), strict=True):
+                if hm.source.data["image"][0].shape != shape:
+                    resize_heatmap(hm, *shape)
+                hm.update(as_picture(s, shape))
+            verdict = "recalled" if overlap > RETRIEVAL_THRESHOLD else "<b>not</b> recalled"
+            flipped = int(np.count_nonzero(pattern != start))
+            pad = shape[0] * shape[1] - n
+            pad_note = f" ({pad} blank cells pad the picture to {shape[0]} × {shape[1]})"
+            self._example_text.object = (
+                f"Pattern 1 of {p}, with {flipped} of {n} units flipped, settles at overlap "
+                f"<b>m = {overlap:.2f}</b>: {verdict}.{pad_note if pad else ''}"
+            )
+
+    def _show_rule(self) -> None:
+        self._rule_out.object = (
+            f"Rule of thumb for n = {self.n}: about 0.138 × {self.n} ≈ "
+            f"<b>{max_patterns(self.n)}</b> patterns."
+        )
+
+    # -- layout --------------------------------------------------------------------------
+    def _figure(self) -> figure:
+        fig = figure(
+            height=300,
+            sizing_mode="stretch_width",
+            toolbar_location=None,
+            tools="",
+            x_range=Range1d(0, ALPHA_TOP + 0.01),
+            y_range=Range1d(-0.03, 1.08),
+            x_axis_label="load α = p / n",
+            y_axis_label="fraction recalled / mean overlap",
+        )
+        fig.add_layout(
+            Span(location=ALPHA_C, dimension="height", line_color=pal.MUTED, line_dash="dashed")
+        )
+        fig.add_layout(
+            Label(
+                x=ALPHA_C,
+                y=0.02,
+                x_offset=4,
+                text="α_c ≈ 0.138 (large-n limit)",
+                text_font_size="11px",
+                text_color=pal.MUTED,
+            )
+        )
+        curve = self._curve_src
+        r1 = fig.line(
+            "alpha", "retrieved", source=curve, line_width=3, color=ink(), legend_label="recalled"
+        )
+        fig.scatter("alpha", "retrieved", source=curve, size=4, color=ink())
+        fig.line(
+            "alpha",
+            "overlap",
+            source=curve,
+            line_width=2,
+            color=pal.ACCENT_2,
+            legend_label="mean overlap",
+        )
+        fig.scatter("alpha", "overlap", source=curve, size=4, color=pal.ACCENT_2)
+        for col in ("retrieved", "overlap"):
+            fig.scatter(
+                "alpha",
+                col,
+                source=self._current_src,
+                size=13,
+                color=pal.ACCENT,
+                line_color="white",
+            )
+        fig.add_tools(
+            HoverTool(
+                renderers=[r1],
+                mode="vline",
+                tooltips=[
+                    ("α", "@alpha{0.000}"),
+                    ("recalled", "@retrieved{0.00}"),
+                    ("overlap", "@overlap{0.000}"),
+                ],
+            )
+        )
+        fig.legend.location = "top_right"
+        fig.legend.background_fill_alpha = 0.7
+        return themed(fig)
+
+    def body(self) -> pn.viewable.Viewable:
+        controls = pn.FlexBox(
+            pn.widgets.IntSlider.from_param(
+                self.param.n, label="Units n", throttled=True, width=220
+            ),
+            pn.widgets.IntSlider.from_param(self.param.p, label="Patterns p", width=220),
+            pn.widgets.FloatSlider.from_param(
+                self.param.noise,
+                label="Noise (fraction flipped)",
+                step=0.01,
+                format="0.00",
+                throttled=True,
+                width=220,
+            ),
+            pn.widgets.IntInput.from_param(self.param.seed, label="Seed", width=130),
+            self._button("New seed", self.new_seed, "Draw new random patterns"),
+            align_items="end",
+        )
+        exercise = pn.Column(
+            pn.pane.HTML(
+                '<p class="try" style="margin:0"><b>Exercise</b> (from the theory notes): '
+                "how many random patterns can n = 100 units hold? "
+                "About 0.138 × 100 ≈ <b>14</b>.</p>",
+                stylesheets=[PROSE_CSS],
+                sizing_mode="stretch_width",
+                margin=(4, 4),
+            ),
+            self._button("Check it: n = 100, p = 14", self.exercise, "Set n = 100 and p = 14"),
+            sizing_mode="stretch_width",
+        )
+        readouts = pn.FlexBox(
+            self._alpha_out, self._retrieved_out, self._overlap_out, align_items="center"
+        )
+        # A Row: in a FlexBox these fixed-frame pictures got an empty (0 × 0) frame.
+        pictures = pn.Row(*(hm.pane for hm in self._pictures))
+        return pn.Column(
+            controls,
+            exercise,
+            self._rule_out,
+            pn.FlexBox(self._progress, self._status, align_items="center"),
+            pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width"),
+            readouts,
+            pictures,
+            self._example_text,
+            sizing_mode="stretch_width",
+        )
+
+    @staticmethod
+    def _button(label: str, action, description: str) -> pn.widgets.Button:
+        b = pn.widgets.Button(label=label, description=description)
+        b.on_click(action)
+        return b

@@ -1,0 +1,426 @@
+"""Section "ising": the Hopfield energy on a square lattice — magnet, spin glass, memory.
+
+The lattice, its sweeps, energy, magnetisation and overlaps all come from
+:class:`engine.Lattice`; the exact infinite-lattice energy from
+:func:`engine.onsager_energy_per_spin`.  This module decides what to show.
+
+Frames run off the event loop: each animation tick hands one batch of sweeps to the shared
+background pool (:func:`~explainers.animation.run_in_background`) and the result — one image,
+one trace point — is drawn when it comes back.  A tick that finds the previous batch still
+running is skipped, so a slow lattice lowers the frame rate instead of piling up work, and
+other sessions' events are never stuck behind a 256 × 256 sweep.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import LinearAxis, Range1d, Span
+
+from engine import SHAPES, T_CRITICAL, Lattice, onsager_energy_per_spin, to_spins
+
+from . import palette as pal
+from .animation import Animator, report_exception, run_in_background
+from .capacity import fix_frame, resize_heatmap
+from .section import Section
+from .views import HeatMap, LineChart, ink, readout
+
+SIDES = (32, 64, 128, 256)
+MAX_SWEEPS_PER_FRAME = 20  # a real cap: 20 sweeps of 256 × 256 is already ~30 ms of work
+NAMES = ("T", "L", "O")  # the story's three shapes, drawn big and stored on the lattice
+NOISE = 0.2  # fraction of spins flipped in the Hopfield start
+TRACE_POINTS = 900  # about 30 s of history at 30 frames/s
+IMAGE_PX = 512  # largest width of the lattice picture; it shrinks to fit a phone
+THUMB_PX = 72
+COUPLING_CHOICES = {"ferromagnet": "ferro", "±J glass": "pmJ", "Hopfield": "hopfield"}
+METHOD_CHOICES = {"heat-bath": "heat-bath", "Metropolis": "metropolis"}
+
+
+def big_shape(name: str, L: int) -> np.ndarray:
+    """One of the story's 3×3 shapes blown up to an L×L ±1 picture with a margin.
+
+    Returns int8 (L, L): +1 where the shape is on, -1 elsewhere.
+    """
+    margin = L // 8
+    inner = L - 2 * margin
+    idx = np.arange(L) - margin
+    cell = np.clip(idx * 3 // inner, 0, 2)
+    inside = (idx >= 0) & (idx < inner)
+    bits = SHAPES[name][cell[:, None], cell[None, :]] * (inside[:, None] & inside[None, :])
+    return to_spins(bits).astype(np.int8)
+
+
+def stored_pictures(L: int) -> np.ndarray:
+    """The three pictures (T, L, O) the Hopfield lattice stores: int8 (3, L, L)."""
+    return np.stack([big_shape(k, L) for k in NAMES])
+
+
+class SpinLattice(Section):
+    """An L×L lattice of ±1 spins with nearest-neighbour couplings, animated at temperature T."""
+
+    key = "ising"
+    title = "A magnet, a glass and a memory on one lattice"
+    intro = (
+        "Lay the units of a Hopfield network on a square grid and keep only the weights "
+        "between next-door neighbours. The energy is the same formula as before, "
+        "E = −Σ w<sub>ij</sub> s<sub>i</sub> s<sub>j</sub>; physicists call it the **Ising "
+        "model**, the units *spins* and the weights *couplings* J. Each picture below is "
+        "the whole network, one pixel per spin, and it evolves by the same stochastic "
+        "updates as the little grid at the top of the page, now run at full speed.\n\n"
+        "With every coupling J = +1 (a **ferromagnet**) neighbours want to agree. Cold, "
+        "they win: big patches of one colour grow until one takes over and the "
+        "magnetisation (the mean spin) heads to ±1. Hot, the noise wins and the picture "
+        "stays salt and pepper with magnetisation near 0. The change is sharp: an infinite "
+        "lattice orders exactly below **T<sub>c</sub> ≈ 2.269**, and near T<sub>c</sub> "
+        "patches of every size flicker at once.\n\n"
+        "Make each coupling +1 or −1 at random and you get a **spin glass**. Now some "
+        "little squares of four bonds carry an odd number of −1s, and no way of setting "
+        "their four spins satisfies all four bonds: they are *frustrated*. The energy "
+        "landscape becomes rugged, full of valleys none of which is clearly best, and a "
+        "cold lattice freezes into a disordered pattern that depends on its history.\n\n"
+        "Finally, set the couplings by the Hebbian rule from three pictures, the story's "
+        "T, L and O drawn big, and the lattice becomes a **Hopfield memory**: it starts "
+        "from a noisy copy of one picture and cleans it up. With only four neighbours per "
+        "spin it is a weak memory, though: the pictures' edges weaken the bonds they "
+        "cross, and at higher temperatures the memory melts."
+    )
+    formula = (
+        r"\begin{gathered}E(\mathbf{s}) = -\sum_{\langle ij\rangle} J_{ij}\, s_i s_j\\ "
+        r"J_{ij} = \begin{cases} 1 & \text{ferromagnet}\\ \pm 1 & \text{spin glass}\\"
+        r"\tfrac13 \sum_{\mu} \xi^\mu_i \xi^\mu_j & \text{Hopfield} \end{cases}\\ "
+        r"p(s_i = +1) = \sigma\!\left(\frac{2h_i}{T}\right)\end{gathered}"
+    )
+    try_this = (
+        "press Run at T = 2.0 and watch the patches grow. Press “T = T<sub>c</sub>” to "
+        "see patches of every size, then drag T to 3.5 and see order melt. Switch to the "
+        "spin glass and cool it to 0.5: it freezes, but never into one colour."
+    )
+    url_params = ("L", "temperature", "method", "couplings", "sweeps_per_frame", "cue", "seed")
+
+    L = param.Selector(objects=list(SIDES), default=128, doc="Side of the lattice (L×L spins).")
+    temperature = param.Number(default=2.0, bounds=(0.0, 5.0), doc="Temperature T (0: greedy).")
+    method = param.Selector(
+        objects=METHOD_CHOICES, default="heat-bath", doc="Update rule for each spin."
+    )
+    couplings = param.Selector(
+        objects=COUPLING_CHOICES, default="ferro", doc="What the bonds between neighbours are."
+    )
+    sweeps_per_frame = param.Integer(
+        default=2, bounds=(1, MAX_SWEEPS_PER_FRAME), doc="Full sweeps of the lattice per frame."
+    )
+    cue = param.Selector(
+        objects=list(NAMES), default="T", doc="Hopfield: the picture the noisy start comes from."
+    )
+    seed = param.Integer(
+        default=1, bounds=(0, 2**31 - 1), doc="Seed of the start, the ±J bonds and the sweeps."
+    )
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self._gen = 0  # bumps on every rebuild, so late results of an old lattice are dropped
+        self._inflight = False
+        self.sweeps = 0
+        self.skipped = 0  # ticks that found the previous batch still running
+        self.job_cpu_ms: deque[float] = deque(maxlen=2000)  # sweep work, on the pool
+        self.publish_cpu_ms: deque[float] = deque(maxlen=2000)  # drawing, on the event loop
+        self._image = HeatMap(
+            "ising-lattice", (self.L, self.L), [pal.SPIN_OFF, pal.SPIN_ON], -1.0, 1.0, IMAGE_PX
+        )
+        fig = self._image.figure
+        fix_frame(fig)
+        # Square at any width up to IMAGE_PX, shrinking to fit a phone.
+        fig.sizing_mode, fig.aspect_ratio, fig.max_width = "scale_width", 1, IMAGE_PX
+        self._image_pane = pn.pane.Bokeh(
+            fig, sizing_mode="scale_width", max_width=IMAGE_PX, margin=(4, 0)
+        )
+        self._thumbs = [
+            HeatMap(
+                f"ising-stored-{k}",
+                (self.L, self.L),
+                [pal.SPIN_OFF, pal.SPIN_ON],
+                -1.0,
+                1.0,
+                THUMB_PX,
+                title=f"stored {k}",
+            )
+            for k in NAMES
+        ]
+        for t in self._thumbs:
+            fix_frame(t.figure, THUMB_PX)
+        self._overlap_text = pn.pane.HTML("", css_classes=["ising-overlaps"], margin=(0, 4))
+        self._traces = LineChart(
+            "ising-traces",
+            "sweep",
+            {
+                "energy": ("energy per spin", ink()),
+                "magnetization": ("magnetisation", pal.ACCENT_2),
+                "temperature": ("temperature (right axis)", pal.ACCENT_3),
+            },
+            title="energy and magnetisation per spin",
+            x_label="sweeps",
+            y_label="per spin",
+            rollover=TRACE_POINTS,
+            height=260,
+            y_range=(-2.1, 1.1),
+        )
+        self._phase = pn.pane.HTML("", css_classes=["ising-phase"], margin=(4, 4))
+        self._decorate_traces()
+        self._sweeps_out = readout("Sweeps", "0")
+        self._energy_out = readout("Energy per spin")
+        self._magnet_out = readout("Magnetisation")
+        self.animator = Animator(self._frame, where="the spin lattice")
+        self.reset()
+
+    # -- the lattice ---------------------------------------------------------------------
+    @property
+    def lattice(self) -> Lattice:
+        return self._lattice
+
+    def _build(self) -> Lattice:
+        if self.couplings != "hopfield":
+            return Lattice(self.L, self.couplings, seed=self.seed)
+        pictures = stored_pictures(self.L)
+        lat = Lattice(self.L, "hopfield", seed=self.seed, patterns=pictures)
+        rng = np.random.default_rng([self.seed, 1])
+        start = pictures[NAMES.index(self.cue)].copy()
+        start[rng.random(start.shape) < NOISE] *= -1
+        lat.spins = start
+        return lat
+
+    @param.depends("L", "couplings", "cue", "seed", watch=True)
+    def reset(self, _event=None) -> None:
+        """A fresh lattice from the current seed (the same seed gives the same start)."""
+        self._gen += 1
+        self._inflight = False
+        self._lattice = self._build()
+        self.sweeps = 0
+        lat = self._lattice
+        with pn.io.hold():
+            if self._image.source.data["image"][0].shape != (self.L, self.L):
+                resize_heatmap(self._image, self.L, self.L, fill=0.0)
+                for t in self._thumbs:
+                    resize_heatmap(t, self.L, self.L, fill=0.0)
+            if lat.patterns is not None:
+                for t, pic in zip(self._thumbs, lat.patterns, strict=True):
+                    t.update(pic)
+            self._traces.clear()
+            self._show(lat.snapshot(), lat.energy_per_spin(), lat.magnetization(), self._ov(lat))
+
+    @staticmethod
+    def _ov(lat: Lattice):
+        return lat.overlaps() if lat.patterns is not None else None
+
+    def new_seed(self, _event=None) -> None:
+        rng = np.random.default_rng()
+        new = self.seed
+        while new == self.seed:
+            new = int(rng.integers(0, 2**31 - 1))
+        self.seed = new
+
+    def set_critical(self, _event=None) -> None:
+        self.temperature = round(T_CRITICAL, 3)
+
+    # -- running ---------------------------------------------------------------------------
+    def step(self, _event=None) -> None:
+        """One full sweep (every spin gets one update)."""
+        self.advance(1)
+
+    def _frame(self) -> None:
+        if self._inflight:
+            self.skipped += 1
+            return
+        self.advance(self.sweeps_per_frame)
+
+    def advance(self, n_sweeps: int) -> None:
+        """Run ``n_sweeps`` sweeps off the event loop, then draw the result.
+
+        Outside a server (tests, notebooks) this runs at once.
+        """
+        if self._inflight:
+            return
+        n_sweeps = int(n_sweeps)
+        if not 1 <= n_sweeps <= MAX_SWEEPS_PER_FRAME:
+            raise ValueError(f"n_sweeps must be 1..{MAX_SWEEPS_PER_FRAME}, got {n_sweeps}")
+        lat, gen, T, method = self._lattice, self._gen, self.temperature, self.method
+        self._inflight = True
+
+        def job(_progress):
+            t0 = time.thread_time()
+            try:
+                lat.sweep(T, n_sweeps, method)
+                out = (gen, n_sweeps, lat.snapshot(), lat.energy_per_spin(),
+                       lat.magnetization(), self._ov(lat), None)  # fmt: skip
+            except Exception as exc:  # shown by _publish, on the event loop
+                out = (gen, 0, None, 0.0, 0.0, None, exc)
+            self.job_cpu_ms.append((time.thread_time() - t0) * 1e3)
+            return out
+
+        run_in_background(job, self._publish, where="the spin lattice")
+
+    def _publish(self, result) -> None:
+        t0 = time.thread_time()
+        gen, n_sweeps, spins, energy, magnet, overlaps, exc = result
+        if gen != self._gen:  # a rebuild happened meanwhile; its own state is on screen
+            return
+        self._inflight = False
+        if exc is not None:
+            self.animator.pause()
+            report_exception(exc, "the spin lattice")
+            return
+        self.sweeps += n_sweeps
+        with pn.io.hold():
+            self._show(spins, energy, magnet, overlaps)
+        self.publish_cpu_ms.append((time.thread_time() - t0) * 1e3)
+
+    def _show(self, spins, energy: float, magnet: float, overlaps) -> None:
+        self._image.update(spins)
+        self._traces.stream(
+            {
+                "sweep": [self.sweeps],
+                "energy": [energy],
+                "magnetization": [magnet],
+                "temperature": [self.temperature],
+            }
+        )
+        self._sweeps_out.value = str(self.sweeps)
+        self._energy_out.value = f"{energy:+.3f}".replace("-", "−")
+        self._magnet_out.value = f"{magnet:+.3f}".replace("-", "−")
+        if overlaps is not None:
+            cells = " · ".join(
+                f"{k}: m = {m:+.2f}".replace("-", "−") for k, m in zip(NAMES, overlaps, strict=True)
+            )
+            self._overlap_text.object = f"Overlap with each stored picture: {cells}"
+
+    # -- temperature guides ----------------------------------------------------------------
+    def _decorate_traces(self) -> None:
+        fig = self._traces.figure
+        fig.extra_y_ranges = {"temperature": Range1d(0, 5.2)}
+        fig.add_layout(LinearAxis(y_range_name="temperature", axis_label="temperature T"), "right")
+        for r in fig.renderers:
+            if getattr(r.glyph, "y", None) == "temperature":
+                r.y_range_name = "temperature"
+                r.glyph.line_width = 1.5
+                r.glyph.line_dash = "dashed"
+        self._tc_line = Span(
+            location=T_CRITICAL,
+            dimension="width",
+            y_range_name="temperature",
+            line_color=pal.ACCENT_3,
+            line_dash="dotted",
+            line_alpha=0.8,
+        )
+        self._exact_line = Span(
+            location=onsager_energy_per_spin(self.temperature),
+            dimension="width",
+            line_color=pal.MUTED,
+            line_dash="dashed",
+        )
+        fig.add_layout(self._tc_line)
+        fig.add_layout(self._exact_line)
+        fig.legend.location = "bottom_left"
+        fig.legend.label_text_font_size = "11px"
+        for axis in fig.yaxis:
+            axis.axis_label_text_color = fig.xaxis[0].axis_label_text_color
+            axis.major_label_text_color = fig.xaxis[0].major_label_text_color
+        self._guides()
+
+    @param.depends("temperature", "couplings", watch=True)
+    def _guides(self) -> None:
+        ferro = self.couplings == "ferro"
+        u = onsager_energy_per_spin(self.temperature)
+        self._exact_line.location = u
+        self._exact_line.visible = ferro
+        self._tc_line.visible = ferro
+        T = self.temperature
+        if ferro:
+            side = "below" if T < T_CRITICAL else "above"
+            state = "ordered: patches grow" if T < T_CRITICAL else "disordered: no net order"
+            if abs(T - T_CRITICAL) < 0.02:
+                side, state = "at", "critical: patches of every size"
+            text = (
+                f"T = {T:.2f} is {side} T<sub>c</sub> ≈ {T_CRITICAL:.3f} ({state}). "
+                f"Dotted line on the right axis: T<sub>c</sub>. Grey dashed line: the exact "
+                f"energy per spin of an infinite lattice at this T, {u:.3f}."
+            ).replace("-", "−")
+        elif self.couplings == "pmJ":
+            text = (
+                f"T = {T:.2f}. A ±J glass has no single ordered state: cold, it freezes into "
+                "one of many disordered ones."
+            )
+        else:
+            text = (
+                f"T = {T:.2f}. The start was picture {self.cue} with {NOISE:.0%} of its "
+                "spins flipped."
+            )
+        self._phase.object = text
+
+    # -- layout ----------------------------------------------------------------------------
+    def body(self) -> pn.viewable.Viewable:
+        buttons = pn.FlexBox(
+            self.animator.button,
+            self._button("Step", self.step, "One sweep of the whole lattice"),
+            self._button("Reset", self.reset, "Back to the start, same seed"),
+            self._button("New seed", self.new_seed, "Another seed: new start and bonds"),
+            align_items="center",
+        )
+        temperature = pn.FlexBox(
+            pn.widgets.FloatSlider.from_param(
+                self.param.temperature, label="Temperature T", step=0.01, format="0.00", width=260
+            ),
+            self._button("T = Tc", self.set_critical, "Set T to the critical temperature"),
+            pn.pane.HTML(
+                f"<small>T<sub>c</sub> ≈ {T_CRITICAL:.3f} for the ferromagnet</small>",
+                margin=(0, 4),
+            ),
+            align_items="center",
+        )
+        choices = pn.FlexBox(
+            pn.widgets.RadioButtonGroup.from_param(
+                self.param.couplings, button_type="light", margin=(4, 4)
+            ),
+            pn.widgets.RadioButtonGroup.from_param(
+                self.param.method, button_type="light", margin=(4, 4)
+            ),
+            align_items="center",
+        )
+        sizes = pn.FlexBox(
+            pn.widgets.Select.from_param(self.param.L, label="Side L", width=100),
+            pn.widgets.IntSlider.from_param(
+                self.param.sweeps_per_frame, label="Sweeps per frame", width=200
+            ),
+            pn.widgets.Select.from_param(self.param.cue, label="Hopfield start", width=120),
+            pn.widgets.IntInput.from_param(self.param.seed, label="Seed", width=130),
+            align_items="end",
+        )
+        thumbs = pn.Column(
+            pn.Row(*(t.pane for t in self._thumbs)),
+            self._overlap_text,
+            visible=self.couplings == "hopfield",
+            margin=0,
+        )
+        self.param.watch(lambda e: setattr(thumbs, "visible", e.new == "hopfield"), "couplings")
+        readouts = pn.FlexBox(
+            self._sweeps_out, self._energy_out, self._magnet_out, align_items="center"
+        )
+        return pn.Column(
+            buttons,
+            temperature,
+            choices,
+            sizes,
+            self._phase,
+            self._image_pane,
+            thumbs,
+            readouts,
+            self._traces.pane,
+            sizing_mode="stretch_width",
+        )
+
+    @staticmethod
+    def _button(label: str, action, description: str) -> pn.widgets.Button:
+        b = pn.widgets.Button(label=label, description=description)
+        b.on_click(action)
+        return b
