@@ -1,0 +1,452 @@
+"""Section "learning": a fully visible Boltzmann machine learns T, L and O by wake and sleep.
+
+Nine units (a 3x3 image) are trained so that the three shapes become likely.  Each step
+measures the correlations ``<s_i s_j>`` under the data (wake) and under the model (sleep)
+and moves every weight by their difference.  With only 2^9 = 512 states the sleep phase can
+be computed exactly; a switch replaces it by heat-bath samples to show the noise sampling
+brings.  Every number comes from :class:`engine.BoltzmannLearner`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+
+import numpy as np
+import panel as pn
+import param
+from bokeh.models import (
+    ColumnDataSource,
+    Div,
+    FactorRange,
+    HoverTool,
+    LinearColorMapper,
+    LogScale,
+    LogTicker,
+    LogTickFormatter,
+    Range1d,
+)
+from bokeh.plotting import figure
+
+from engine import (
+    SHAPES,
+    BoltzmannLearner,
+    data_moments,
+    exact_gradient,
+    exact_stats,
+    state_index,
+    to_spins,
+)
+
+from . import palette as pal
+from .animation import Animator
+from .section import Section
+from .views import LineChart, ink, legend, themed
+
+N_UNITS = 9
+SHAPE_NAMES = ("T", "L", "O")
+#: The training set: the three shapes as rows of ±1 spins, shape (3, 9).
+DATA = to_spins(np.array([SHAPES[k].ravel() for k in SHAPE_NAMES])).astype(np.float64)
+CATEGORIES = [*SHAPE_NAMES, "everything else"]
+INIT_STD = 0.1  # small random starting weights, so the seed matters from the first step
+#: Sampled sleep phase: at most this many model samples per frame, whatever the settings,
+#: so one session cannot hold the event loop for long.
+SAMPLES_PER_FRAME = 4000
+KL_ROLLOVER = 20_000
+READOUT_EVERY = 6  # frames between updates of the numeric readouts while training
+_DIFF_SCALES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
+
+
+def diff_scale(dW) -> float:
+    """The smallest of 1, 0.5, 0.2, ..., 0.01 that covers max |dW| (colour scale ± this)."""
+    peak = float(np.max(np.abs(dW)))
+    fits = [s for s in _DIFF_SCALES if s >= peak]
+    return min(fits) if fits else _DIFF_SCALES[0]
+
+
+class _CorrelationMaps:
+    """Three 9x9 maps side by side in ONE figure: data, model and their difference.
+
+    One figure that scales with the column keeps the three maps in a row even on a phone
+    (fixed-size figures in a wrapping FlexBox render blank in Panel 1.9.4). Each map has
+    its own named source with an ``image`` column, updated in place by ``patch``.
+    """
+
+    GAP = 2.0  # empty cells between maps
+
+    def __init__(self):
+        self.mapper = LinearColorMapper(palette=pal.WEIGHT_PALETTE, low=-1.0, high=1.0)
+        self.diff_mapper = LinearColorMapper(palette=pal.WEIGHT_PALETTE, low=-1.0, high=1.0)
+        n = N_UNITS
+        names = ("learning-data-corr", "learning-model-corr", "learning-diff")
+        self.sources = [ColumnDataSource({"image": [np.zeros((n, n))]}, name=nm) for nm in names]
+        width = 3 * n + 2 * self.GAP
+        fig = figure(
+            width=720,
+            height=300,
+            sizing_mode="scale_width",
+            x_range=Range1d(-0.2, width + 0.2),
+            y_range=Range1d(-0.3, n + 2.2),
+            toolbar_location=None,
+            tools="",
+            min_border=2,
+        )
+        fig.axis.visible = False
+        fig.grid.visible = False
+        self.titles = ColumnDataSource(
+            {
+                "x": [k * (n + self.GAP) + n / 2 for k in range(3)],
+                "y": [n + 1.0] * 3,
+                "text": ["data  ⟨sᵢsⱼ⟩", "model  ⟨sᵢsⱼ⟩", "difference (the gradient)"],
+            }
+        )
+        renderers = []
+        for k, src in enumerate(self.sources):
+            renderers.append(
+                fig.image(
+                    "image",
+                    x=k * (n + self.GAP),
+                    y=0,
+                    dw=n,
+                    dh=n,
+                    color_mapper=self.diff_mapper if k == 2 else self.mapper,
+                    source=src,
+                )
+            )
+        fig.text(
+            "x",
+            "y",
+            text="text",
+            source=self.titles,
+            text_align="center",
+            text_baseline="middle",
+            text_font_size="11pt",
+            text_color=ink(),
+        )
+        fig.add_tools(HoverTool(renderers=renderers, tooltips=[("value", "@image{+0.000}")]))
+        self.figure = themed(fig)
+        self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", margin=(4, 0))
+
+    def update(self, data_C, model_C, dW) -> float:
+        """Show the three matrices (row 0 at the top); returns the difference's scale."""
+        for src, m in zip(self.sources, (data_C, model_C, dW), strict=True):
+            src.patch({"image": [(0, np.ascontiguousarray(np.asarray(m, dtype=float)[::-1]))]})
+        scale = diff_scale(dW)
+        if self.diff_mapper.high != scale:
+            self.diff_mapper.update(low=-scale, high=scale)
+            self.titles.patch({"text": [(2, f"difference (colour scale ±{scale:g})")]})
+        return scale
+
+
+class _Readouts:
+    """A row of labelled live numbers drawn as ONE Bokeh ``Div``.
+
+    Same look as :func:`explainers.views.readout`, but an update costs about 0.01 ms of
+    server CPU instead of about 1 ms per Panel indicator, which matters at 30 frames/s.
+    """
+
+    ITEM = (
+        '<div style="display:inline-block;margin:0 22px 4px 0;vertical-align:top">'
+        '<div style="font-size:10pt;opacity:.8">{label}</div>'
+        '<div style="font-size:15pt">{value}</div></div>'
+    )
+
+    def __init__(self, labels: list[str]):
+        self.values = dict.fromkeys(labels, "–")
+        self.div = Div(
+            text=self._html(),
+            sizing_mode="stretch_width",
+            styles={"color": "var(--explainer-ink, inherit)", "font-family": "inherit"},
+        )
+        self.pane = pn.pane.Bokeh(self.div, sizing_mode="stretch_width", margin=(4, 0))
+
+    def _html(self) -> str:
+        return "".join(self.ITEM.format(label=k, value=v) for k, v in self.values.items())
+
+    def update(self, **values: str) -> None:
+        """Set values by label (labels with spaces: pass a dict with ``**``)."""
+        self.values.update(values)
+        self.div.text = self._html()
+
+
+class BoltzmannLearning(Section):
+    """Wake minus sleep on 9 units, with the exact or a sampled sleep phase."""
+
+    key = "learning"
+    title = "Learning by wake and sleep"
+    intro = (
+        "So far we carved the valleys by hand. A Boltzmann machine can carve its own: given "
+        "examples, it adjusts its weights until its probability distribution puts them on "
+        "top. Here nine fully connected units (a 3×3 image) learn to make T, L and O "
+        "likely. Each step compares two sets of correlations. In the **wake** phase we "
+        "clamp the units to the data and measure how often each pair agrees; that pulls "
+        "energy down under the examples, digging valleys beneath them. In the **sleep** "
+        "phase we measure the same thing in the model's own distribution, its dreams; "
+        "subtracting it raises the energy of valleys the model invented by itself. When "
+        "the two correlations agree everywhere, the gradient is zero and learning stops."
+    )
+    formula = (
+        r"\Delta w_{ij} = \varepsilon\left(\langle s_i s_j\rangle_{\text{data}}"
+        r" - \langle s_i s_j\rangle_{\text{model}}\right),\qquad"
+        r"\Delta b_i = \varepsilon\left(\langle s_i\rangle_{\text{data}}"
+        r" - \langle s_i\rangle_{\text{model}}\right)"
+    )
+    try_this = (
+        "press <b>Train</b> and watch the difference map fade while KL falls. Then Reset, "
+        "switch the sleep phase to <i>sampled</i> with 50 samples and train again: the "
+        "model map turns grainy and the KL curve wobbles."
+    )
+    url_params = ("lr", "negative", "n_samples", "steps_per_frame", "seed")
+
+    lr = param.Number(default=0.03, bounds=(0.005, 0.5), doc="Learning rate ε.")
+    negative = param.Selector(
+        default="exact",
+        objects={"exact (512 states)": "exact", "sampled": "sampled"},
+        doc="How the sleep phase is measured.",
+    )
+    n_samples = param.Integer(
+        default=200, bounds=(10, 4000), doc="Model samples per step (sampled sleep phase)."
+    )
+    steps_per_frame = param.Integer(
+        default=3, bounds=(1, 20), doc="Learning steps per animation frame (speed)."
+    )
+    seed = param.Integer(default=1, bounds=(0, 2**31 - 1), doc="Seed of the starting weights.")
+
+    def __init__(self, **params):
+        super().__init__(**params)
+        self.learner = BoltzmannLearner(N_UNITS, seed=self.seed, init_std=INIT_STD)
+        # the exact KL of the last KL_ROLLOVER steps drawn, and how many were drawn in all
+        self.kl_history: deque[float] = deque(maxlen=KL_ROLLOVER)
+        self._n_drawn = 0
+        self.last = None  # the engine's LearningStep of the last step taken
+        self.kl_chart = LineChart(
+            "learning-kl",
+            "step",
+            {
+                "kl_exact": ("exact sleep phase", ink()),
+                "kl_sampled": ("sampled sleep phase", pal.ACCENT),
+            },
+            title="KL(data ‖ model), log scale",
+            x_label="learning step",
+            y_label="KL (nats)",
+            rollover=KL_ROLLOVER,
+            height=240,
+            y_range=(1e-3, 20.0),  # fixed: a log axis cannot guess a range from no data
+        )
+        fig = self.kl_chart.figure
+        fig.y_scale = LogScale()
+        fig.yaxis.ticker = LogTicker()
+        fig.yaxis.formatter = LogTickFormatter()
+        fig.legend.visible = True
+        self.maps = _CorrelationMaps()
+        self.probs = ColumnDataSource(
+            {
+                "shape": CATEGORIES,
+                "prob": [0.0] * 4,
+                "color": [ink()] * 3 + [pal.MUTED],
+            },
+            name="learning-probs",
+        )
+        self.readouts = _Readouts(
+            ["step", "KL(data ‖ model)", "p(T) + p(L) + p(O)", "largest |difference|"]
+        )
+        self.animator = Animator(self.frame, label_run="Train", where="the learning section")
+        self._start_curve()
+        self._show_state()
+
+    # -- simulation ------------------------------------------------------------------------
+    def steps_this_frame(self) -> int:
+        """Learning steps per frame, capped for the (slower) sampled sleep phase."""
+        if self.negative == "sampled":
+            return max(1, min(self.steps_per_frame, SAMPLES_PER_FRAME // self.n_samples))
+        return self.steps_per_frame
+
+    def train(self, n_steps: int, readouts: bool = True) -> None:
+        """Take ``n_steps`` learning steps and show the result (one update of every view).
+
+        ``readouts=False`` leaves the four numbers alone: each Panel indicator update
+        costs about as much server CPU as a learning step, and the text cannot be read
+        at 30 changes a second anyway.
+        """
+        records = [
+            self.learner.step(DATA, lr=self.lr, negative=self.negative, n_samples=self.n_samples)
+            for _ in range(int(n_steps))
+        ]
+        self.last = records[-1]
+        # Each record carries the exact KL *before* its update; step 0 is already drawn.
+        fresh = [r for r in records if r.step >= self._n_drawn]
+        with pn.io.hold():
+            if fresh:
+                self._stream_kl([r.step for r in fresh], [r.kl for r in fresh])
+            self._show_state(self.last, readouts)
+
+    def _stream_kl(self, steps, kl) -> None:
+        """Append exact KL values to the curve, coloured by the current sleep phase."""
+        self.kl_history.extend(float(k) for k in kl)
+        self._n_drawn += len(kl)
+        kl = np.asarray(kl, dtype=float)
+        nan = np.full(kl.shape, np.nan)
+        sampled = self.negative == "sampled"
+        self.kl_chart.stream(
+            {
+                "step": np.asarray(steps, dtype=float),
+                "kl_exact": nan if sampled else kl,
+                "kl_sampled": kl if sampled else nan,
+            }
+        )
+
+    def _start_curve(self) -> None:
+        self.kl_history.clear()
+        self._n_drawn = 0
+        self.kl_chart.clear()
+        self._stream_kl([0], [self.learner.kl(DATA)])
+
+    def frame(self) -> None:
+        self.train(self.steps_this_frame(), readouts=self.animator.frames % READOUT_EVERY == 0)
+
+    def step_once(self, _event=None) -> None:
+        self.train(1)
+
+    def reset(self, _event=None) -> None:
+        """Back to the starting weights of the current seed; the KL curve starts again."""
+        self.animator.pause()
+        self.learner.reset(self.seed)
+        self.last = None
+        with pn.io.hold():
+            self._start_curve()
+            self._show_state()
+
+    def new_seed(self, _event=None) -> None:
+        seed = self.seed
+        while seed == self.seed:
+            seed = secrets.randbelow(2**31)
+        self.seed = seed  # the watcher resets
+
+    @param.depends("seed", watch=True)
+    def _on_seed(self) -> None:
+        self.reset()
+
+    # -- views -----------------------------------------------------------------------------
+    def shape_probs(self) -> np.ndarray:
+        """Exact model probability of T, L, O and of everything else, shape (4,)."""
+        probs = exact_stats(self.learner.W, self.learner.b, self.learner.T).probs
+        p = probs[state_index(DATA.astype(np.int8))]
+        return np.append(p, max(0.0, 1.0 - float(p.sum())))
+
+    def _show_state(self, record=None, readouts: bool = True) -> None:
+        """Readouts, maps and bars for the learner as it is now.
+
+        ``record`` (the last engine LearningStep) supplies the two phases' correlations as
+        the step measured them, so a sampled sleep phase shows its noise; before any step
+        the model's exact correlations are shown.
+        """
+        W, b = self.learner.W, self.learner.b
+        if record is None:
+            _, data_C = data_moments(DATA)
+            model_C = exact_stats(W, b, self.learner.T).C
+            dW, _ = exact_gradient(W, b, DATA, self.learner.T)
+        else:
+            data_C, model_C, dW = record.data_C, record.model_C, record.dW
+        p = self.shape_probs()
+        self.maps.update(data_C, model_C, dW)
+        self.probs.patch({"prob": [(slice(0, 4), p)]})
+        if not readouts:
+            return
+        kl = self.learner.kl(DATA)
+        self.readouts.update(
+            **{
+                "step": f"{self.learner.n_steps:,}",
+                "KL(data ‖ model)": f"{kl:.4f}",
+                "p(T) + p(L) + p(O)": f"{p[:3].sum():.3f}",
+                "largest |difference|": f"{np.max(np.abs(dW)):.3f}",
+            }
+        )
+
+    def _probs_figure(self) -> figure:
+        fig = figure(
+            height=220,
+            sizing_mode="stretch_width",
+            x_range=FactorRange(*CATEGORIES),
+            y_range=Range1d(0, 1.0),
+            toolbar_location=None,
+            tools="",
+            title="the model's probability of each shape",
+            y_axis_label="probability",
+        )
+        fig.vbar(x="shape", top="prob", width=0.7, source=self.probs, color="color")
+        # The ceiling: three equally likely shapes can have at most 1/3 each.
+        fig.segment(
+            x0=[(s, -0.45) for s in SHAPE_NAMES],
+            x1=[(s, 0.45) for s in SHAPE_NAMES],
+            y0=[1 / 3] * 3,
+            y1=[1 / 3] * 3,
+            line_color=pal.ACCENT,
+            line_dash="dashed",
+            line_width=2,
+            legend_label="ceiling 1/3 each",
+        )
+        fig.add_tools(HoverTool(tooltips=[("", "@shape"), ("p", "@prob{0.0000}")]))
+        fig.legend.location = "top_right"
+        fig.legend.background_fill_alpha = 0.7
+        fig.xgrid.visible = False
+        return themed(fig)
+
+    def body(self) -> pn.viewable.Viewable:
+        step = pn.widgets.Button(label="Step", width=80, description="One learning step")
+        step.on_click(self.step_once)
+        reset = pn.widgets.Button(label="Reset", width=80, description="Same seed, step 0")
+        reset.on_click(self.reset)
+        new_seed = pn.widgets.Button(label="New seed", width=100)
+        new_seed.on_click(self.new_seed)
+        seed = pn.widgets.IntInput.from_param(self.param.seed, label="Seed", width=130)
+        lr = pn.widgets.FloatSlider.from_param(
+            self.param.lr, label="Learning rate ε", step=0.005, format="0.000", width=220
+        )
+        speed = pn.widgets.IntSlider.from_param(
+            self.param.steps_per_frame, label="Steps per frame", width=200
+        )
+        negative = pn.widgets.RadioButtonGroup.from_param(
+            self.param.negative, button_type="default", button_style="outline"
+        )
+        n_samples = pn.widgets.IntSlider.from_param(
+            self.param.n_samples, label="Samples per sleep phase", step=10, width=220
+        )
+        n_samples.disabled = self.negative == "exact"
+        self.param.watch(lambda e: setattr(n_samples, "disabled", e.new == "exact"), "negative")
+        controls = pn.Column(
+            pn.FlexBox(self.animator.button, step, reset, new_seed, seed, align_items="end"),
+            pn.FlexBox(lr, speed, align_items="end"),
+            pn.FlexBox(
+                pn.pane.HTML("<b>Sleep phase:</b>", margin=(8, 4)),
+                negative,
+                n_samples,
+                align_items="center",
+            ),
+            sizing_mode="stretch_width",
+        )
+        why_exact = pn.pane.Markdown(
+            "**Why the exact version works here, and only here.** The sleep phase needs "
+            "the average of s<sub>i</sub>s<sub>j</sub> over the model's whole distribution. "
+            "With nine units there are 2⁹ = 512 states, so each step simply lists them all, "
+            "weighs each by e<sup>−E</sup>/Z and adds up, in well under a millisecond. "
+            "Every extra unit doubles the list: a 28×28 image would need 2⁷⁸⁴ states, "
+            "more than there are atoms in the universe. Real machines must *sample* the "
+            "sleep phase instead, by letting the network run freely and recording what it "
+            "dreams. Switch to **sampled** to see the price: the model map turns grainy, "
+            "the gradient is noisy and the KL curve jitters; fewer samples, more jitter.  \n"
+            "The ceiling: with three equally weighted examples the best any model can do "
+            "is 1/3 each, which means KL = 0. A pairwise machine only approaches it, as "
+            "its weights grow. And a learning rate above about 0.15 makes the steps "
+            "overshoot: try 0.3 and watch the curve bounce.",
+            margin=(8, 4, 0, 4),
+        )
+        return pn.Column(
+            controls,
+            self.readouts.pane,
+            self.maps.pane,
+            legend("−1 (disagree)", "+1 (agree)", pal.WEIGHT_PALETTE),
+            self.kl_chart.pane,
+            pn.pane.Bokeh(self._probs_figure(), sizing_mode="stretch_width", margin=(4, 0)),
+            why_exact,
+            sizing_mode="stretch_width",
+        )
