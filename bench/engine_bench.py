@@ -41,6 +41,20 @@ class Config:
 
     quick: bool = False
     repeats: int = 5
+    cpu_clock: bool = False
+
+    @property
+    def clock(self) -> Callable[[], float]:
+        return time.process_time if self.cpu_clock else time.perf_counter
+
+    def measure(self, fn, repeats: int | None = None, **kw) -> Timing:
+        """:func:`bench.harness.measure` with this run's repeats and clock."""
+        return measure(fn, self.repeats if repeats is None else repeats, clock=self.clock, **kw)
+
+    @property
+    def ref_repeats(self) -> int:
+        # references are slow and only set the ratio: fewer repeats, but at least 3
+        return max(3, self.repeats // 2)
 
     def verdict(self, ok: bool) -> bool | None:
         # Quick runs use sizes that are not the target's, so no verdict applies.
@@ -99,8 +113,8 @@ def bench_exact(cfg: Config) -> list[Row]:
     exact_boltzmann = engine_attr("exact_boltzmann")
     n = 12 if cfg.quick else 20
     W, b = random_network(n, seed=1)
-    t_eng = measure(lambda: exact_boltzmann(W, b, 1.0), cfg.repeats)
-    t_ref = measure(lambda: ref.exact_boltzmann_ref(W, b, 1.0), cfg.repeats)
+    t_eng = cfg.measure(lambda: exact_boltzmann(W, b, 1.0))
+    t_ref = cfg.measure(lambda: ref.exact_boltzmann_ref(W, b, 1.0), cfg.ref_repeats)
     return [
         Row(
             f"`exact_boltzmann`, n = {n}",
@@ -131,10 +145,10 @@ def bench_glauber(cfg: Config) -> list[Row]:
         s0 = np.where(np.random.default_rng(n).random(n) < 0.5, -1, 1).astype(np.int8)
         n_upd = 50_000 if cfg.quick else (2_000_000 if n == 1000 else 5_000_000)
         n_ref = 2_000 if cfg.quick else 20_000
-        t_eng = measure(lambda W=W, b=b, s0=s0, k=n_upd: glauber(W, b, s0, 1.0, k, 0), cfg.repeats)
-        t_ref = measure(
+        t_eng = cfg.measure(lambda W=W, b=b, s0=s0, k=n_upd: glauber(W, b, s0, 1.0, k, 0))
+        t_ref = cfg.measure(
             lambda W=W, b=b, s0=s0, k=n_ref: ref.glauber_ref_numpy(W, b, s0, 1.0, k, 0),
-            max(3, cfg.repeats // 2),
+            cfg.ref_repeats,
         )
         rate, rate_ref = n_upd / t_eng.median, n_ref / t_ref.median
         rows.append(
@@ -172,15 +186,15 @@ def bench_rbm(cfg: Config) -> list[Row]:
 
     def engine_fit(seed):
         model = RBM(n_visible, n_hidden, seed=seed)
-        t0 = time.perf_counter()
+        t0 = cfg.clock()
         model.fit(X, epochs=epochs, batch_size=batch, lr=lr, k=1, persistent=True, shuffle=False)
-        return model, time.perf_counter() - t0
+        return model, cfg.clock() - t0
 
     def sklearn_fit(seed):
         model = ref.sklearn_rbm(n_hidden, lr, batch, epochs, seed)
-        t0 = time.perf_counter()
+        t0 = cfg.clock()
         model.fit(X)
-        return model, time.perf_counter() - t0
+        return model, cfg.clock() - t0
 
     t_eng_models = _timed_fits(engine_fit, cfg)
     t_sk_models = _timed_fits(sklearn_fit, cfg)
@@ -227,9 +241,9 @@ def bench_lattice(cfg: Config) -> list[Row]:
         for method in ("heat-bath", "metropolis"):
             lat = Lattice(L, "ferro", seed=0)
             lat_ref = ref.LatticeRef(lat.spins, lat.Jright, lat.Jdown, seed=0)
-            t_eng = measure(lambda lat=lat, m=method, k=n_sweeps: lat.sweep(T, k, m), cfg.repeats)
-            t_ref = measure(
-                lambda r=lat_ref, m=method, k=n_ref: r.sweep(T, k, m), max(3, cfg.repeats // 2)
+            t_eng = cfg.measure(lambda lat=lat, m=method, k=n_sweeps: lat.sweep(T, k, m))
+            t_ref = cfg.measure(
+                lambda r=lat_ref, m=method, k=n_ref: r.sweep(T, k, m), cfg.ref_repeats
             )
             items, items_ref = L * L * n_sweeps, L * L * n_ref
             rate, rate_ref = items / t_eng.median, items_ref / t_ref.median
@@ -255,10 +269,8 @@ def bench_capacity(cfg: Config) -> list[Row]:
     capacity_curve = engine_attr("capacity_curve")
     n, n_alphas, n_trials = (50, 6, 1) if cfg.quick else (200, 21, 1)
     alphas = np.linspace(0.02, 0.4, n_alphas)  # around alpha_c = 0.138
-    t_eng = measure(lambda: capacity_curve(n, alphas, n_trials, 0), cfg.repeats)
-    t_ref = measure(
-        lambda: ref.capacity_curve_ref(n, alphas, n_trials, 0), max(3, cfg.repeats // 2)
-    )
+    t_eng = cfg.measure(lambda: capacity_curve(n, alphas, n_trials, 0))
+    t_ref = cfg.measure(lambda: ref.capacity_curve_ref(n, alphas, n_trials, 0), cfg.ref_repeats)
     return [
         Row(
             f"capacity sweep, n = {n}, {n_alphas} α in [{alphas[0]:g}, {alphas[-1]:g}], "
@@ -304,11 +316,11 @@ def bench_race(cfg: Config) -> list[Row]:
     previous = numba.get_num_threads()
     numba.set_num_threads(1)
     try:
-        t_eng = measure(lambda: race(W, b, patterns, strategies, n_runs, 0), cfg.repeats)
+        t_eng = cfg.measure(lambda: race(W, b, patterns, strategies, n_runs, 0))
     finally:
         numba.set_num_threads(previous)
-    t_ref = measure(
-        lambda: ref.race_ref(W, b, patterns, strategies, n_runs, 0), max(3, cfg.repeats // 2)
+    t_ref = cfg.measure(
+        lambda: ref.race_ref(W, b, patterns, strategies, n_runs, 0), cfg.ref_repeats
     )
     return [
         Row(
@@ -426,13 +438,19 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help=f"run only this benchmark (repeatable): {', '.join(ORDER)}")  # fmt: skip
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per figure")
     p.add_argument("--out", default=None, help="where to write the markdown table")
+    p.add_argument(
+        "--cpu-clock",
+        action="store_true",
+        help="time in-process figures with process CPU time instead of wall time: steadier "
+        "on a busy machine, but it sums all threads (start-up rows stay wall time)",
+    )
     return p.parse_args(argv)
 
 
 def main(argv=None) -> list[Row]:
     args = parse_args(argv)
     repeats = args.repeats if args.repeats is not None else (2 if args.quick else 5)
-    cfg = Config(quick=args.quick, repeats=repeats)
+    cfg = Config(quick=args.quick, repeats=repeats, cpu_clock=args.cpu_clock)
     names = set(args.only or ORDER)
     rows = run(names, cfg, log=sys.stderr)
     notes = [
@@ -440,6 +458,11 @@ def main(argv=None) -> list[Row]:
         "untimed warm-up call; brackets give the min–max range.",
         "Ratios compare engine and reference measured in this run (higher = engine faster).",
     ]
+    if cfg.cpu_clock:
+        notes.append(
+            "--cpu-clock: in-process figures are CPU seconds of this process (all threads "
+            "summed), not wall time; start-up rows are wall time."
+        )
     if cfg.quick:
         notes.append("--quick: reduced sizes, so no PASS/MISS verdicts.")
     title = "Engine benchmarks" + (" (quick)" if cfg.quick else "")
