@@ -42,7 +42,7 @@ from engine import (
 
 from . import palette as pal
 from .animation import Animator, notify, report_exception, run_in_background
-from .hopfield import wrap_row
+from .hopfield import grid_view, wrap_row
 from .section import Section
 from .views import LineChart, PixelGrid, ink, themed
 
@@ -471,7 +471,7 @@ class Annealing(Section):
             margin=0,
         )
         descent = pn.Column(
-            wrap_row(self._grid.view(), pn.Column(thumbs, self._outcome, width=260)),
+            wrap_row(grid_view(self._grid), pn.Column(thumbs, self._outcome, width=260)),
             self._energy_chart.pane,
             self._temp_chart.pane,
             sizing_mode="stretch_width",

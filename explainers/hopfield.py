@@ -27,6 +27,7 @@ import re
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import Div
 
 from engine import (
     SHAPES,
@@ -41,7 +42,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator, notify
 from .section import MAX_RAW_LENGTH, Section
-from .views import LineChart, PixelGrid, ink, readout
+from .views import SR_ONLY_CSS, LineChart, PixelGrid, ink
 
 NAMES = ("T", "L")
 N_CELLS = 9
@@ -69,6 +70,73 @@ def wrap_row(*objects, **kw) -> pn.Row:
     document never "idle" and no figure on the page gets painted.
     """
     return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
+
+
+class LiveNumber:
+    """A labelled number that can change every frame cheaply.
+
+    Looks like :func:`explainers.views.readout`, but is a plain Bokeh ``Div`` whose text is
+    set directly: a Panel indicator's ``value`` goes through Panel's watcher and theming
+    machinery, which costs about 1-2 ms per change, the whole frame budget.
+
+    Parameters
+    ----------
+    name : str
+        The label shown above the number (also what tests look for).
+    css_class : str
+        A stable class on the element (a test hook).
+    """
+
+    def __init__(self, name: str, css_class: str, value: str = "–"):
+        self.name = name
+        self._value = value
+        self._div = Div(text=self._html(value), css_classes=[css_class], margin=(5, 10))
+        self.pane = pn.pane.Bokeh(self._div, margin=0)
+
+    def _html(self, value: str) -> str:
+        return (
+            f'<div style="font-size:20pt;line-height:1.3;color:var(--explainer-ink, inherit)">'
+            f"{html.escape(self.name)}</div>"
+            f'<div style="font-size:20pt;line-height:1.3;color:var(--explainer-ink, inherit)">'
+            f"{html.escape(value)}</div>"
+        )
+
+    @property
+    def value(self) -> str:
+        return self._value
+
+    @value.setter
+    def value(self, value: str) -> None:
+        if value != self._value:
+            self._value = value
+            self._div.text = self._html(value)
+
+
+class _DivText:
+    """Stands in for a pane's ``object``: setting it changes a Bokeh ``Div``'s text."""
+
+    def __init__(self, text: str, stylesheets: list[str]):
+        self.div = Div(text=text, render_as_text=True, stylesheets=stylesheets, margin=0)
+
+    @property
+    def object(self) -> str:
+        return self.div.text
+
+    @object.setter
+    def object(self, text: str) -> None:
+        if text != self.div.text:
+            self.div.text = text
+
+
+def grid_view(grid: PixelGrid) -> pn.Column:
+    """``grid.view()`` with a text alternative that is cheap to change in every frame.
+
+    :class:`PixelGrid` keeps its screen-reader text in a Panel HTML pane; updating that
+    costs 1-2 ms per change, too much for an animation.  This swaps in a Bokeh ``Div``
+    (same visually hidden style), whose text costs a few microseconds to change.
+    """
+    grid.alt = _DivText(grid.alt.object, [SR_ONLY_CSS])
+    return pn.Column(grid.pane, pn.pane.Bokeh(grid.alt.div, margin=0), margin=0)
 
 
 def _cell_name(i: int) -> str:
@@ -134,7 +202,9 @@ class HopfieldGrid(Section):
         self._patterns = to_spins(np.array([SHAPES[k].ravel() for k in NAMES]))
         self._W = hebbian(self._patterns)
         self._b = np.zeros(N_CELLS)
-        self._minima = {tuple(int(v) for v in m) for m in local_minima(self._W, self._b)}
+        # Keyed by the bytes of the int8 state: a cheap lookup in every frame.
+        self._minima = {m.astype(np.int8).tobytes() for m in local_minima(self._W, self._b)}
+        self._names: dict[bytes, tuple[str, int]] = {}
         self._editing = False  # an edit writes `start` without restarting the run
         self._grid = PixelGrid(
             (3, 3),
@@ -144,6 +214,7 @@ class HopfieldGrid(Section):
             size=180,
             label="Hopfield grid",
         )
+        self._grid_view = grid_view(self._grid)
         self._thumbs = [
             PixelGrid(
                 (3, 3),
@@ -165,10 +236,8 @@ class HopfieldGrid(Section):
             rollover=TRACE_POINTS,
             height=200,
         )
-        self._energy = readout("Energy")
-        self._updates = readout("Updates")
-        self._energy.css_classes = ["hopfield-energy-readout"]
-        self._updates.css_classes = ["hopfield-updates"]
+        self._energy = LiveNumber("Energy", "hopfield-energy-readout")
+        self._updates = LiveNumber("Updates", "hopfield-updates")
         self._status = pn.pane.HTML("", css_classes=["hopfield-status"], margin=(4, 4))
         self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
         self._status_kind = ""
@@ -197,7 +266,7 @@ class HopfieldGrid(Section):
 
     def is_settled(self) -> bool:
         """The rule in the module docstring: a local minimum that has stopped changing."""
-        if tuple(int(v) for v in self._chain.s) not in self._minima:
+        if self._chain.s.tobytes() not in self._minima:
             return False
         if self.temperature == 0.0:
             return True
@@ -207,12 +276,20 @@ class HopfieldGrid(Section):
         """``(kind, text)``: kind is "exploring", "memory", "mirror" or "spurious"."""
         if not self.is_settled():
             return "exploring", "exploring"
-        kind, k, _ = describe_state(self._chain.s, self._patterns, NAMES)
+        kind, k = self._name_state(self._chain.s.tobytes())
         if kind == "memory":
             return kind, f"settled in {NAMES[k]}"
         if kind == "mirror":
             return kind, f"settled in a mirror image (inverted {NAMES[k]})"
         return kind, "stuck in a spurious state"
+
+    def _name_state(self, s: bytes) -> tuple[str, int]:
+        # Only local minima are named, and there are few: remember the engine's answers.
+        if s not in self._names:
+            state = np.frombuffer(s, dtype=np.int8)
+            kind, k, _ = describe_state(state, self._patterns, NAMES)
+            self._names[s] = (kind, k)
+        return self._names[s]
 
     # -- actions -----------------------------------------------------------------------
     @param.depends("seed", "start", watch=True)
@@ -234,7 +311,7 @@ class HopfieldGrid(Section):
         self._note.object = ""
         with pn.io.hold():
             self._trace.clear()
-            self._trace.stream({"update": [0], "energy": [self._chain.energy]})
+            self._stream([0], [self._chain.energy])
             self._show()
 
     def new_seed(self, _event=None) -> None:
@@ -250,15 +327,16 @@ class HopfieldGrid(Section):
         chain = self._chain
         before, e0 = chain.s, chain.energy
         trace = chain.run(n_updates)
-        if trace.size and (np.any(trace != e0) or not np.array_equal(before, chain.s)):
+        changed = bool(trace.size) and (np.any(trace != e0) or not np.array_equal(before, chain.s))
+        if changed:
             self._last_change = chain.n_updates
         u = chain.n_updates
         if trace.size > POINTS_PER_FRAME:
             idx = np.linspace(0, trace.size - 1, POINTS_PER_FRAME).round().astype(int)
         else:
             idx = np.arange(trace.size)
-        self._trace.stream({"update": u - trace.size + 1 + idx, "energy": trace[idx]})
-        self._show()
+        self._stream((u - trace.size + 1 + idx).tolist(), trace[idx].tolist())
+        self._show(grid_changed=changed)
 
     def step(self, _event=None) -> None:
         """One sweep: nine single-cell updates (each cell gets one chance on average)."""
@@ -281,7 +359,7 @@ class HopfieldGrid(Section):
             self._editing = False
         self._note.object = note
         with pn.io.hold():
-            self._trace.stream({"update": [self._chain.n_updates], "energy": [self.energy]})
+            self._stream([self._chain.n_updates], [self.energy])
             self._show()
 
     def flip(self, i: int) -> None:
@@ -333,12 +411,16 @@ class HopfieldGrid(Section):
         return [*messages, *extra]
 
     # -- drawing -----------------------------------------------------------------------
-    def _show(self) -> None:
-        s = self._chain.s
-        self._grid.update(s)
+    def _stream(self, updates: list[int], energies: list[float]) -> None:
+        # Plain lists: Bokeh extends them in place, while numpy columns are copied whole
+        # on every stream (it was half of a frame's CPU time).
+        self._trace.source.stream({"update": updates, "energy": energies}, TRACE_POINTS)
+
+    def _show(self, grid_changed: bool = True) -> None:
+        if grid_changed:
+            self._grid.update(self._chain.s)
         text = f"{self._chain.energy:+.2f}".replace("-", "−")
-        if self._energy.value != text:
-            self._energy.value = text
+        self._energy.value = text
         self._updates.value = str(self._chain.n_updates)
         kind, words = self.status()
         if (kind, words) != self._status_kind:
@@ -381,7 +463,7 @@ class HopfieldGrid(Section):
         flip.on_click(lambda _e: self.flip(cell.value))
         thumbs = pn.Column(*(t.view() for t in self._thumbs), margin=(0, 8))
         readouts = pn.Column(
-            pn.Row(self._energy, self._updates),
+            pn.Row(self._energy.pane, self._updates.pane),
             self._status,
             pn.pane.HTML(
                 "<small>Settled = no single flip would lower the energy and, at T&nbsp;&gt;"
@@ -392,7 +474,7 @@ class HopfieldGrid(Section):
             margin=(0, 8),
         )
         return pn.Column(
-            wrap_row(self._grid.view(), thumbs, readouts),
+            wrap_row(self._grid_view, thumbs, readouts),
             buttons,
             self._note,
             sliders,

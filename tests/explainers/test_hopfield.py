@@ -149,7 +149,7 @@ def test_spurious_wording(h):
     # No spurious minimum exists in this network; check the wording on a fake one.
     h.temperature = 0.0
     odd = np.array([1, -1, 1, -1, 1, -1, 1, -1, 1], dtype=np.int8)
-    h._minima.add(tuple(int(v) for v in odd))
+    h._minima.add(odd.tobytes())
     h.set_state(odd)
     assert h.status() == ("spurious", "stuck in a spurious state")
 
