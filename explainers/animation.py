@@ -156,6 +156,11 @@ class Animator(param.Parameterized):
         if self._cb is None:
             self._cb = pn.state.add_periodic_callback(self._tick, period=self._period, start=False)
             self._cb.log = False
+            # A frame is not "busy" work for the page's loading indicator. Without this,
+            # Panel adds and removes an entry in a process-wide busy counter around every
+            # tick (a dozen param updates and watchers): measured 2.7 → 1.5 ms of server
+            # CPU per Hopfield frame (bench.app). Panel's own cleanup timer uses the flag.
+            self._cb._background = True
         self._cb.start()
         self.running = True
 
