@@ -70,6 +70,7 @@ def _warm_spins(m):
     patterns, W = _tlo(m)
     b = np.zeros(9)
     m.to_bits(patterns)
+    m.projection_rule(patterns)
     m.energy(W, b, patterns[0])
     m.energy(W, b, patterns)
     m.local_fields(W, b, patterns)
