@@ -33,6 +33,7 @@ from engine import (
     SHAPES,
     GlauberChain,
     describe_state,
+    exact_boltzmann,
     hebbian,
     local_minima,
     to_bits,
@@ -235,6 +236,7 @@ class HopfieldGrid(Section):
             y_label="energy",
             rollover=TRACE_POINTS,
             height=200,
+            y_range=self._energy_range(),
         )
         self._energy = LiveNumber("Energy", "hopfield-energy-readout")
         self._updates = LiveNumber("Updates", "hopfield-updates")
@@ -243,6 +245,11 @@ class HopfieldGrid(Section):
         self._status_kind = ""
         self.animator = Animator(self._frame, where="the Hopfield grid")
         self.reset()
+
+    def _energy_range(self) -> tuple[float, float]:
+        # Fixed to the lowest and highest energy of any grid, so the axis never jumps.
+        _, energies, _ = exact_boltzmann(self._W, self._b, 1.0)
+        return float(energies.min()) - 0.3, float(energies.max()) + 0.3
 
     # -- the state ---------------------------------------------------------------------
     @property
