@@ -273,33 +273,43 @@ class BoltzmannLearning(Section):
             for _ in range(int(n_steps))
         ]
         self.last = records[-1]
-        # Each record carries the exact KL *before* its update; step 0 is already drawn.
+        # Each record carries the exact KL *before* its update. A readout frame also
+        # knows the KL *after* the last update, so the curve catches up to the present.
         fresh = [r for r in records if r.step >= self._n_drawn]
+        steps, kl = [r.step for r in fresh], [r.kl for r in fresh]
         with pn.io.hold():
-            if fresh:
-                self._stream_kl([r.step for r in fresh], [r.kl for r in fresh])
-            self._show_state(self.last, readouts)
+            kl_now = self._show_state(self.last, readouts)
+            if kl_now is not None:
+                steps.append(self.learner.n_steps)
+                kl.append(kl_now)
+            if steps:
+                self._stream_kl(steps, kl)
 
-    def _stream_kl(self, steps, kl) -> None:
-        """Append exact KL values to the curve, coloured by the current sleep phase."""
-        self.kl_history.extend(float(k) for k in kl)
-        self._n_drawn += len(kl)
+    def _kl_columns(self, steps, kl) -> dict[str, np.ndarray]:
+        """Curve columns for new points, coloured by the current sleep phase."""
         kl = np.asarray(kl, dtype=float)
         nan = np.full(kl.shape, np.nan)
         sampled = self.negative == "sampled"
-        self.kl_chart.stream(
-            {
-                "step": np.asarray(steps, dtype=float),
-                "kl_exact": nan if sampled else kl,
-                "kl_sampled": kl if sampled else nan,
-            }
-        )
+        return {
+            "step": np.asarray(steps, dtype=float),
+            "kl_exact": nan if sampled else kl,
+            "kl_sampled": kl if sampled else nan,
+        }
+
+    def _stream_kl(self, steps, kl) -> None:
+        """Append exact KL values to the curve."""
+        self.kl_history.extend(float(k) for k in kl)
+        self._n_drawn += len(kl)
+        self.kl_chart.stream(self._kl_columns(steps, kl))
 
     def _start_curve(self) -> None:
+        """The curve's first point, step 0. Assigned, not cleared then streamed: in one
+        held frame the browser would get the new data *and* the stream, doubling it."""
+        kl0 = self.learner.kl(DATA)
         self.kl_history.clear()
-        self._n_drawn = 0
-        self.kl_chart.clear()
-        self._stream_kl([0], [self.learner.kl(DATA)])
+        self.kl_history.append(kl0)
+        self._n_drawn = 1
+        self.kl_chart.source.data = self._kl_columns([0], [kl0])
 
     def frame(self) -> None:
         self.train(self.steps_this_frame(), readouts=self.animator.frames % READOUT_EVERY == 0)
@@ -333,8 +343,9 @@ class BoltzmannLearning(Section):
         p = probs[state_index(DATA.astype(np.int8))]
         return np.append(p, max(0.0, 1.0 - float(p.sum())))
 
-    def _show_state(self, record=None, readouts: bool = True) -> None:
-        """Readouts, maps and bars for the learner as it is now.
+    def _show_state(self, record=None, readouts: bool = True) -> float | None:
+        """Readouts, maps and bars for the learner as it is now; returns the exact KL now
+        when the readouts were updated (None otherwise).
 
         ``record`` (the last engine LearningStep) supplies the two phases' correlations as
         the step measured them, so a sampled sleep phase shows its noise; before any step
@@ -351,7 +362,7 @@ class BoltzmannLearning(Section):
         self.maps.update(data_C, model_C, dW)
         self.probs.patch({"prob": [(slice(0, 4), p)]})
         if not readouts:
-            return
+            return None
         kl = self.learner.kl(DATA)
         self.readouts.update(
             **{
@@ -361,6 +372,7 @@ class BoltzmannLearning(Section):
                 "largest |difference|": f"{np.max(np.abs(dW)):.3f}",
             }
         )
+        return kl
 
     def _probs_figure(self) -> figure:
         fig = figure(

@@ -68,8 +68,9 @@ def test_before_training_everything_matches_the_engine():
 def test_training_reduces_kl_steadily_with_the_exact_sleep_phase():
     s = make()
     s.train(300)
-    kl = np.asarray(s.kl_history)
-    assert len(kl) == 300 and s.learner.n_steps == 300
+    kl = np.asarray(s.kl_history)  # steps 0, 1, ..., 300
+    assert len(kl) == 301 and s.learner.n_steps == 300
+    assert kl[-1] == pytest.approx(s.learner.kl(DATA))
     # Exact gradient ascent on the likelihood with a small step: KL never rises.
     assert np.all(np.diff(kl) <= 1e-12)
     assert kl[-1] < 0.1 and kl[-1] < kl[0] / 50
@@ -77,7 +78,7 @@ def test_training_reduces_kl_steadily_with_the_exact_sleep_phase():
     assert np.all(p[:3] > 0.28) and np.all(p[:3] <= 1 / 3 + 1e-12)
     # the curve on screen holds the same numbers
     np.testing.assert_allclose(s.kl_chart.source.data["kl_exact"], kl)
-    np.testing.assert_array_equal(s.kl_chart.source.data["step"], np.arange(300))
+    np.testing.assert_array_equal(s.kl_chart.source.data["step"], np.arange(301))
 
 
 def test_maps_bars_and_readouts_are_the_engines_after_steps():
@@ -106,9 +107,11 @@ def test_frame_takes_steps_per_frame_and_throttles_readouts():
     s.frame()
     assert s.learner.n_steps == 4
     assert s.readouts.values["step"] == "0"  # readouts wait for the next readout frame
+    np.testing.assert_array_equal(s.kl_chart.source.data["step"], [0, 1, 2, 3])
     s.animator.frames = READOUT_EVERY
     s.frame()
     assert s.readouts.values["step"] == "8"
+    np.testing.assert_array_equal(s.kl_chart.source.data["step"], np.arange(9))
 
 
 def test_sampled_sleep_phase_is_noisy_and_capped_per_frame():
@@ -159,7 +162,8 @@ def test_step_button_takes_exactly_one_step():
     s.step_once()
     s.step_once()
     assert s.learner.n_steps == 2
-    assert len(s.kl_chart.source.data["step"]) == 2  # steps 0 and 1
+    np.testing.assert_array_equal(s.kl_chart.source.data["step"], [0, 1, 2])
+    np.testing.assert_allclose(s.kl_history, [twin(s, k).kl(DATA) for k in range(3)])
 
 
 def test_diff_scale_steps():
