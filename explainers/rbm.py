@@ -34,6 +34,7 @@ import param
 from bokeh.models import (
     ColumnDataSource,
     DataRange1d,
+    Div,
     FactorRange,
     HoverTool,
     Label,
@@ -47,8 +48,8 @@ from engine import RBM, SHAPES
 
 from . import palette as pal
 from .animation import Animator, notify
-from .section import MAX_RAW_LENGTH, Section
-from .views import SR_ONLY_CSS, PixelGrid, ink, legend, readout, themed
+from .section import MAX_RAW_LENGTH, PROSE_CSS, Section
+from .views import SR_ONLY_CSS, PixelGrid, ink, legend, themed
 
 N_VISIBLE, N_HIDDEN = 9, 4
 SHAPE_NAMES = ("T", "L", "O")
@@ -69,6 +70,33 @@ SHOWN_DREAMS = 12  # ... and this many are drawn
 DREAM_COLS = 6
 MAX_SPEED = 50  # training steps per frame: a real cap, a client can send any value
 _PATTERN_RE = re.compile(r"^[01]{9}$")
+TABLE_CSS = """
+table { border-collapse: collapse; font-size: .9em; margin-bottom: .3em; }
+th, td { padding: .15em .6em; text-align: right; font-variant-numeric: tabular-nums; }
+th.row { text-align: left; padding-left: 0; }
+tr + tr { border-top: 1px solid color-mix(in srgb, currentColor 20%, transparent); }
+"""
+READOUT_CSS = """
+:host { color: var(--explainer-ink, inherit); font-family: var(--explainer-sans, sans-serif); }
+.ros { display: flex; flex-wrap: wrap; gap: .2em 1.6em; }
+.ro .t { font-size: .8rem; color: var(--explainer-muted, #666); }
+.ro .v { font-size: 1.35rem; font-variant-numeric: tabular-nums; }
+"""
+
+
+FIELDS_WIDTH = 4 * N_HIDDEN - 1  # four 3×3 fields side by side, one empty column between
+
+
+def fields_image(W) -> np.ndarray:
+    """The receptive fields (columns of W, shape (9, 4)) as one (3, 15) image for Bokeh.
+
+    Field j occupies columns 4j..4j+2; the gaps are NaN (drawn transparent).  Rows are
+    flipped because Bokeh draws images bottom-up.
+    """
+    img = np.full((3, FIELDS_WIDTH), np.nan)
+    for j in range(N_HIDDEN):
+        img[:, 4 * j : 4 * j + 3] = W[:, j].reshape(3, 3)
+    return img[::-1].copy()
 
 
 def _cell_name(i: int) -> str:
@@ -167,22 +195,27 @@ class RBMTrainer(Section):
         self._peak_spans: list[Span] = []
         self._best = (-math.inf, 0)
         self._scale = 0.0
-        self._step = readout("Step")
-        self._error = readout("Reconstruction error")
-        self._loglik = readout("Log-likelihood (exact)")
-        self._probs = readout("Exact p(T) · p(L) · p(O)")
-        # The four receptive fields are four images in one figure fed by one source, so a
-        # frame updates them with a single column change rather than four patches.
-        self._fields = ColumnDataSource(
-            {
-                "image": [np.zeros((3, 3)) for _ in range(N_HIDDEN)],
-                "x": [4.0 * j for j in range(N_HIDDEN)],
-                "label": [f"h{j + 1}" for j in range(N_HIDDEN)],
-                "label_x": [4.0 * j + 1.5 for j in range(N_HIDDEN)],
-            },
-            name="rbm-fields",
+        # The live numbers are one Bokeh Div: setting its text is a single property change,
+        # far cheaper per frame than four Panel indicators (each goes through Panel's
+        # parameter and theme machinery, about 1 ms apiece on this machine).
+        self.readouts: dict[str, str] = {}
+        self._readouts = Div(
+            text="", name="rbm-readouts", sizing_mode="stretch_width", stylesheets=[READOUT_CSS]
         )
-        self._field_colors = LinearColorMapper(palette=pal.WEIGHT_PALETTE, low=-1.0, high=1.0)
+        # The four receptive fields are one 3×15 image (3×3 blocks with NaN gaps between
+        # them): a frame then sends a single small binary buffer for all four.
+        self._fields = ColumnDataSource(
+            {"image": [np.full((3, FIELDS_WIDTH), np.nan)]}, name="rbm-fields"
+        )
+        self._field_labels = ColumnDataSource(
+            {
+                "label": [f"h{j + 1}" for j in range(N_HIDDEN)],
+                "x": [4.0 * j + 1.5 for j in range(N_HIDDEN)],
+            }
+        )
+        self._field_colors = LinearColorMapper(
+            palette=pal.WEIGHT_PALETTE, low=-1.0, high=1.0, nan_color="rgba(0, 0, 0, 0)"
+        )
         self._fields_scale = pn.pane.HTML("", margin=(0, 4), css_classes=["rbm-field-scale"])
         self._fields_alt = pn.pane.HTML("", stylesheets=[SR_ONLY_CSS], margin=0)
         self._visible = PixelGrid(
@@ -211,7 +244,9 @@ class RBMTrainer(Section):
         self._recon_note = pn.pane.HTML("", margin=(0, 4), css_classes=["rbm-recon-note"])
         self._draw_note = pn.pane.HTML("", margin=(0, 4), css_classes=["rbm-draw-note"])
         self._dreams = self._dream_source()
-        self._dream_table = pn.pane.HTML("", margin=(0, 4), css_classes=["rbm-dream-table"])
+        self._dream_table = pn.pane.HTML(
+            "", margin=(0, 4), css_classes=["rbm-dream-table"], stylesheets=[TABLE_CSS]
+        )
         self._dream_alt = pn.pane.HTML("", stylesheets=[SR_ONLY_CSS], margin=0)
         self._editing = False
         self.animator = Animator(
@@ -246,9 +281,9 @@ class RBMTrainer(Section):
         self.model.reset(self.seed)
         self._corrupt_rng = np.random.default_rng([self.seed, 1])
         self._best = (-math.inf, 0)
+        self._n_records = 0
         self._ll_low = FLOOR - 0.8
         with pn.io.hold():
-            self._curves.data = {"step": [], "error": [], "loglik": []}
             if hasattr(self, "_ll_range"):
                 self._ll_range.start = self._ll_low
             self._record(live=False)
@@ -287,8 +322,16 @@ class RBMTrainer(Section):
         self.advance(self.speed, live=True)
 
     def _on_running(self, event) -> None:
-        if not event.new:  # paused: bring the slower text alternatives up to date
-            self._update_fields_alt()
+        if not event.new:  # paused: show everything as it is now
+            with pn.io.hold():
+                self._record_extras()
+
+    def _record_extras(self) -> None:
+        """The parts a live frame may skip: readouts, fields and their text alternative."""
+        lp = self.exact_log_probs()
+        err = self.model.reconstruction_error(DATA)
+        self._update_readouts(self.n_steps, err, float(lp.mean()), lp)
+        self._update_fields(live=False)
 
     # -- recording one point -------------------------------------------------------------
     def _record(self, live: bool) -> None:
@@ -297,7 +340,14 @@ class RBMTrainer(Section):
         ll = float(lp.mean())
         err = m.reconstruction_error(DATA)
         step = m.n_updates
-        self._curves.stream({"step": [step], "error": [err], "loglik": [ll]}, HISTORY)
+        point = {"step": [step], "error": [err], "loglik": [ll]}
+        if step == 0:
+            # A fresh run replaces the curves outright.  (Clearing and then streaming in
+            # one held frame would show the first point twice: the replacement is
+            # serialised when the frame is sent, after the stream has been applied.)
+            self._curves.data = point
+        else:
+            self._curves.stream(point, HISTORY)
         if ll > self._best[0]:
             self._best = (ll, step)
             self._peak.patch({"step": [(0, step)], "loglik": [(0, ll)]})
@@ -306,22 +356,39 @@ class RBMTrainer(Section):
         if ll < self._ll_low + 0.3 and hasattr(self, "_ll_range"):
             self._ll_low = math.floor(ll) - 1.0
             self._ll_range.start = self._ll_low
-        self._step.value = str(step)
-        self._error.value = f"{err:.2e}" if err < 0.01 else f"{err:.3f}"
-        self._loglik.value = f"{ll:.2f}".replace("-", "−")
+        self._n_records += 1
+        # While animating, the numbers are rewritten every third frame (10 a second is as
+        # fast as anyone reads) and the fields every second frame, alternately, to keep
+        # each frame's message small; a step or a pause always shows everything.
+        if not live or self._n_records % 3 == 0:
+            self._update_readouts(step, err, ll, lp)
+        if not live or self._n_records % 2 == 1:
+            self._update_fields(live)
+
+    def _update_readouts(self, step: int, err: float, ll: float, lp: np.ndarray) -> None:
         p = np.exp(lp)
-        self._probs.value = " · ".join(_pct(x) for x in p)
-        self._update_fields(live)
+        self.readouts = {
+            "Step": str(step),
+            "Reconstruction error": f"{err:.2e}" if err < 0.01 else f"{err:.3f}",
+            "Log-likelihood (exact)": f"{ll:.2f}".replace("-", "−"),
+            "Exact p(T) · p(L) · p(O)": " · ".join(_pct(x) for x in p),
+        }
+        self._readouts.text = (
+            '<div class="ros">'
+            + "".join(
+                f'<div class="ro"><div class="t">{k}</div><div class="v">{v}</div></div>'
+                for k, v in self.readouts.items()
+            )
+            + "</div>"
+        )
 
     def _update_fields(self, live: bool) -> None:
         W = self.model.W
-        # One symmetric scale for all four maps, so they can be compared; rounded up so
-        # the colour limits change in visible steps rather than every frame.
-        scale = max(0.1, math.ceil(float(np.abs(W).max()) * 10.0) / 10.0)
-        # Bokeh draws images bottom-up: flip so row 0 is at the top like the pixel grids.
-        self._fields.data["image"] = [
-            np.ascontiguousarray(W[:, j].reshape(3, 3)[::-1]) for j in range(N_HIDDEN)
-        ]
+        # One symmetric scale for all four maps, so they can be compared; rounded up (to
+        # tenths below 1, whole numbers above) so the limits change in a few visible steps.
+        top = float(np.abs(W).max())
+        scale = max(0.1, math.ceil(top * 10.0) / 10.0) if top <= 1.0 else float(math.ceil(top))
+        self._fields.data["image"] = [fields_image(W)]
         if scale != self._scale:
             self._scale = scale
             self._field_colors.update(low=-scale, high=scale)
@@ -459,11 +526,10 @@ class RBMTrainer(Section):
                 }
             )
             self._dream_table.object = (
-                '<table class="rbm-dream-fractions" style="border-collapse:collapse;'
-                'font-size:.9em;text-align:right">'
+                '<table class="rbm-dream-fractions">'
                 f"<tr><th></th>{head}</tr>"
-                f'<tr><th style="text-align:left">{N_DREAMS} dreams</th>{row_d}</tr>'
-                f'<tr><th style="text-align:left">exact p(v)</th>{row_e}</tr></table>'
+                f'<tr><th class="row">{N_DREAMS} dreams</th>{row_d}</tr>'
+                f'<tr><th class="row">exact p(v)</th>{row_e}</tr></table>'
                 f"<small>Dreamt at step {self.n_steps}, {self.dream_steps} round trips per "
                 "chain.</small>"
             )
@@ -552,38 +618,52 @@ class RBMTrainer(Section):
             fig.add_layout(span)
             self._peak_spans.append(span)
             themed(fig)
+        # Every figure in this section sits in a FlexBox: a figure placed straight in a
+        # Column next to FlexBox-ed figures leaves the latter unsized (blank) in Chromium
+        # with Panel 1.9 / Bokeh 3.9.
         return pn.Column(
-            pn.pane.Bokeh(err, sizing_mode="stretch_width", margin=(4, 0)),
-            pn.pane.Bokeh(ll, sizing_mode="stretch_width", margin=(0, 0)),
+            pn.FlexBox(
+                pn.pane.Bokeh(err, sizing_mode="stretch_width", margin=(4, 0)),
+                sizing_mode="stretch_width",
+            ),
+            pn.FlexBox(
+                pn.pane.Bokeh(ll, sizing_mode="stretch_width", margin=(0, 0)),
+                sizing_mode="stretch_width",
+            ),
             sizing_mode="stretch_width",
             margin=0,
         )
 
     def _fields_figure(self) -> figure:
         cell = 26
-        width_units = 4 * N_HIDDEN - 1
         fig = figure(
-            width=width_units * cell + 4,
+            width=FIELDS_WIDTH * cell + 4,
             height=3 * cell + 26,
-            x_range=Range1d(0, width_units),
+            x_range=Range1d(0, FIELDS_WIDTH),
             y_range=Range1d(0, 3.9),
             toolbar_location=None,
             tools="",
             min_border=2,
         )
         fig.image(
-            "image", x="x", y=0, dw=3, dh=3, color_mapper=self._field_colors, source=self._fields
+            "image",
+            x=0,
+            y=0,
+            dw=FIELDS_WIDTH,
+            dh=3,
+            color_mapper=self._field_colors,
+            source=self._fields,
         )
         fig.text(
-            "label_x",
+            "x",
             3.15,
             text="label",
-            source=self._fields,
+            source=self._field_labels,
             text_align="center",
             text_font_size="10pt",
             text_color=pal.MUTED,
         )
-        fig.add_tools(HoverTool(tooltips=[("unit", "@label"), ("weight", "@image{0.00}")]))
+        fig.add_tools(HoverTool(tooltips=[("weight", "@image{0.00}")]))
         fig.axis.visible = False
         fig.grid.visible = False
         return themed(fig)
@@ -658,7 +738,10 @@ class RBMTrainer(Section):
             ),
             align_items="end",
         )
-        readouts = pn.FlexBox(self._step, self._error, self._loglik, self._probs)
+        readouts = pn.FlexBox(
+            pn.pane.Bokeh(self._readouts, sizing_mode="stretch_width", margin=(0, 4)),
+            sizing_mode="stretch_width",
+        )
         lesson = pn.pane.Markdown(
             "**What to look for.** The log-likelihood is exact: with four hidden units the "
             "sum over hidden states has only 16 terms, so p(v) is computed, not estimated. "
@@ -681,15 +764,17 @@ class RBMTrainer(Section):
             "a gentle rate: at η = 0.05 it climbs slowly, to about −1.3 by step 6000, and "
             "stays there; at η = 0.3 the weights change faster than its chains can follow "
             "and the curve lurches up and down.",
+            stylesheets=[PROSE_CSS],
             margin=(4, 0),
         )
         fields = pn.Column(
             pn.pane.Markdown(
                 "**Receptive fields.** Each map shows one hidden unit's nine weights, laid "
                 "out like the image: the pattern of visible cells that switches it on.",
+                stylesheets=[PROSE_CSS],
                 margin=(8, 0, 0, 0),
             ),
-            pn.pane.Bokeh(self._fields_figure(), margin=(2, 4)),
+            pn.FlexBox(pn.pane.Bokeh(self._fields_figure(), margin=(2, 4))),
             pn.FlexBox(
                 legend("negative weight", "positive weight", pal.WEIGHT_PALETTE),
                 self._fields_scale,
@@ -721,6 +806,7 @@ class RBMTrainer(Section):
                 "and press Flip cell), or load a shape with one cell flipped. Then press "
                 "Reconstruct: the image goes up to the hidden units (the bars show "
                 "p(h = 1 | v)) and back down; the grey levels are p(v′ = 1).",
+                stylesheets=[PROSE_CSS],
                 margin=(8, 0, 0, 0),
             ),
             pn.FlexBox(*corrupt, self._button("Clear", self.clear, "Switch every cell off")),
@@ -756,6 +842,7 @@ class RBMTrainer(Section):
                 "disagree the chains are stuck: one that falls into T's valley cannot climb "
                 "out in a few hundred round trips, even when T has become improbable. That "
                 "is the same blind spot that lets CD-1 drift.",
+                stylesheets=[PROSE_CSS],
                 margin=(8, 0, 0, 0),
             ),
             pn.FlexBox(
