@@ -13,6 +13,7 @@ other sessions' events are never stuck behind a 256 × 256 sweep.
 
 from __future__ import annotations
 
+import threading
 import time
 from collections import deque
 
@@ -36,6 +37,7 @@ NOISE = 0.2  # fraction of spins flipped in the Hopfield start
 TRACE_POINTS = 900  # about 30 s of history at 30 frames/s
 IMAGE_PX = 512  # largest width of the lattice picture; it shrinks to fit a phone
 THUMB_PX = 72
+NUMBERS_EVERY_S = 0.25  # readouts refresh at most this often while animating
 COUPLING_CHOICES = {"ferromagnet": "ferro", "±J glass": "pmJ", "Hopfield": "hopfield"}
 METHOD_CHOICES = {"heat-bath": "heat-bath", "Metropolis": "metropolis"}
 
@@ -122,8 +124,10 @@ class SpinLattice(Section):
     def __init__(self, **params):
         super().__init__(**params)
         self._gen = 0  # bumps on every rebuild, so late results of an old lattice are dropped
-        self._inflight = False
+        self._flag = threading.Lock()
+        self._inflight: object | None = None  # token of the batch being swept
         self.sweeps = 0
+        self._numbers_at = 0.0
         self.skipped = 0  # ticks that found the previous batch still running
         self.job_cpu_ms: deque[float] = deque(maxlen=2000)  # sweep work, on the pool
         self.publish_cpu_ms: deque[float] = deque(maxlen=2000)  # drawing, on the event loop
@@ -195,9 +199,11 @@ class SpinLattice(Section):
     def reset(self, _event=None) -> None:
         """A fresh lattice from the current seed (the same seed gives the same start)."""
         self._gen += 1
-        self._inflight = False
+        with self._flag:
+            self._inflight = None
         self._lattice = self._build()
-        self.sweeps = 0
+        self._count = [0]  # sweeps done on this lattice, counted where they happen
+        self.sweeps = 0  # sweeps shown
         lat = self._lattice
         with pn.io.hold():
             if self._image.source.data["image"][0].shape != (self.L, self.L):
@@ -230,7 +236,7 @@ class SpinLattice(Section):
         self.advance(1)
 
     def _frame(self) -> None:
-        if self._inflight:
+        if self._inflight is not None:
             self.skipped += 1
             return
         self.advance(self.sweeps_per_frame)
@@ -238,24 +244,34 @@ class SpinLattice(Section):
     def advance(self, n_sweeps: int) -> None:
         """Run ``n_sweeps`` sweeps off the event loop, then draw the result.
 
-        Outside a server (tests, notebooks) this runs at once.
+        At most one batch runs at a time (a call while one runs is ignored).  Outside a
+        server (tests, notebooks) this runs at once.
         """
-        if self._inflight:
-            return
         n_sweeps = int(n_sweeps)
         if not 1 <= n_sweeps <= MAX_SWEEPS_PER_FRAME:
             raise ValueError(f"n_sweeps must be 1..{MAX_SWEEPS_PER_FRAME}, got {n_sweeps}")
-        lat, gen, T, method = self._lattice, self._gen, self.temperature, self.method
-        self._inflight = True
+        token = object()
+        with self._flag:
+            if self._inflight is not None:
+                return
+            self._inflight = token
+        lat, gen, count = self._lattice, self._gen, self._count
+        T, method = self.temperature, self.method
 
         def job(_progress):
             t0 = time.thread_time()
             try:
                 lat.sweep(T, n_sweeps, method)
-                out = (gen, n_sweeps, lat.snapshot(), lat.energy_per_spin(),
+                count[0] += n_sweeps  # only one batch per lattice at a time: no race
+                out = (gen, count[0], lat.snapshot(), lat.energy_per_spin(),
                        lat.magnetization(), self._ov(lat), None)  # fmt: skip
             except Exception as exc:  # shown by _publish, on the event loop
                 out = (gen, 0, None, 0.0, 0.0, None, exc)
+            # Free the slot here rather than when the picture is drawn, so the next tick
+            # can start the next batch even if drawing this one is still queued.
+            with self._flag:
+                if self._inflight is token:
+                    self._inflight = None
             self.job_cpu_ms.append((time.thread_time() - t0) * 1e3)
             return out
 
@@ -263,20 +279,27 @@ class SpinLattice(Section):
 
     def _publish(self, result) -> None:
         t0 = time.thread_time()
-        gen, n_sweeps, spins, energy, magnet, overlaps, exc = result
+        gen, total, spins, energy, magnet, overlaps, exc = result
         if gen != self._gen:  # a rebuild happened meanwhile; its own state is on screen
             return
-        self._inflight = False
         if exc is not None:
             self.animator.pause()
             report_exception(exc, "the spin lattice")
             return
-        self.sweeps += n_sweeps
+        if total <= self.sweeps:  # an older batch delivered late: a newer one is shown
+            return
+        self.sweeps = total
+        # While animating, the numbers change every frame but nobody reads them that fast:
+        # refresh them a few times a second and save the server the property updates.
+        now = time.monotonic()
+        numbers = not self.animator.running or now - self._numbers_at >= NUMBERS_EVERY_S
+        if numbers:
+            self._numbers_at = now
         with pn.io.hold():
-            self._show(spins, energy, magnet, overlaps)
+            self._show(spins, energy, magnet, overlaps, numbers)
         self.publish_cpu_ms.append((time.thread_time() - t0) * 1e3)
 
-    def _show(self, spins, energy: float, magnet: float, overlaps) -> None:
+    def _show(self, spins, energy: float, magnet: float, overlaps, numbers: bool = True) -> None:
         self._image.update(spins)
         self._traces.stream(
             {
@@ -286,6 +309,8 @@ class SpinLattice(Section):
                 "temperature": [self.temperature],
             }
         )
+        if not numbers:
+            return
         self._sweeps_out.value = str(self.sweeps)
         self._energy_out.value = f"{energy:+.3f}".replace("-", "−")
         self._magnet_out.value = f"{magnet:+.3f}".replace("-", "−")

@@ -170,10 +170,10 @@ def test_bad_link_values_are_refused_or_clamped_with_a_message(section):
 
 def test_a_busy_tick_is_skipped_not_queued(section):
     s = section
-    s._inflight = True
+    s._inflight = object()
     s._frame()
     assert s.skipped == 1 and s.sweeps == 0
-    s._inflight = False
+    s._inflight = None
     s.sweeps_per_frame = 4
     s._frame()
     assert s.sweeps == 4
@@ -192,6 +192,16 @@ def test_results_of_a_replaced_lattice_are_dropped(monkeypatch, section):
     job, done = jobs.pop()
     done(job(lambda f: None))
     assert s.sweeps == 0 and len(traces(s)["sweep"]) == 1
+    # Batches of the current lattice drawn out of order: the older one is dropped.
+    s.advance(2)
+    job1, done1 = jobs.pop()
+    r1 = job1(None)  # swept, but its drawing is still queued
+    s.advance(5)  # the slot is free again
+    job2, done2 = jobs.pop()
+    r2 = job2(None)
+    done2(r2)
+    done1(r1)
+    assert s.sweeps == 7 and list(traces(s)["sweep"]) == [0, 7]
 
 
 def test_an_error_in_a_frame_pauses_and_is_reported(monkeypatch, section):
@@ -204,7 +214,7 @@ def test_an_error_in_a_frame_pauses_and_is_reported(monkeypatch, section):
 
     monkeypatch.setattr(s.lattice, "sweep", broken)
     s.advance(1)
-    assert len(reported) == 1 and not s._inflight and not s.animator.running
+    assert len(reported) == 1 and s._inflight is None and not s.animator.running
     monkeypatch.undo()
     s.reset()
     s.advance(1)
