@@ -578,7 +578,7 @@ class RBMTrainer(Section):
             **common,
         )
         err.line("step", "error", source=self._curves, line_width=2, color=ink())
-        self._ll_range = Range1d(self._ll_low, CEILING + 0.5)
+        self._ll_range = Range1d(self._ll_low, CEILING + 0.8)
         ll = figure(
             height=230,
             y_range=self._ll_range,
@@ -758,12 +758,14 @@ class RBMTrainer(Section):
             "model gives O about 94 % of its probability and T less than 1 %, yet it still "
             "reconstructs T perfectly.\n\n"
             "**Other methods.** Larger k lets the negative chains wander further from the "
-            "data: try k = 10 and Reset for a higher peak and a slower slide. PCD keeps "
-            f"{PCD_CHAINS} chains running from one update to the next instead of restarting "
-            "them at the data, so they can notice a valley that has grown too deep. It needs "
-            "a gentle rate: at η = 0.05 it climbs slowly, to about −1.3 by step 6000, and "
-            "stays there; at η = 0.3 the weights change faster than its chains can follow "
-            "and the curve lurches up and down.",
+            "data: try k = 10 and Reset for a higher peak (about −1.2) and a slower slide. "
+            f"PCD keeps {PCD_CHAINS} chains running from one update to the next instead of "
+            "restarting them at the data, so they can notice a valley that has grown too "
+            "deep, as long as they can still travel between valleys. It needs a gentle rate: "
+            "at η = 0.05 it climbs slowly, to about −1.5 by step 6000, and holds there for a "
+            "while; as the weights keep growing its chains get stuck too, and the curve "
+            "starts to wander. At η = 0.3 the weights change faster than its chains can "
+            "follow, and the curve lurches up and down.",
             stylesheets=[PROSE_CSS],
             margin=(4, 0),
         )

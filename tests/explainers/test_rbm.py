@@ -240,6 +240,32 @@ def test_other_seeds_tell_the_same_story(seed):
     assert err[-1] < err[peak] / 20
 
 
+def _run(n_steps: int, **params) -> tuple[np.ndarray, np.ndarray]:
+    s = make(**params)
+    for _ in range(n_steps // 10):
+        s.advance(10)
+    step, _, ll = curves(s)
+    return step, ll
+
+
+@pytest.mark.slow
+def test_the_text_about_cd10_and_pcd_is_true():
+    step1, ll1 = _run(6000)
+    step10, ll10 = _run(6000, k=10)
+    # CD-10: a higher peak (about −1.2) and a slower slide than CD-1.
+    assert ll10.max() == pytest.approx(-1.2, abs=0.05)
+    assert ll10.max() > ll1.max() + 0.2
+    assert ll10[-1] > ll1[-1] + 1.0
+    # PCD at η = 0.05: about −1.5 around step 6000 (mean over steps 5000–6000) ...
+    step_p, ll_p = _run(6000, method="PCD", lr=0.05)
+    late = ll_p[(step_p > 5000) & (step_p <= 6000)]
+    assert late.mean() == pytest.approx(-1.5, abs=0.15)
+    # ... while at η = 0.3 it lurches: swings of several nats after the first climb.
+    step_f, ll_f = _run(6000, method="PCD")
+    after = ll_f[step_f >= 1000]
+    assert after.max() - after.min() > 2.0
+
+
 # -- draw and reconstruct ------------------------------------------------------------------
 
 
