@@ -177,6 +177,7 @@ class Annealing(Section):
         self._grid = PixelGrid(
             (3, 3), "annealing-final", -np.ones(N_CELLS), size=150, label="annealing grid"
         )
+        self._grid_view, self._alt = grid_view(self._grid)
         self._thumbs = [
             PixelGrid((3, 3), f"annealing-stored-{k}", p, size=56, label=f"stored {k}", title=k)
             for k, p in zip(NAMES, self._patterns, strict=True)
@@ -317,6 +318,7 @@ class Annealing(Section):
         return kind, "a spurious state (not a stored picture)"
 
     def _show_outcome(self) -> None:
+        self._alt.flush()
         kind, text = self.descent_outcome()
         self._outcome.object = (
             f"Descent {self._descents} ({html.escape(_label(self._descent_strategy))}) ended in "
@@ -471,7 +473,7 @@ class Annealing(Section):
             margin=0,
         )
         descent = pn.Column(
-            wrap_row(grid_view(self._grid), pn.Column(thumbs, self._outcome, width=260)),
+            wrap_row(self._grid_view, pn.Column(thumbs, self._outcome, width=260)),
             self._energy_chart.pane,
             self._temp_chart.pane,
             sizing_mode="stretch_width",

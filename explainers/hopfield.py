@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import html
 import re
+import time
 
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import Div
+from bokeh.models import ColumnDataSource, Range1d
+from bokeh.plotting import figure
 
 from engine import (
     SHAPES,
@@ -43,7 +45,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator, notify
 from .section import MAX_RAW_LENGTH, Section
-from .views import SR_ONLY_CSS, LineChart, PixelGrid, ink
+from .views import LineChart, PixelGrid, ink, themed
 
 NAMES = ("T", "L")
 N_CELLS = 9
@@ -73,71 +75,105 @@ def wrap_row(*objects, **kw) -> pn.Row:
     return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
 
 
-class LiveNumber:
-    """A labelled number that can change every frame cheaply.
+class Readouts:
+    """Labelled live numbers drawn as text on one small canvas.
 
-    Looks like :func:`explainers.views.readout`, but is a plain Bokeh ``Div`` whose text is
-    set directly: a Panel indicator's ``value`` goes through Panel's watcher and theming
-    machinery, which costs about 1-2 ms per change, the whole frame budget.
+    A Panel indicator's ``value`` goes through Panel's watcher and theming machinery (about
+    1-2 ms of server time per change, the whole frame budget), and a Bokeh ``Div`` is cheap
+    on the server but makes the browser redo the page layout on every change (measured:
+    the page drops to a few frames per second).  Text glyphs fed from one source cost a
+    small ``patch`` on the server and a repaint of one small canvas in the browser.
 
     Parameters
     ----------
     name : str
-        The label shown above the number (also what tests look for).
-    css_class : str
-        A stable class on the element (a test hook).
+        Name of the source (a test hook); columns ``label`` and ``value``.
+    labels : sequence of str
+        One readout per label, side by side.
     """
 
-    def __init__(self, name: str, css_class: str, value: str = "–"):
-        self.name = name
-        self._value = value
-        self._div = Div(text=self._html(value), css_classes=[css_class], margin=(5, 10))
-        self.pane = pn.pane.Bokeh(self._div, margin=0)
-
-    def _html(self, value: str) -> str:
-        return (
-            f'<div style="font-size:20pt;line-height:1.3;color:var(--explainer-ink, inherit)">'
-            f"{html.escape(self.name)}</div>"
-            f'<div style="font-size:20pt;line-height:1.3;color:var(--explainer-ink, inherit)">'
-            f"{html.escape(value)}</div>"
+    def __init__(self, name: str, labels, width: int = 250, height: int = 74):
+        labels = list(labels)
+        self.labels = labels
+        k = len(labels)
+        self.source = ColumnDataSource(
+            {
+                "x": [float(i) for i in range(k)],
+                "label": labels,
+                "value": ["–"] * k,
+                "y_label": [1.0] * k,
+                "y_value": [0.0] * k,
+            },
+            name=name,
         )
+        fig = figure(
+            width=width,
+            height=height,
+            x_range=Range1d(-0.05, k),
+            y_range=Range1d(-0.25, 1.75),
+            toolbar_location=None,
+            tools="",
+            min_border=0,
+            outline_line_color=None,
+        )
+        fig.axis.visible = False
+        fig.grid.visible = False
+        themed(fig)
+        fig.border_fill_alpha = 0.0
+        fig.background_fill_alpha = 0.0
+        common = {"source": self.source, "text_baseline": "bottom", "text_align": "left"}
+        fig.text("x", "y_label", text="label", text_font_size="12pt", color=pal.MUTED, **common)
+        fig.text("x", "y_value", text="value", text_font_size="20pt", color=ink(), **common)
+        self.figure = fig
+        self.pane = pn.pane.Bokeh(fig, margin=(4, 4))
+        self._values = ["–"] * k
 
-    @property
-    def value(self) -> str:
-        return self._value
+    def __getitem__(self, label: str) -> str:
+        return self._values[self.labels.index(label)]
 
-    @value.setter
-    def value(self, value: str) -> None:
-        if value != self._value:
-            self._value = value
-            self._div.text = self._html(value)
+    def __setitem__(self, label: str, value: str) -> None:
+        i = self.labels.index(label)
+        if value != self._values[i]:
+            self._values[i] = value
+            self.source.patch({"value": [(i, value)]})
 
 
-class _DivText:
-    """Stands in for a pane's ``object``: setting it changes a Bokeh ``Div``'s text."""
+class ThrottledText:
+    """Stands in for a pane's ``object`` and passes changes on at most once per interval.
 
-    def __init__(self, text: str, stylesheets: list[str]):
-        self.div = Div(text=text, render_as_text=True, stylesheets=stylesheets, margin=0)
+    Used for a grid's screen-reader text while it animates: nobody can listen to 30
+    descriptions a second, and each change of a Panel pane costs 1-2 ms of server time.
+    Call :meth:`flush` when the animation stops so the text is exact again.
+    """
+
+    def __init__(self, pane, interval_s: float = 1.0):
+        self.pane = pane
+        self.interval_s = interval_s
+        self._pending: str | None = None
+        self._last = -float("inf")
 
     @property
     def object(self) -> str:
-        return self.div.text
+        return self.pane.object if self._pending is None else self._pending
 
     @object.setter
     def object(self, text: str) -> None:
-        if text != self.div.text:
-            self.div.text = text
+        self._pending = text
+        if time.monotonic() - self._last >= self.interval_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending is not None and self._pending != self.pane.object:
+            self.pane.object = self._pending
+            self._last = time.monotonic()
+        self._pending = None
 
 
-def grid_view(grid: PixelGrid) -> pn.Column:
-    """``grid.view()`` with a text alternative that is cheap to change in every frame.
-
-    :class:`PixelGrid` keeps its screen-reader text in a Panel HTML pane; updating that
-    costs 1-2 ms per change, too much for an animation.  This swaps in a Bokeh ``Div``
-    (same visually hidden style), whose text costs a few microseconds to change.
-    """
-    grid.alt = _DivText(grid.alt.object, [SR_ONLY_CSS])
-    return pn.Column(grid.pane, pn.pane.Bokeh(grid.alt.div, margin=0), margin=0)
+def grid_view(grid: PixelGrid) -> tuple[pn.Column, ThrottledText]:
+    """``grid.view()`` whose screen-reader text is throttled (see :class:`ThrottledText`)."""
+    alt = ThrottledText(grid.alt)
+    grid.alt = alt
+    return pn.Column(grid.pane, alt.pane, margin=0), alt
 
 
 def _cell_name(i: int) -> str:
@@ -215,7 +251,7 @@ class HopfieldGrid(Section):
             size=180,
             label="Hopfield grid",
         )
-        self._grid_view = grid_view(self._grid)
+        self._grid_view, self._alt = grid_view(self._grid)
         self._thumbs = [
             PixelGrid(
                 (3, 3),
@@ -238,12 +274,12 @@ class HopfieldGrid(Section):
             height=200,
             y_range=self._energy_range(),
         )
-        self._energy = LiveNumber("Energy", "hopfield-energy-readout")
-        self._updates = LiveNumber("Updates", "hopfield-updates")
+        self._readouts = Readouts("hopfield-readouts", ["Energy", "Updates"])
         self._status = pn.pane.HTML("", css_classes=["hopfield-status"], margin=(4, 4))
         self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
         self._status_kind = ""
         self.animator = Animator(self._frame, where="the Hopfield grid")
+        self.animator.param.watch(lambda e: None if e.new else self._alt.flush(), "running")
         self.reset()
 
     def _energy_range(self) -> tuple[float, float]:
@@ -320,6 +356,7 @@ class HopfieldGrid(Section):
             self._trace.clear()
             self._stream([0], [self._chain.energy])
             self._show()
+            self._alt.flush()
 
     def new_seed(self, _event=None) -> None:
         """Another seed, and a fresh random start picture from it."""
@@ -349,6 +386,7 @@ class HopfieldGrid(Section):
         """One sweep: nine single-cell updates (each cell gets one chance on average)."""
         with pn.io.hold():
             self.advance(SWEEP)
+            self._alt.flush()
 
     def _frame(self) -> None:
         self.advance(self.speed)
@@ -368,6 +406,7 @@ class HopfieldGrid(Section):
         with pn.io.hold():
             self._stream([self._chain.n_updates], [self.energy])
             self._show()
+            self._alt.flush()
 
     def flip(self, i: int) -> None:
         """Flip cell ``i`` (row-major, 0..8)."""
@@ -427,8 +466,8 @@ class HopfieldGrid(Section):
         if grid_changed:
             self._grid.update(self._chain.s)
         text = f"{self._chain.energy:+.2f}".replace("-", "−")
-        self._energy.value = text
-        self._updates.value = str(self._chain.n_updates)
+        self._readouts["Energy"] = text
+        self._readouts["Updates"] = str(self._chain.n_updates)
         kind, words = self.status()
         if (kind, words) != self._status_kind:
             self._status_kind = (kind, words)
@@ -470,7 +509,7 @@ class HopfieldGrid(Section):
         flip.on_click(lambda _e: self.flip(cell.value))
         thumbs = pn.Column(*(t.view() for t in self._thumbs), margin=(0, 8))
         readouts = pn.Column(
-            pn.Row(self._energy.pane, self._updates.pane),
+            self._readouts.pane,
             self._status,
             pn.pane.HTML(
                 "<small>Settled = no single flip would lower the energy and, at T&nbsp;&gt;"

@@ -27,7 +27,8 @@ def grid(page) -> list[int]:
 
 
 def updates(page) -> int:
-    return int(page.locator(".hopfield-updates div").first.inner_text().split()[-1])
+    readouts = source_data(page, "hopfield-readouts")
+    return int(readouts["value"][readouts["label"].index("Updates")])
 
 
 def status(page) -> str:

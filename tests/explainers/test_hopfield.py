@@ -49,7 +49,8 @@ def test_grid_source_is_the_named_test_hook(h):
     assert len(src.data["state"]) == 9
     assert set(np.abs(shown_state(h))) == {1}
     assert "explainer-hopfield" in h.__panel__().css_classes
-    assert h._updates.name == "Updates"
+    assert h._readouts.source.name == "hopfield-readouts"
+    assert list(h._readouts.source.data["label"]) == ["Energy", "Updates"]
 
 
 def test_start_state_and_readouts_come_from_the_engine(h):
@@ -57,8 +58,8 @@ def test_start_state_and_readouts_come_from_the_engine(h):
     start = rng.choice(np.array([-1, 1]), size=9)
     np.testing.assert_array_equal(h.state, start)
     np.testing.assert_array_equal(shown_state(h), start)
-    assert h._updates.value == "0"
-    assert h._energy.value == f"{energy(W, B, start):+.2f}".replace("-", "−")
+    assert h._readouts["Updates"] == "0"
+    assert h._readouts["Energy"] == f"{energy(W, B, start):+.2f}".replace("-", "−")
 
 
 def test_updates_match_an_engine_chain_with_the_same_seed(h):
@@ -74,7 +75,8 @@ def test_updates_match_an_engine_chain_with_the_same_seed(h):
     np.testing.assert_array_equal(h.state, expected)
     np.testing.assert_array_equal(shown_state(h), expected)
     assert h.n_updates == n
-    assert h._updates.value == str(n)
+    assert h._readouts["Updates"] == str(n)
+    assert list(h._readouts.source.data["value"]) == [h._readouts["Energy"], str(n)]
     assert h.energy == pytest.approx(trace[-1])
     assert h._trace.source.data["update"][-1] == n
     assert h._trace.source.data["energy"][-1] == pytest.approx(trace[-1])
@@ -283,3 +285,24 @@ def test_bad_values_are_clamped_or_refused_with_a_message(h):
 def test_out_of_range_sets_raise(h, name, value):
     with pytest.raises(ValueError):
         setattr(h, name, value)
+
+
+def test_screen_reader_text_is_throttled_while_running_and_exact_when_stopped(h):
+    def rows(s):
+        cells = ["■" if v > 0 else "□" for v in s]
+        return " / ".join("".join(cells[r * 3 : r * 3 + 3]) for r in range(3))
+
+    pane = h._alt.pane
+    h.temperature = 3.0
+    h.speed = 20
+    h._alt._last = float("inf")  # as if it had just been sent: further frames must wait
+    shown = pane.object
+    for _ in range(20):
+        h._frame()
+    assert pane.object == shown  # held back while animating
+    assert h._grid.alt.object.endswith(rows(h.state))  # but the latest text is kept
+    h.animator.running = True
+    h.animator.running = False  # pausing sends it
+    assert pane.object.endswith(rows(h.state))
+    h.step()
+    assert pane.object.endswith(rows(h.state))
