@@ -69,8 +69,8 @@ def wrap_row(*objects, **kw) -> pn.Row:
     """A row that wraps onto several lines on a narrow screen.
 
     Used instead of ``pn.FlexBox`` for rows that hold Bokeh figures: with Panel 1.9.4 and
-    Bokeh 3.9.2 a FlexBox holding a figure, on a page with any other figure, leaves the
-    document never "idle" and no figure on the page gets painted.
+    Bokeh 3.9.2, when a page has a figure inside a FlexBox and another figure outside one,
+    the document never becomes "idle" and the figures inside the FlexBox stay blank.
     """
     return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
 
@@ -277,7 +277,7 @@ class HopfieldGrid(Section):
         self._readouts = Readouts("hopfield-readouts", ["Energy", "Updates"])
         self._status = pn.pane.HTML("", css_classes=["hopfield-status"], margin=(4, 4))
         self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
-        self._status_kind = ""
+        self._status_kind = ("", "")
         self.animator = Animator(self._frame, where="the Hopfield grid")
         self.animator.param.watch(lambda e: None if e.new else self._alt.flush(), "running")
         self.reset()
