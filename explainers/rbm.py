@@ -47,7 +47,7 @@ from bokeh.plotting import figure
 from engine import RBM, SHAPES
 
 from . import palette as pal
-from .animation import Animator, notify
+from .animation import Animator, notify, report_exception, run_in_background
 from .section import MAX_RAW_LENGTH, PROSE_CSS, Section
 from .views import SR_ONLY_CSS, PixelGrid, ink, legend, themed
 
@@ -69,6 +69,9 @@ N_DREAMS = 240  # chains per Dream; the fractions are over all of them
 SHOWN_DREAMS = 12  # ... and this many are drawn
 DREAM_COLS = 6
 MAX_SPEED = 50  # training steps per frame: a real cap, a client can send any value
+#: Gibbs round trips (summed over chains) one frame may spend: about 1-2 ms here.  CD-1 at
+#: full speed uses 1500; PCD or large k get fewer steps per frame instead of slow frames.
+MAX_WORK = 3000
 _PATTERN_RE = re.compile(r"^[01]{9}$")
 TABLE_CSS = """
 table { border-collapse: collapse; font-size: .9em; margin-bottom: .3em; }
@@ -249,6 +252,9 @@ class RBMTrainer(Section):
         )
         self._dream_alt = pn.pane.HTML("", stylesheets=[SR_ONLY_CSS], margin=0)
         self._editing = False
+        self._dreaming = False
+        self._speed_note = pn.pane.HTML("", margin=(0, 4), css_classes=["rbm-speed-note"])
+        self._explain_speed()
         self.animator = Animator(
             self._frame, label_run="Train", label_pause="Pause", where="the RBM trainer"
         )
@@ -280,6 +286,8 @@ class RBMTrainer(Section):
         """Fresh weights from the current seed: the same seed replays the same run."""
         self.model.reset(self.seed)
         self._corrupt_rng = np.random.default_rng([self.seed, 1])
+        self._dream_rng = np.random.default_rng([self.seed, 2])
+        self.dream_fractions: dict[str, float] | None = None
         self._best = (-math.inf, 0)
         self._n_records = 0
         self._ll_low = FLOOR - 0.8
@@ -318,8 +326,23 @@ class RBMTrainer(Section):
         with pn.io.hold():
             self.advance(1)
 
+    def steps_per_frame(self) -> int:
+        """The speed, reduced when one step is costly (PCD's many chains, large k)."""
+        chains = PCD_CHAINS if self.method == "PCD" else BATCH.shape[0]
+        return max(1, min(self.speed, MAX_WORK // (self.k * chains)))
+
+    @param.depends("speed", "k", "method", watch=True)
+    def _explain_speed(self) -> None:
+        n = self.steps_per_frame()
+        self._speed_note.object = (
+            ""
+            if n == self.speed
+            else f"<small>Each {self.method} step with k = {self.k} is heavier, so the "
+            f"animation makes {n} step{'s' if n > 1 else ''} per frame.</small>"
+        )
+
     def _frame(self) -> None:
-        self.advance(self.speed, live=True)
+        self.advance(self.steps_per_frame(), live=True)
 
     def _on_running(self, event) -> None:
         if not event.new:  # paused: show everything as it is now
@@ -501,16 +524,47 @@ class RBMTrainer(Section):
         )
         self._dream_alt.object = "No dreams yet."
 
-    def dream(self, _event=None) -> dict[str, float]:
+    def dream(self, _event=None) -> None:
         """Run N_DREAMS Gibbs chains of the model from random images; show 12 of them.
 
-        Returns the fraction of dreams equal to each shape and to anything else.
+        The chains run on the shared worker pool (up to 1000 round trips each takes a
+        fraction of a second) on a snapshot of the weights, so training may go on
+        meanwhile.  The result lands in :attr:`dream_fractions` and on screen.
         """
-        samples = self.model.dream(N_DREAMS, self.dream_steps)
+        if self._dreaming:
+            notify("Still dreaming: one dream at a time.")
+            return
+        self._dreaming = True
+        m = self.model
+        snapshot = (m.W.copy(), m.a.copy(), m.b.copy())
+        steps, at_step = self.dream_steps, self.n_steps
+        seed = int(self._dream_rng.integers(2**62))
+
+        def job(_progress):
+            # An exception comes back as the result, so the flag above is always cleared.
+            try:
+                model = RBM(N_VISIBLE, N_HIDDEN, seed=0)
+                model.W, model.a, model.b = snapshot
+                samples = model.dream(N_DREAMS, steps, seed=seed)
+                return samples, model.log_probs(DATA), steps, at_step
+            except Exception as exc:
+                return exc
+
+        def done(result):
+            self._dreaming = False
+            if isinstance(result, Exception):
+                report_exception(result, "dreaming")
+            else:
+                self._show_dreams(*result)
+
+        run_in_background(job, done, where="dreaming")
+
+    def _show_dreams(self, samples, log_probs, steps: int, at_step: int) -> None:
         names = [shape_name(row) for row in samples]
         frac = {s: names.count(s) / N_DREAMS for s in SHAPE_NAMES}
         frac["other"] = 1.0 - sum(frac.values())
-        p = np.exp(self.exact_log_probs())
+        self.dream_fractions = frac
+        p = np.exp(log_probs)
         exact = {s: float(x) for s, x in zip(SHAPE_NAMES, p, strict=True)}
         exact["other"] = max(0.0, 1.0 - float(p.sum()))
         shown = samples[:SHOWN_DREAMS].ravel()
@@ -530,13 +584,11 @@ class RBMTrainer(Section):
                 f"<tr><th></th>{head}</tr>"
                 f'<tr><th class="row">{N_DREAMS} dreams</th>{row_d}</tr>'
                 f'<tr><th class="row">exact p(v)</th>{row_e}</tr></table>'
-                f"<small>Dreamt at step {self.n_steps}, {self.dream_steps} round trips per "
-                "chain.</small>"
+                f"<small>Dreamt at step {at_step}, {steps} round trips per chain.</small>"
             )
             self._dream_alt.object = "Dreams: " + ", ".join(
                 n or "other" for n in names[:SHOWN_DREAMS]
             )
-        return frac
 
     # -- URL values ----------------------------------------------------------------------
     def apply_values(self, raw, source: str = "link") -> list[str]:
@@ -738,6 +790,7 @@ class RBMTrainer(Section):
             ),
             align_items="end",
         )
+        controls.append(self._speed_note)
         readouts = pn.FlexBox(
             pn.pane.Bokeh(self._readouts, sizing_mode="stretch_width", margin=(0, 4)),
             sizing_mode="stretch_width",

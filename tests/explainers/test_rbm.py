@@ -9,7 +9,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import param
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine import RBM, SHAPES
 from explainers.rbm import (
@@ -328,7 +331,8 @@ def test_dreams_show_model_samples_and_honest_fractions():
     s = make()
     for _ in range(300):
         s.advance(10)
-    frac = s.dream()
+    s.dream()  # without a server the job runs at once
+    frac = s.dream_fractions
     assert sum(frac.values()) == pytest.approx(1.0)
     assert all(v * N_DREAMS == pytest.approx(round(v * N_DREAMS)) for v in frac.values())
     shown = np.asarray(s._dreams.data["state"]).reshape(SHOWN_DREAMS, 9)
@@ -354,7 +358,8 @@ def test_dreams_show_model_samples_and_honest_fractions():
 
 def test_an_untrained_model_dreams_noise():
     s = make()
-    frac = s.dream()
+    s.dream()
+    frac = s.dream_fractions
     # Near-uniform over 512 images: the three shapes are rare.
     assert frac["other"] > 0.9
 
@@ -369,6 +374,21 @@ def test_a_frame_makes_speed_steps_and_streams_one_point():
     assert s.n_steps == 14
     assert curves(s)[0].tolist() == [0, 7, 14]
     assert s.animator.button.name == "Train"
+
+
+def test_costly_methods_make_fewer_steps_per_frame():
+    s = make(speed=50)
+    assert s.steps_per_frame() == 50  # CD-1: 50 steps × 30 chains
+    assert s._speed_note.object == ""
+    s.k = 10
+    assert s.steps_per_frame() == 10  # 10 × 30 chains × 10 round trips = the budget
+    s.method = "PCD"
+    assert s.steps_per_frame() == 1  # 300 chains × 10 round trips
+    assert "1 step per frame" in s._speed_note.object
+    s._frame()
+    assert s.n_steps == 1
+    s.k = 1
+    assert s.steps_per_frame() == 10
 
 
 def test_pausing_brings_readouts_and_fields_up_to_date():
@@ -443,3 +463,54 @@ def test_out_of_range_values_set_directly_raise(name, value):
     s = RBMTrainer()
     with pytest.raises(ValueError):
         setattr(s, name, value)
+
+
+# -- hostile input (issue 6): nothing escapes, every value ends valid ------------------------
+
+_SHARED: list[RBMTrainer] = []
+
+_HOSTILE_VALUES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.integers(-(10**15), 10**15).map(str),
+    st.text(max_size=80),
+    st.sampled_from(
+        ["", " ", "nan", "-inf", "1e309", "CD", "PCD", "cd", "111010010", "1110100101",
+         "<script>alert(1)</script>", "0x10", "None", "[]", "1,2", "\x00", "٣"]
+    ),
+)  # fmt: skip
+_HOSTILE_NAMES = st.sampled_from(
+    [*RBMTrainer.url_params, "embed", "bogus", "__class__", "model", "x" * 70]
+)
+
+
+@pytest.mark.slow
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_HOSTILE_NAMES, _HOSTILE_VALUES, max_size=4))
+def test_hostile_values_never_escape_and_leave_a_valid_state(raw):
+    if not _SHARED:
+        _SHARED.append(make())
+    s = _SHARED[0]
+    messages = s.apply_values(raw)  # must not raise
+    for name in RBMTrainer.url_params:
+        p = s.param[name]
+        value = getattr(s, name)
+        if isinstance(p, param.Number):
+            lo, hi = p.bounds
+            assert lo <= value <= hi and math.isfinite(value)
+    assert s.method in ("CD", "PCD")
+    assert len(s.pattern) == 9 and set(s.pattern) <= {"0", "1"}
+    # Unknown names and unparsable numbers are always mentioned.
+    for name, value in raw.items():
+        if name not in (*RBMTrainer.url_params, "embed"):
+            assert messages, (name, value)
+        elif isinstance(s.param[name], param.Number):
+            try:
+                ok = math.isfinite(float(value.strip())) and len(value) <= 64
+            except ValueError:
+                ok = False
+            if not ok:
+                assert any(f"“{name}”" in m for m in messages), (name, value, messages)
+    # The section still works.
+    before = s.n_steps
+    s.step()
+    assert s.n_steps == before + 1
