@@ -172,7 +172,7 @@ class Annealing(Section):
         self._sweep = 0
         self._descent_strategy = self.strategy
         self._racing = False
-        self.race_results: dict | None = None
+        self.race_results: dict[str, dict[str, int]] | None = None  # counts of the last race
 
         self._grid = PixelGrid(
             (3, 3), "annealing-final", -np.ones(N_CELLS), size=150, label="annealing grid"
@@ -365,7 +365,9 @@ class Annealing(Section):
 
     def show_race(self, results: dict, n_runs: int, seed: int) -> None:
         """Show a race's counts in the source, the bars and the table."""
-        self.race_results = results
+        # Keep only the counts: the full results hold every run's energy trace (16 MB for
+        # 1000 runs), too much to leave in each session.
+        self.race_results = {k: dict(v["counts"]) for k, v in results.items()}
         keys = list(self._race_source.data["strategy"])
         with pn.io.hold():
             self._race_source.patch(

@@ -124,6 +124,7 @@ def test_race_counts_sum_to_n_and_match_the_engine(a):
     assert not a._progress.visible
     assert "<b>60</b> runs per strategy, seed 11" in a._race_caption.object
     assert a._race_fig.x_range.end == 60
+    assert a.race_results == {k: direct[k]["counts"] for k in STRATEGIES}
     for key in STRATEGIES:
         assert mod._label(key) in a._race_table.object
 
