@@ -337,6 +337,19 @@ class Capacity(Section):
         if msg:
             self.show_messages([msg])
         self._show_rule()
+        # In a served page, start computing once the browser has drawn the section: results
+        # that arrive earlier are queued by Bokeh and replayed in any order on connection,
+        # and an early change of the progress bar throws in Panel's not-yet-drawn view,
+        # which drops the rest of that update (the curve).
+        doc = pn.state.curdoc
+        self._loaded = doc is None or doc.session_context is None
+        if not self._loaded:
+            pn.state.onload(self._on_load)
+        self.recompute_curve()
+        self.recompute_current()
+
+    def _on_load(self) -> None:
+        self._loaded = True
         self.recompute_curve()
         self.recompute_current()
 
@@ -372,10 +385,12 @@ class Capacity(Section):
     def recompute_curve(self) -> None:
         self._progress.value = 0
         self._status.object = "<i>computing the curve…</i>"
-        self._curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
+        if self._loaded:
+            self._curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
 
     def recompute_current(self) -> None:
-        self._current_job.request(self.n, self.p, self.noise, self.seed, trials_for(self.n))
+        if self._loaded:
+            self._current_job.request(self.n, self.p, self.noise, self.seed, trials_for(self.n))
 
     # -- actions -------------------------------------------------------------------------
     def exercise(self, _event=None) -> None:

@@ -160,9 +160,9 @@ class SpinLattice(Section):
             "ising-traces",
             "sweep",
             {
-                "energy": ("energy per spin", ink()),
+                "energy": ("energy", ink()),
                 "magnetization": ("magnetisation", pal.ACCENT_2),
-                "temperature": ("temperature (right axis)", pal.ACCENT_3),
+                "temperature": ("T (right axis)", pal.ACCENT_3),
             },
             title="energy and magnetisation per spin",
             x_label="sweeps",
@@ -346,8 +346,14 @@ class SpinLattice(Section):
         )
         fig.add_layout(self._tc_line)
         fig.add_layout(self._exact_line)
-        fig.legend.location = "bottom_left"
-        fig.legend.label_text_font_size = "11px"
+        # Under the plot, in one row: inside it the legend hid the start of the traces.
+        legend = fig.legend[0]
+        fig.center = [r for r in fig.center if r is not legend]
+        legend.orientation = "horizontal"
+        legend.location = "center"
+        legend.label_text_font_size = "11px"
+        legend.padding = 2
+        fig.add_layout(legend, "below")
         for axis in fig.yaxis:
             axis.axis_label_text_color = fig.xaxis[0].axis_label_text_color
             axis.major_label_text_color = fig.xaxis[0].major_label_text_color
@@ -417,7 +423,12 @@ class SpinLattice(Section):
             pn.widgets.IntSlider.from_param(
                 self.param.sweeps_per_frame, label="Sweeps per frame", width=200
             ),
-            pn.widgets.Select.from_param(self.param.cue, label="Hopfield start", width=120),
+            cue := pn.widgets.Select.from_param(
+                self.param.cue,
+                label="Hopfield start",
+                width=120,
+                visible=self.couplings == "hopfield",
+            ),
             pn.widgets.IntInput.from_param(self.param.seed, label="Seed", width=130),
             align_items="end",
         )
@@ -427,7 +438,10 @@ class SpinLattice(Section):
             visible=self.couplings == "hopfield",
             margin=0,
         )
-        self.param.watch(lambda e: setattr(thumbs, "visible", e.new == "hopfield"), "couplings")
+        for view in (thumbs, cue):
+            self.param.watch(
+                lambda e, v=view: setattr(v, "visible", e.new == "hopfield"), "couplings"
+            )
         readouts = pn.FlexBox(
             self._sweeps_out, self._energy_out, self._magnet_out, align_items="center"
         )

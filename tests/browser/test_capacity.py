@@ -101,12 +101,13 @@ def test_exercise_button_sets_n_100_and_p_14(page, app_url):
 
 
 def test_link_parameters_are_restored(page, app_url):
-    url = app_url + "/capacity?capacity.n=160&capacity.p=30&capacity.noise=0.2&capacity.seed=5"
+    # n = 400 also makes the first results arrive while the page is still settling.
+    url = app_url + "/capacity?capacity.n=400&capacity.p=55&capacity.noise=0.2&capacity.seed=5"
     errors = open_section(page, url)
-    wait_for_curve(page, 160, seed=5, noise=0.2)
-    wait_for_current(page, 30)
-    assert page.get_by_text("Units n: 160").count() == 1
-    assert page.get_by_text("Patterns p: 30").count() == 1
+    wait_for_curve(page, 400, seed=5, noise=0.2)
+    wait_for_current(page, 55)
+    assert page.get_by_text("Units n: 400").count() == 1
+    assert page.get_by_text("Patterns p: 55").count() == 1
     assert page.get_by_role("textbox", name="Seed").input_value() == "5"
     assert errors == []
 
