@@ -41,15 +41,29 @@ _DOC_READY = """() => window.Bokeh !== undefined && Bokeh.documents.length > 0
     && Bokeh.documents[0].roots().length > 0"""
 
 
+# The Hopfield "Updates" readout: a source named hopfield-readouts (columns label, value),
+# or, in earlier versions of the section, a text widget with the class hopfield-updates.
+_JS_UPDATES = """() => {
+  for (const doc of Bokeh.documents) {
+    const m = doc.get_model_by_name("hopfield-readouts");
+    if (m) {
+      const i = Array.from(m.data.label).indexOf("Updates");
+      return i < 0 ? null : String(m.data.value[i]);
+    }
+  }
+  return null;
+}"""
+_JS_SHADOW_TEXT = """e => Array.from((e.shadowRoot || e).children)
+    .filter(c => c.tagName !== "STYLE" && c.tagName !== "LINK")
+    .map(c => c.innerText).join(" ")"""
+
+
 def _updates(page) -> int | None:
-    """The number in the Hopfield "Updates" readout, or None if it shows none yet."""
-    # The readout is a Bokeh view: its text lives in a shadow root, next to <style> tags.
-    text = page.locator(".explainer-hopfield .hopfield-updates").first.evaluate(
-        """e => Array.from((e.shadowRoot || e).children)
-            .filter(c => c.tagName !== "STYLE" && c.tagName !== "LINK")
-            .map(c => c.innerText).join(" ")""",
-        timeout=5000,
-    )
+    """The number in the Hopfield "Updates" readout (``page``: a Page or a Frame)."""
+    text = page.evaluate(_JS_UPDATES)
+    if text is None:
+        widget = page.locator(".explainer-hopfield .hopfield-updates")
+        text = widget.first.evaluate(_JS_SHADOW_TEXT) if widget.count() else ""
     numbers = re.findall(r"\d+", text.replace(",", ""))
     return int(numbers[-1]) if numbers else None
 

@@ -16,16 +16,12 @@ import pytest
 
 from tests.conftest import ROOT, free_port, start_app, stop_app, wait_http
 
-from .helpers import collect_console_errors, wait_until
+from .helpers import collect_console_errors, source_data, wait_for_bokeh, wait_until
 
 pytestmark = pytest.mark.browser
 
 DEFAULT_SERVER = "http://localhost:5006/"
 SECTIONS = ("hopfield", "sigmoid")
-
-JS_READOUT_TEXT = """e => Array.from((e.shadowRoot || e).children)
-    .filter(c => c.tagName !== "STYLE" && c.tagName !== "LINK")
-    .map(c => c.innerText).join(" ")"""
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
@@ -74,6 +70,8 @@ def _frame(page, key: str):
 
 def test_course_page_shows_both_sections_in_embed_mode(page, course):
     errors = collect_console_errors(page)
+    # A self-hosted page must not need the internet: name any request that failed.
+    page.on("requestfailed", lambda r: errors.append(f"{r.failure}: {r.url[:120]}"))
     page.goto(course + "/course.html")
     for key in SECTIONS:
         frame = _frame(page, key)
@@ -86,15 +84,14 @@ def test_course_page_shows_both_sections_in_embed_mode(page, course):
 
 def test_embedded_simulation_runs_inside_its_iframe(page, course):
     page.goto(course + "/course.html")
-    frame = _frame(page, "hopfield")
-    readout = frame.locator(".explainer-hopfield .hopfield-updates").first
-    readout.wait_for(timeout=120_000)
+    _frame(page, "hopfield").locator(".explainer-hopfield").first.wait_for(timeout=120_000)
+    (frame,) = [f for f in page.frames if "/hopfield?" in f.url]
+    wait_for_bokeh(frame, "hopfield-readouts")
 
     def updates() -> int:
-        digits = "".join(c if c.isdigit() else " " for c in readout.evaluate(JS_READOUT_TEXT))
-        return int(digits.split()[-1]) if digits.split() else -1
+        readouts = source_data(frame, "hopfield-readouts")
+        return int(readouts["value"][readouts["label"].index("Updates")])
 
-    wait_until(lambda: updates() >= 0, timeout=60)
     before = updates()
     frame.get_by_role("button", name="Run", exact=True).click()
     wait_until(lambda: updates() >= before + 20, timeout=60)
