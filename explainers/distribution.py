@@ -359,11 +359,13 @@ class BoltzmannDistribution(Section):
 
     def _sample_done(self, result, generation: int) -> None:
         self._job_running = False
-        if self._job_pending or generation != self._generation:
+        if self._showing_samples and (self._job_pending or generation != self._generation):
             self.request_sample()  # settings moved on while sampling: run again
             return
         if hasattr(self, "_sample_button"):
             self._sample_button.loading = False
+        if not self._showing_samples or generation != self._generation:
+            return  # cleared while sampling
         if isinstance(result, Exception):
             report_exception(result, "the distribution sampler")
             return

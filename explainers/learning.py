@@ -80,13 +80,15 @@ class _CorrelationMaps:
         n = N_UNITS
         names = ("learning-data-corr", "learning-model-corr", "learning-diff")
         self.sources = [ColumnDataSource({"image": [np.zeros((n, n))]}, name=nm) for nm in names]
-        width = 3 * n + 2 * self.GAP
+        x_range = Range1d(-0.2, 3 * n + 2 * self.GAP + 0.2)
+        y_range = Range1d(-0.3, n + 2.2)
         fig = figure(
             width=720,
-            height=300,
+            # square cells: the same data units per pixel on both axes
+            height=round(720 * (y_range.end - y_range.start) / (x_range.end - x_range.start)),
             sizing_mode="scale_width",
-            x_range=Range1d(-0.2, width + 0.2),
-            y_range=Range1d(-0.3, n + 2.2),
+            x_range=x_range,
+            y_range=y_range,
             toolbar_location=None,
             tools="",
             min_border=2,
@@ -97,7 +99,7 @@ class _CorrelationMaps:
             {
                 "x": [k * (n + self.GAP) + n / 2 for k in range(3)],
                 "y": [n + 1.0] * 3,
-                "text": ["data  ⟨sᵢsⱼ⟩", "model  ⟨sᵢsⱼ⟩", "difference (the gradient)"],
+                "text": ["data ⟨sᵢsⱼ⟩", "model ⟨sᵢsⱼ⟩", "difference"],
             }
         )
         renderers = []
@@ -120,12 +122,14 @@ class _CorrelationMaps:
             source=self.titles,
             text_align="center",
             text_baseline="middle",
-            text_font_size="11pt",
+            text_font_size="10pt",
             text_color=ink(),
         )
         fig.add_tools(HoverTool(renderers=renderers, tooltips=[("value", "@image{+0.000}")]))
         self.figure = themed(fig)
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", margin=(4, 0))
+        # changes only when the scale steps (a handful of times per run): a Panel pane is fine
+        self.scale_note = pn.pane.HTML(self._note(1.0), margin=(0, 4))
 
     def update(self, data_C, model_C, dW) -> float:
         """Show the three matrices (row 0 at the top); returns the difference's scale."""
@@ -134,8 +138,15 @@ class _CorrelationMaps:
         scale = diff_scale(dW)
         if self.diff_mapper.high != scale:
             self.diff_mapper.update(low=-scale, high=scale)
-            self.titles.patch({"text": [(2, f"difference (colour scale ±{scale:g})")]})
+            self.scale_note.object = self._note(scale)
         return scale
+
+    @staticmethod
+    def _note(scale: float) -> str:
+        return (
+            '<span style="font-size:.85em">difference map (the gradient): '
+            f"same colours, scale ±{scale:g}</span>"
+        )
 
 
 class _Readouts:
@@ -185,11 +196,14 @@ class BoltzmannLearning(Section):
         "subtracting it raises the energy of valleys the model invented by itself. When "
         "the two correlations agree everywhere, the gradient is zero and learning stops."
     )
+    # two lines (gathered) so the formula fits a phone screen
     formula = (
+        r"\begin{gathered}"
         r"\Delta w_{ij} = \varepsilon\left(\langle s_i s_j\rangle_{\text{data}}"
-        r" - \langle s_i s_j\rangle_{\text{model}}\right),\qquad"
+        r" - \langle s_i s_j\rangle_{\text{model}}\right)\\"
         r"\Delta b_i = \varepsilon\left(\langle s_i\rangle_{\text{data}}"
         r" - \langle s_i\rangle_{\text{model}}\right)"
+        r"\end{gathered}"
     )
     try_this = (
         "press <b>Train</b> and watch the difference map fade while KL falls. Then Reset, "
@@ -418,7 +432,7 @@ class BoltzmannLearning(Section):
             self.param.steps_per_frame, label="Steps per frame", width=200
         )
         negative = pn.widgets.RadioButtonGroup.from_param(
-            self.param.negative, button_type="default", button_style="outline"
+            self.param.negative, color="default", variant="outline"
         )
         n_samples = pn.widgets.IntSlider.from_param(
             self.param.n_samples, label="Samples per sleep phase", step=10, width=220
@@ -437,26 +451,37 @@ class BoltzmannLearning(Section):
             sizing_mode="stretch_width",
         )
         why_exact = pn.pane.Markdown(
-            "**Why the exact version works here, and only here.** The sleep phase needs "
-            "the average of s<sub>i</sub>s<sub>j</sub> over the model's whole distribution. "
+            "**Why the exact version works here, and only here.** The sleep phase needs the "
+            "average of s<sub>i</sub>s<sub>j</sub> over the model's whole distribution. "
             "With nine units there are 2⁹ = 512 states, so each step simply lists them all, "
             "weighs each by e<sup>−E</sup>/Z and adds up, in well under a millisecond. "
             "Every extra unit doubles the list: a 28×28 image would need 2⁷⁸⁴ states, "
             "more than there are atoms in the universe. Real machines must *sample* the "
             "sleep phase instead, by letting the network run freely and recording what it "
-            "dreams. Switch to **sampled** to see the price: the model map turns grainy, "
-            "the gradient is noisy and the KL curve jitters; fewer samples, more jitter.  \n"
-            "The ceiling: with three equally weighted examples the best any model can do "
-            "is 1/3 each, which means KL = 0. A pairwise machine only approaches it, as "
-            "its weights grow. And a learning rate above about 0.15 makes the steps "
-            "overshoot: try 0.3 and watch the curve bounce.",
+            "dreams.  \n"
+            "**What sampling costs.** Switch to *sampled* and each sleep phase becomes one "
+            "heat-bath chain of N recorded states. Early on, while the landscape is gentle, "
+            "that only adds jitter: the model map turns grainy and the KL curve wobbles, "
+            "more so with fewer samples. Once the three valleys are deep, a chain that "
+            "falls into one of them rarely climbs out, so the sleep phase sees mostly one "
+            "shape. Learning then pushes that shape down and the other two up, and the "
+            "three bars seesaw instead of settling. Exact enumeration never has this "
+            "problem, which is why it is worth doing whenever the states can be counted.  \n"
+            "**Ceiling and step size.** With three equally weighted examples the best any "
+            "model can do is 1/3 each, which means KL = 0; a pairwise machine only "
+            "approaches it, as its weights grow. A learning rate of 0.15 or more makes the "
+            "steps overshoot: try 0.3 and watch the curve bounce.",
             margin=(8, 4, 0, 4),
         )
         return pn.Column(
             controls,
             self.readouts.pane,
             self.maps.pane,
-            legend("−1 (disagree)", "+1 (agree)", pal.WEIGHT_PALETTE),
+            pn.FlexBox(
+                legend("−1 (disagree)", "+1 (agree)", pal.WEIGHT_PALETTE),
+                self.maps.scale_note,
+                align_items="center",
+            ),
             self.kl_chart.pane,
             pn.pane.Bokeh(self._probs_figure(), sizing_mode="stretch_width", margin=(4, 0)),
             why_exact,

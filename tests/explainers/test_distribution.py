@@ -186,6 +186,17 @@ def test_a_stale_run_is_discarded_and_redone():
     np.testing.assert_allclose(s.samples.data["freq"], ref)
 
 
+def test_a_run_finishing_after_clear_is_not_drawn():
+    s = make(n_samples=300)
+    s.request_sample()
+    result, generation = s.last_sample, s._generation
+    s.clear_samples()
+    s._job_running = True  # as if that run were still going when Clear was pressed
+    s._sample_done(result, generation)
+    assert s._job_running is False
+    assert len(s.samples.data["freq"]) == 0 and not s._showing_samples
+
+
 def test_a_failing_sampler_unlocks_and_reports(monkeypatch):
     import explainers.distribution as mod
 
