@@ -173,3 +173,31 @@ def test_cells_flip_by_keyboard(page, app_url):
     wait_until(lambda: source_data(page, "rbm-visible")["state"][8] == 1)
     assert sum(source_data(page, "rbm-visible")["state"]) == 1
     assert errors == []
+
+
+JS_CELL_CENTRE = """
+([title, row, col]) => {
+  let found = null;
+  const walk = (view) => {
+    const m = view.model;
+    if (m.constructor.__name__ === 'Figure' && m.title && m.title.text === title) found = view;
+    for (const c of (view.child_views || [])) walk(c);
+  };
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  found.el.scrollIntoView({block: 'center', behavior: 'instant'});
+  const r = found.el.getBoundingClientRect();
+  const f = found.frame.bbox;
+  return {x: r.left + f.left + f.width * (col + 0.5) / 3,
+          y: r.top + f.top + f.height * (row + 0.5) / 3};
+}
+"""
+
+
+def test_clicking_a_visible_cell_flips_it(page, app_url):
+    errors = _open(page, app_url + "/rbm?rbm.pattern=000000000")
+    at = page.evaluate(JS_CELL_CENTRE, ["visible v (click)", 1, 2])
+    page.mouse.click(at["x"], at["y"])
+    wait_until(lambda: source_data(page, "rbm-visible")["state"][5] == 1)
+    assert sum(source_data(page, "rbm-visible")["state"]) == 1
+    assert "rbm.pattern=000001000" in page.evaluate("location.search")
+    assert errors == []
