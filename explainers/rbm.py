@@ -18,8 +18,17 @@ The reconstruction error falls below 0.05 after about 300 updates and keeps shri
 (2.7e-3 at step 600, 1e-6 at 6000), while the exact mean log-likelihood of T, L and O
 climbs from the uniform floor (−6.24) to a peak of about −1.54 near step 590 and then
 slides: −2.99 at 3000, −3.81 at 6000.  By then the model gives O about 94 % of its
-probability and T under 1 %, yet still reconstructs T perfectly.  ``test_rbm.py`` checks
-these claims, so the text cannot drift away from the engine.
+probability and T under 1 %, yet still reconstructs T perfectly.  CD-10 peaks higher
+(about −1.2) and slides more slowly; PCD climbs steadily only at small rates.
+``tests/explainers/test_rbm.py`` checks these claims, so the text cannot drift away from
+the engine.
+
+Cost per frame
+--------------
+One frame is one ``fit`` call (10 updates at the default speed, capped by
+:data:`MAX_WORK` for PCD and large k), one exact likelihood and one reconstruction error;
+it streams one point to the curves, and alternately refreshes the receptive fields and the
+readouts.  The likelihood is therefore plotted once per frame, not once per update.
 """
 
 from __future__ import annotations
@@ -57,7 +66,8 @@ SHAPE_NAMES = ("T", "L", "O")
 DATA = np.array([SHAPES[s].ravel() for s in SHAPE_NAMES], dtype=np.float64)
 COPIES = 10  # copies of each shape per mini-batch: 30 negative chains per update
 #: PCD keeps this many persistent chains.  With only 30 they get stuck in the deep valleys
-#: and the likelihood lurches even at small rates; 300 keep it steady at η = 0.05.
+#: and the likelihood lurches even at small rates; with 300 it climbs steadily at η = 0.05
+#: (to about −1.5 by step 6000) before it, too, starts to wander.
 PCD_CHAINS = 300
 BATCH = np.repeat(DATA, COPIES, axis=0)
 #: Best possible mean log-likelihood of three distinct images: p = 1/3 each.
@@ -195,7 +205,18 @@ class RBMTrainer(Section):
         self.model = RBM(N_VISIBLE, N_HIDDEN, seed=self.seed)
         self._curves = ColumnDataSource({"step": [], "error": [], "loglik": []}, name="rbm-error")
         self._peak = ColumnDataSource({"step": [0], "loglik": [FLOOR]}, name="rbm-peak")
-        self._peak_spans: list[Span] = []
+        # The best point so far is marked on both curves by a dotted line.
+        self._peak_spans = [
+            Span(
+                location=0,
+                dimension="height",
+                line_color=pal.ACCENT,
+                line_dash="dotted",
+                line_width=1.5,
+            )
+            for _ in range(2)
+        ]
+        self._ll_range = Range1d(FLOOR - 0.8, CEILING + 0.8)
         self._best = (-math.inf, 0)
         self._scale = 0.0
         # The live numbers are one Bokeh Div: setting its text is a single property change,
@@ -292,8 +313,7 @@ class RBMTrainer(Section):
         self._n_records = 0
         self._ll_low = FLOOR - 0.8
         with pn.io.hold():
-            if hasattr(self, "_ll_range"):
-                self._ll_range.start = self._ll_low
+            self._ll_range.start = self._ll_low
             self._record(live=False)
             self.reconstruct()
             self._clear_dreams()
@@ -376,7 +396,7 @@ class RBMTrainer(Section):
             self._peak.patch({"step": [(0, step)], "loglik": [(0, ll)]})
             for span in self._peak_spans:
                 span.location = step
-        if ll < self._ll_low + 0.3 and hasattr(self, "_ll_range"):
+        if ll < self._ll_low + 0.3:
             self._ll_low = math.floor(ll) - 1.0
             self._ll_range.start = self._ll_low
         self._n_records += 1
@@ -416,7 +436,7 @@ class RBMTrainer(Section):
             self._scale = scale
             self._field_colors.update(low=-scale, high=scale)
             self._fields_scale.object = (
-                f"<small>colour limits ±{scale:.1f} (the largest |w| so far)</small>"
+                f"<small>colour limits ±{scale:g}, the largest |w| rounded up</small>"
             )
         if not live:
             self._update_fields_alt()
@@ -630,7 +650,6 @@ class RBMTrainer(Section):
             **common,
         )
         err.line("step", "error", source=self._curves, line_width=2, color=ink())
-        self._ll_range = Range1d(self._ll_low, CEILING + 0.8)
         ll = figure(
             height=230,
             y_range=self._ll_range,
@@ -659,16 +678,8 @@ class RBMTrainer(Section):
             )
         ll.line("step", "loglik", source=self._curves, line_width=2, color=pal.ACCENT_2)
         ll.scatter("step", "loglik", source=self._peak, size=9, color=pal.ACCENT)
-        for fig in (err, ll):
-            span = Span(
-                location=self._best[1],
-                dimension="height",
-                line_color=pal.ACCENT,
-                line_dash="dotted",
-                line_width=1.5,
-            )
+        for fig, span in zip((err, ll), self._peak_spans, strict=True):
             fig.add_layout(span)
-            self._peak_spans.append(span)
             themed(fig)
         # Every figure in this section sits in a FlexBox: a figure placed straight in a
         # Column next to FlexBox-ed figures leaves the latter unsized (blank) in Chromium
