@@ -458,11 +458,13 @@ class Capacity(Section):
                 hm.update(as_picture(s, shape))
             verdict = "recalled" if overlap > RETRIEVAL_THRESHOLD else "<b>not</b> recalled"
             flipped = int(np.count_nonzero(pattern != start))
+            wrong = int(np.count_nonzero(pattern != recalled))
             pad = shape[0] * shape[1] - n
             pad_note = f" ({pad} blank cells pad the picture to {shape[0]} × {shape[1]})"
             self._example_text.object = (
-                f"Pattern 1 of {p}, with {flipped} of {n} units flipped, settles at overlap "
-                f"<b>m = {overlap:.2f}</b>: {verdict}.{pad_note if pad else ''}"
+                f"Pattern 1 of {p}, with {flipped} of {n} units flipped, settles with {wrong} "
+                f"units wrong, overlap <b>m = {overlap:.2f}</b>: {verdict}."
+                f"{pad_note if pad else ''}"
             )
 
     def _show_rule(self) -> None:

@@ -28,7 +28,7 @@ from . import palette as pal
 from .animation import Animator, report_exception, run_in_background
 from .capacity import fix_frame, resize_heatmap
 from .section import Section
-from .views import HeatMap, LineChart, ink, readout
+from .views import SR_ONLY_CSS, HeatMap, LineChart, ink, readout
 
 SIDES = (32, 64, 128, 256)
 MAX_SWEEPS_PER_FRAME = 20  # a real cap: 20 sweeps of 256 × 256 is already ~30 ms of work
@@ -69,26 +69,28 @@ class SpinLattice(Section):
     intro = (
         "Lay the units of a Hopfield network on a square grid and keep only the weights "
         "between next-door neighbours. The energy is the same formula as before, "
-        "E = −Σ w<sub>ij</sub> s<sub>i</sub> s<sub>j</sub>; physicists call it the **Ising "
-        "model**, the units *spins* and the weights *couplings* J. Each picture below is "
-        "the whole network, one pixel per spin, and it evolves by the same stochastic "
-        "updates as the little grid at the top of the page, now run at full speed.\n\n"
+        "E = −Σ w<sub>ij</sub> s<sub>i</sub> s<sub>j</sub>: physicists call it the **Ising "
+        "model**, the units *spins* and the weights *couplings* J. The picture below is the "
+        "whole network, one pixel per spin. Each sweep gives every spin one stochastic "
+        "update, either *heat-bath* (set the spin from its coin, as in the 3×3 grid) or "
+        "*Metropolis* (propose a flip, accept it with probability min(1, e<sup>−ΔE/T</sup>)); "
+        "both settle into the same Boltzmann distribution.\n\n"
         "With every coupling J = +1 (a **ferromagnet**) neighbours want to agree. Cold, "
-        "they win: big patches of one colour grow until one takes over and the "
-        "magnetisation (the mean spin) heads to ±1. Hot, the noise wins and the picture "
-        "stays salt and pepper with magnetisation near 0. The change is sharp: an infinite "
-        "lattice orders exactly below **T<sub>c</sub> ≈ 2.269**, and near T<sub>c</sub> "
-        "patches of every size flicker at once.\n\n"
+        "they win: patches of one colour grow until one takes over and the magnetisation "
+        "(the mean spin) heads to ±1. Hot, the noise wins and the picture stays salt and "
+        "pepper with magnetisation near 0. The change is sharp: an infinite lattice orders "
+        "exactly below **T<sub>c</sub> ≈ 2.269**, and near T<sub>c</sub> patches of every "
+        "size flicker at once.\n\n"
         "Make each coupling +1 or −1 at random and you get a **spin glass**. Now some "
-        "little squares of four bonds carry an odd number of −1s, and no way of setting "
-        "their four spins satisfies all four bonds: they are *frustrated*. The energy "
-        "landscape becomes rugged, full of valleys none of which is clearly best, and a "
-        "cold lattice freezes into a disordered pattern that depends on its history.\n\n"
+        "squares of four bonds carry an odd number of −1s, and no setting of their four "
+        "spins satisfies all four bonds: they are *frustrated*. The landscape turns rugged, "
+        "with many valleys and no clear best one, and a cold glass freezes into a "
+        "disordered pattern that depends on its history.\n\n"
         "Finally, set the couplings by the Hebbian rule from three pictures, the story's "
-        "T, L and O drawn big, and the lattice becomes a **Hopfield memory**: it starts "
-        "from a noisy copy of one picture and cleans it up. With only four neighbours per "
-        "spin it is a weak memory, though: the pictures' edges weaken the bonds they "
-        "cross, and at higher temperatures the memory melts."
+        "T, L and O drawn big, and the lattice becomes a **Hopfield memory**: started from "
+        "a noisy copy of one picture, it cleans it up. With four neighbours per spin it is a "
+        "weak memory, though: the pictures' edges weaken the bonds they cross, and when "
+        "it is warm the memory melts."
     )
     formula = (
         r"\begin{gathered}E(\mathbf{s}) = -\sum_{\langle ij\rangle} J_{ij}\, s_i s_j\\ "
@@ -156,6 +158,8 @@ class SpinLattice(Section):
         for t in self._thumbs:
             fix_frame(t.figure, THUMB_PX)
         self._overlap_text = pn.pane.HTML("", css_classes=["ising-overlaps"], margin=(0, 4))
+        # The picture in words, for screen readers (16 384 cells are no use read one by one).
+        self._alt = pn.pane.HTML("", stylesheets=[SR_ONLY_CSS], margin=0)
         self._traces = LineChart(
             "ising-traces",
             "sweep",
@@ -314,6 +318,10 @@ class SpinLattice(Section):
         self._sweeps_out.value = str(self.sweeps)
         self._energy_out.value = f"{energy:+.3f}".replace("-", "−")
         self._magnet_out.value = f"{magnet:+.3f}".replace("-", "−")
+        self._alt.object = (
+            f"Spin lattice, {self.L} by {self.L}, after {self.sweeps} sweeps: "
+            f"{50 * (1 + magnet):.0f}% of spins up, energy per spin {energy:.3f}."
+        )
         if overlaps is not None:
             cells = " · ".join(
                 f"{k}: m = {m:+.2f}".replace("-", "−") for k, m in zip(NAMES, overlaps, strict=True)
@@ -452,6 +460,7 @@ class SpinLattice(Section):
             sizes,
             self._phase,
             self._image_pane,
+            self._alt,
             thumbs,
             readouts,
             self._traces.pane,

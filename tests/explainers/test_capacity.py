@@ -123,6 +123,7 @@ def test_recall_example_is_the_engines_and_drawn_as_pictures(section):
         shown = np.asarray(hm.source.data["image"][0])[::-1]  # HeatMap stores rows bottom-up
         np.testing.assert_array_equal(shown, as_picture(want, shape))
     assert f"m = {overlap:.2f}" in s._example_text.object
+    assert f"{int(np.sum(pattern != recalled))} units wrong" in s._example_text.object
     assert "1 blank cells" in s._example_text.object  # 121 cells for 120 units
 
 

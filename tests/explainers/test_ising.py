@@ -47,6 +47,8 @@ def test_sweeps_change_the_lattice_and_the_picture(section):
     assert not np.array_equal(before, after)
     np.testing.assert_array_equal(shown_image(s), after)
     assert s.sweeps == 3 and s._sweeps_out.value == "3"
+    up = 100 * np.mean(after == 1)
+    assert f"after 3 sweeps: {up:.0f}% of spins up" in s._alt.object
 
 
 def test_the_section_runs_the_engines_dynamics(section):
