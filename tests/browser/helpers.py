@@ -28,8 +28,11 @@ JS_COUNT_CHANGES = """
     const m = doc.get_model_by_name(name);
     if (m) {
       const bump = () => { window.__changes[name] += 1; };
-      // fires on assignment, stream and patch alike
+      // In Bokeh 3.9 data.change fires on assignment only; stream and patch have their own
+      // signals.
       m.properties.data.change.connect(bump);
+      m.streaming.connect(bump);
+      m.patching.connect(bump);
       return true;
     }
   }
