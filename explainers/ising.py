@@ -305,14 +305,16 @@ class SpinLattice(Section):
 
     def _show(self, spins, energy: float, magnet: float, overlaps, numbers: bool = True) -> None:
         self._image.update(spins)
-        self._traces.stream(
-            {
-                "sweep": [self.sweeps],
-                "energy": [energy],
-                "magnetization": [magnet],
-                "temperature": [self.temperature],
-            }
-        )
+        # One point as plain lists, not LineChart.stream's numpy arrays: Bokeh sends each
+        # array as its own binary websocket frame, and five frames per point cost more
+        # server time than the whole lattice picture.
+        point = {
+            "sweep": [int(self.sweeps)],
+            "energy": [float(energy)],
+            "magnetization": [float(magnet)],
+            "temperature": [float(self.temperature)],
+        }
+        self._traces.source.stream(point, rollover=self._traces.rollover)
         if not numbers:
             return
         self._sweeps_out.value = str(self.sweeps)
