@@ -493,7 +493,7 @@ class Capacity(Section):
                 x=ALPHA_C,
                 y=0.02,
                 x_offset=4,
-                text="α_c ≈ 0.138 (large-n limit)",
+                text="0.138: the large-n limit",
                 text_font_size="11px",
                 text_color=pal.MUTED,
             )
