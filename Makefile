@@ -34,8 +34,11 @@ format: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+# Two runs: pytest-playwright keeps an asyncio loop running in the main thread once a browser
+# test has started, so tests that drive asyncio themselves (websocket clients) go first.
 test: $(VENV)/.dev-installed system-deps lint
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not browser"
+	$(PY) -m pytest -m browser
 
 bench: $(VENV)/.dev-installed
 	$(PY) -m bench

@@ -15,4 +15,9 @@ from explainers.page import routes  # noqa: E402
 from explainers.serving import serve  # noqa: E402
 
 if __name__ == "__main__":
+    # Load every compiled kernel before the first visitor arrives (about a second with numba's
+    # cache warm), so nobody waits for it in the middle of a lesson.
+    from engine.warmup import run as warm_engine
+
+    warm_engine()
     serve(routes())

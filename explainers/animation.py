@@ -44,8 +44,19 @@ def notify(message: str, kind: str = "warning", duration: int = 5000) -> None:
 
 def report_exception(exc: BaseException, where: str = "") -> None:
     """Log an exception with its traceback and show the reader a short message."""
+    text = str(exc)
+    if (
+        isinstance(exc, ValueError)
+        and " parameter " in text
+        and ("must be at" in text or "does not accept" in text)
+    ):
+        # A value outside a parameter's bounds (a widget pushed past its range, or a value
+        # sent straight over the websocket): refused, and the previous value stays.
+        log.warning("refused out-of-range value%s: %s", f" in {where}" if where else "", text)
+        notify(f"That value is outside the allowed range and was refused: {text}", "warning")
+        return
     log.exception("error in %s", where or "a callback", exc_info=exc)
-    notify(f"Something went wrong{' in ' + where if where else ''}: {exc}", "error", 8000)
+    notify(f"Something went wrong{' in ' + where if where else ''}: {text}", "error", 8000)
 
 
 def _session_alive() -> bool:

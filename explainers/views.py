@@ -73,6 +73,9 @@ def _bare_figure(width: int, height: int, **kw) -> figure:
         tools="",
         min_border=2,
         outline_line_color=None,
+        # Bokeh lines up the plot areas of figures in one column; a picture must keep its own
+        # shape instead of taking a neighbouring chart's axis width.
+        frame_align=False,
         **kw,
     )
     fig.axis.visible = False
@@ -265,7 +268,9 @@ class LineChart:
 
     def stream(self, data: dict) -> None:
         """Append points: ``data`` maps every column to a sequence of equal length."""
-        self.source.stream({c: np.asarray(data[c]) for c in self.columns}, self.rollover)
+        # Plain lists: a few points travel in the message itself, whereas each numpy column
+        # would be sent as a separate binary frame.
+        self.source.stream({c: np.asarray(data[c]).tolist() for c in self.columns}, self.rollover)
 
     def clear(self) -> None:
         self.source.data = {c: [] for c in self.columns}
