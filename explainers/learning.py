@@ -17,7 +17,6 @@ import panel as pn
 import param
 from bokeh.models import (
     ColumnDataSource,
-    Div,
     FactorRange,
     HoverTool,
     LinearColorMapper,
@@ -41,7 +40,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator
 from .section import Section
-from .views import LineChart, ink, legend, themed
+from .views import SR_ONLY_CSS, LineChart, ink, legend, themed
 
 N_UNITS = 9
 SHAPE_NAMES = ("T", "L", "O")
@@ -53,7 +52,9 @@ INIT_STD = 0.1  # small random starting weights, so the seed matters from the fi
 #: so one session cannot hold the event loop for long.
 SAMPLES_PER_FRAME = 4000
 KL_ROLLOVER = 20_000
+KL_X_STEPS = (100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000)
 READOUT_EVERY = 6  # frames between updates of the numeric readouts while training
+ALL_VIEWS = frozenset({"maps", "probs", "readouts"})
 _DIFF_SCALES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
 
 
@@ -150,34 +151,54 @@ class _CorrelationMaps:
 
 
 class _Readouts:
-    """A row of labelled live numbers drawn as ONE Bokeh ``Div``.
+    """A row of labelled live numbers drawn as text on ONE small Bokeh canvas.
 
-    Same look as :func:`explainers.views.readout`, but an update costs about 0.01 ms of
-    server CPU instead of about 1 ms per Panel indicator, which matters at 30 frames/s.
+    Panel indicators cost about 1 ms of server CPU per update, and a changing ``Div``
+    makes the browser lay out the whole page again; patching a text source only
+    repaints this little canvas. A visually hidden text copy, for screen readers, is
+    refreshed only when the numbers stop changing (``update(..., announce=True)``).
     """
-
-    ITEM = (
-        '<div style="display:inline-block;margin:0 22px 4px 0;vertical-align:top">'
-        '<div style="font-size:10pt;opacity:.8">{label}</div>'
-        '<div style="font-size:15pt">{value}</div></div>'
-    )
 
     def __init__(self, labels: list[str]):
         self.values = dict.fromkeys(labels, "–")
-        self.div = Div(
-            text=self._html(),
-            sizing_mode="stretch_width",
-            styles={"color": "var(--explainer-ink, inherit)", "font-family": "inherit"},
+        k = len(labels)
+        self.source = ColumnDataSource(
+            {"x": np.arange(k) + 0.02, "label": list(labels), "value": ["–"] * k},
+            name="learning-readouts",
         )
-        self.pane = pn.pane.Bokeh(self.div, sizing_mode="stretch_width", margin=(4, 0))
+        fig = figure(
+            height=54,
+            sizing_mode="stretch_width",
+            x_range=Range1d(0, k),
+            y_range=Range1d(0, 1),
+            toolbar_location=None,
+            tools="",
+            min_border=0,
+        )
+        fig.axis.visible = False
+        fig.grid.visible = False
+        common = {"source": self.source, "text_align": "left", "text_color": ink()}
+        fig.text("x", 0.97, text="label", text_baseline="top", text_font_size="9.5pt", **common)
+        fig.text("x", 0.05, text="value", text_baseline="bottom", text_font_size="15pt", **common)
+        self.figure = themed(fig)
+        self.figure.background_fill_alpha = 0.0
+        self.figure.border_fill_alpha = 0.0
+        self.alt = pn.pane.HTML(self._text(), stylesheets=[SR_ONLY_CSS], margin=0)
+        self.pane = pn.Column(
+            pn.pane.Bokeh(fig, sizing_mode="stretch_width", margin=(4, 0)),
+            self.alt,
+            sizing_mode="stretch_width",
+            margin=0,
+        )
 
-    def _html(self) -> str:
-        return "".join(self.ITEM.format(label=k, value=v) for k, v in self.values.items())
+    def _text(self) -> str:
+        return "; ".join(f"{k}: {v}" for k, v in self.values.items())
 
-    def update(self, **values: str) -> None:
-        """Set values by label (labels with spaces: pass a dict with ``**``)."""
+    def update(self, values: dict[str, str], announce: bool = True) -> None:
         self.values.update(values)
-        self.div.text = self._html()
+        self.source.patch({"value": [(slice(0, len(self.values)), list(self.values.values()))]})
+        if announce:
+            self.alt.object = self._text()
 
 
 class BoltzmannLearning(Section):
@@ -248,6 +269,9 @@ class BoltzmannLearning(Section):
             y_range=(1e-3, 20.0),  # fixed: a log axis cannot guess a range from no data
         )
         fig = self.kl_chart.figure
+        # The x axis grows in steps, not every frame: re-measuring its tick labels on
+        # every frame was a large part of the browser's work.
+        fig.x_range = Range1d(0, KL_X_STEPS[0])
         fig.y_scale = LogScale()
         fig.yaxis.ticker = LogTicker()
         fig.yaxis.formatter = LogTickFormatter()
@@ -261,9 +285,7 @@ class BoltzmannLearning(Section):
             },
             name="learning-probs",
         )
-        self.readouts = _Readouts(
-            ["step", "KL(data ‖ model)", "p(T) + p(L) + p(O)", "largest |difference|"]
-        )
+        self.readouts = _Readouts(["step", "KL(data‖model)", "p(T)+p(L)+p(O)", "max |gap|"])
         self.animator = Animator(self.frame, label_run="Train", where="the learning section")
         self._start_curve()
         self._show_state()
@@ -275,12 +297,12 @@ class BoltzmannLearning(Section):
             return max(1, min(self.steps_per_frame, SAMPLES_PER_FRAME // self.n_samples))
         return self.steps_per_frame
 
-    def train(self, n_steps: int, readouts: bool = True) -> None:
-        """Take ``n_steps`` learning steps and show the result (one update of every view).
+    def train(self, n_steps: int, views: frozenset[str] = ALL_VIEWS) -> None:
+        """Take ``n_steps`` learning steps and show the result.
 
-        ``readouts=False`` leaves the four numbers alone: each Panel indicator update
-        costs about as much server CPU as a learning step, and the text cannot be read
-        at 30 changes a second anyway.
+        The KL curve always gets the new points; ``views`` names which of "maps",
+        "probs" and "readouts" to refresh too. Animation frames take turns (see
+        :meth:`frame`) because each refreshed figure costs the browser a full repaint.
         """
         records = [
             self.learner.step(DATA, lr=self.lr, negative=self.negative, n_samples=self.n_samples)
@@ -292,7 +314,7 @@ class BoltzmannLearning(Section):
         fresh = [r for r in records if r.step >= self._n_drawn]
         steps, kl = [r.step for r in fresh], [r.kl for r in fresh]
         with pn.io.hold():
-            kl_now = self._show_state(self.last, readouts)
+            kl_now = self._show_state(self.last, views)
             if kl_now is not None:
                 steps.append(self.learner.n_steps)
                 kl.append(kl_now)
@@ -315,6 +337,15 @@ class BoltzmannLearning(Section):
         self.kl_history.extend(float(k) for k in kl)
         self._n_drawn += len(kl)
         self.kl_chart.stream(self._kl_columns(steps, kl))
+        self._fit_x(steps[-1])
+
+    def _fit_x(self, last_step: float) -> None:
+        x_range = self.kl_chart.figure.x_range
+        end = next((e for e in KL_X_STEPS if e >= last_step * 1.02), last_step * 1.5)
+        # once old points scroll away (rollover), the start follows in coarse steps too
+        start = max(0.0, (last_step - KL_ROLLOVER) // 1000 * 1000)
+        if (x_range.start, x_range.end) != (start, end):
+            x_range.update(start=start, end=end)
 
     def _start_curve(self) -> None:
         """The curve's first point, step 0. Assigned, not cleared then streamed: in one
@@ -324,9 +355,17 @@ class BoltzmannLearning(Section):
         self.kl_history.append(kl0)
         self._n_drawn = 1
         self.kl_chart.source.data = self._kl_columns([0], [kl0])
+        self.kl_chart.figure.x_range.update(start=0, end=KL_X_STEPS[0])
 
     def frame(self) -> None:
-        self.train(self.steps_this_frame(), readouts=self.animator.frames % READOUT_EVERY == 0)
+        """One animation frame: the curve every frame, maps and bars on alternate
+        frames, the numbers every READOUT_EVERY frames (a browser repaints about two
+        figures per frame comfortably; four made it fall behind)."""
+        f = self.animator.frames
+        views = {"maps"} if f % 2 == 0 else {"probs"}
+        if f % READOUT_EVERY == 1:
+            views.add("readouts")
+        self.train(self.steps_this_frame(), frozenset(views))
 
     def step_once(self, _event=None) -> None:
         self.train(1)
@@ -357,9 +396,9 @@ class BoltzmannLearning(Section):
         p = probs[state_index(DATA.astype(np.int8))]
         return np.append(p, max(0.0, 1.0 - float(p.sum())))
 
-    def _show_state(self, record=None, readouts: bool = True) -> float | None:
-        """Readouts, maps and bars for the learner as it is now; returns the exact KL now
-        when the readouts were updated (None otherwise).
+    def _show_state(self, record=None, views: frozenset[str] = ALL_VIEWS) -> float | None:
+        """Refresh ``views`` (maps, probs, readouts) for the learner as it is now; returns
+        the exact KL now when the readouts were refreshed (None otherwise).
 
         ``record`` (the last engine LearningStep) supplies the two phases' correlations as
         the step measured them, so a sampled sleep phase shows its noise; before any step
@@ -372,19 +411,24 @@ class BoltzmannLearning(Section):
             dW, _ = exact_gradient(W, b, DATA, self.learner.T)
         else:
             data_C, model_C, dW = record.data_C, record.model_C, record.dW
+        if "maps" in views:
+            self.maps.update(data_C, model_C, dW)
+        if not views & {"probs", "readouts"}:
+            return None
         p = self.shape_probs()
-        self.maps.update(data_C, model_C, dW)
-        self.probs.patch({"prob": [(slice(0, 4), p)]})
-        if not readouts:
+        if "probs" in views:
+            self.probs.patch({"prob": [(slice(0, 4), p)]})
+        if "readouts" not in views:
             return None
         kl = self.learner.kl(DATA)
         self.readouts.update(
-            **{
+            {
                 "step": f"{self.learner.n_steps:,}",
-                "KL(data ‖ model)": f"{kl:.4f}",
-                "p(T) + p(L) + p(O)": f"{p[:3].sum():.3f}",
-                "largest |difference|": f"{np.max(np.abs(dW)):.3f}",
-            }
+                "KL(data‖model)": f"{kl:.4f}",
+                "p(T)+p(L)+p(O)": f"{p[:3].sum():.3f}",
+                "max |gap|": f"{np.max(np.abs(dW)):.3f}",
+            },
+            announce=not self.animator.running,
         )
         return kl
 

@@ -61,7 +61,7 @@ def test_before_training_everything_matches_the_engine():
     assert p.sum() == pytest.approx(1.0)
     kl = kl_divergence(DATA, W, b)
     assert kl == pytest.approx(np.log(512 / 3), abs=0.2)  # near-uniform start
-    assert s.readouts.values["KL(data ‖ model)"] == f"{kl:.4f}"
+    assert s.readouts.values["KL(data‖model)"] == f"{kl:.4f}"
     assert list(s.kl_history) == [pytest.approx(kl)]
 
 
@@ -96,22 +96,33 @@ def test_maps_bars_and_readouts_are_the_engines_after_steps():
         np.asarray(s.probs.data["prob"])[:3], now.model_probs(DATA), rtol=1e-9
     )
     assert s.readouts.values["step"] == "25"
-    assert s.readouts.values["KL(data ‖ model)"] == f"{now.kl(DATA):.4f}"
-    assert s.readouts.values["largest |difference|"] == f"{np.abs(diff).max():.3f}"
+    assert s.readouts.values["KL(data‖model)"] == f"{now.kl(DATA):.4f}"
+    assert s.readouts.values["max |gap|"] == f"{np.abs(diff).max():.3f}"
+    assert s.readouts.source.data["value"] == list(s.readouts.values.values())
+    assert f"KL(data‖model): {now.kl(DATA):.4f}" in s.readouts.alt.object  # screen readers
     assert s.maps.diff_mapper.high == diff_scale(diff) == -s.maps.diff_mapper.low
 
 
-def test_frame_takes_steps_per_frame_and_throttles_readouts():
+def test_frames_take_steps_per_frame_and_share_out_the_views():
     s = make(steps_per_frame=4)
-    s.animator.frames = 1  # not a readout frame
+    probs0 = list(s.probs.data["prob"])
+    s.animator.frames = 2  # a maps frame
     s.frame()
     assert s.learner.n_steps == 4
-    assert s.readouts.values["step"] == "0"  # readouts wait for the next readout frame
+    np.testing.assert_allclose(maps(s)[1], exact_stats(twin(s, 3).W, twin(s, 3).b, 1.0).C)
+    assert list(s.probs.data["prob"]) == probs0  # bars wait for their turn
+    assert s.readouts.values["step"] == "0"
     np.testing.assert_array_equal(s.kl_chart.source.data["step"], [0, 1, 2, 3])
-    s.animator.frames = READOUT_EVERY
+    s.animator.frames = 3  # a bars frame
     s.frame()
-    assert s.readouts.values["step"] == "8"
-    np.testing.assert_array_equal(s.kl_chart.source.data["step"], np.arange(9))
+    np.testing.assert_allclose(
+        np.asarray(s.probs.data["prob"])[:3], twin(s, 8).model_probs(DATA), rtol=1e-9
+    )
+    assert s.readouts.values["step"] == "0"
+    s.animator.frames = READOUT_EVERY + 1  # bars and numbers; the curve catches up
+    s.frame()
+    assert s.readouts.values["step"] == "12"
+    np.testing.assert_array_equal(s.kl_chart.source.data["step"], np.arange(13))
 
 
 def test_sampled_sleep_phase_is_noisy_and_capped_per_frame():
