@@ -44,7 +44,7 @@ from engine import (
 
 from . import palette as pal
 from .animation import Animator, notify
-from .section import MAX_RAW_LENGTH, Section
+from .section import MAX_RAW_LENGTH, Section, as_text
 from .views import LineChart, PixelGrid, ink, themed
 
 NAMES = ("T", "L")
@@ -440,7 +440,7 @@ class HopfieldGrid(Section):
         # message instead of the generic one for a value param refuses.
         extra = []
         if "start" in raw:
-            text = str(raw["start"])[: MAX_RAW_LENGTH + 1].strip()
+            text = as_text(raw["start"])[: MAX_RAW_LENGTH + 1].strip()
             if text and not _START_RE.fullmatch(text):
                 shown = html.escape(text[:24])
                 extra.append(

@@ -57,7 +57,7 @@ from engine import RBM, SHAPES
 
 from . import palette as pal
 from .animation import Animator, notify, report_exception, run_in_background
-from .section import MAX_RAW_LENGTH, PROSE_CSS, Section
+from .section import MAX_RAW_LENGTH, PROSE_CSS, Section, as_text
 from .views import SR_ONLY_CSS, PixelGrid, ink, legend, themed
 
 N_VISIBLE, N_HIDDEN = 9, 4
@@ -616,7 +616,7 @@ class RBMTrainer(Section):
         # instead of the generic one for a value the parameter refuses.
         extra = []
         if "pattern" in raw:
-            text = str(raw["pattern"])[: MAX_RAW_LENGTH + 1].strip()
+            text = as_text(raw["pattern"])[: MAX_RAW_LENGTH + 1].strip()
             if not _PATTERN_RE.fullmatch(text):
                 shown = html.escape(text[:24])
                 extra.append(

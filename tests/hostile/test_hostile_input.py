@@ -237,32 +237,13 @@ def test_every_hostile_value_is_refused_or_clamped_with_a_message(key, monkeypat
     hostile_property(section)
 
 
-# Sections whose own pre-check of a string parameter calls str() on the raw value, which
-# raises for a 5000-digit int; they should use explainers.section.as_text (reported).
-KNOWN_UNPRINTABLE_BUGS = {("hopfield", "start"), ("rbm", "pattern")}
-
-
 @pytest.mark.parametrize("key", list(SECTIONS))
 def test_every_junk_value_at_every_parameter(key, monkeypatch):
     """Exhaustive companion of the property: each listed junk value at each parameter."""
     section = _build(key, monkeypatch)
     for name in [*section.url_params, "embed"]:
         for value in JUNK:
-            if value is HUGE and (key, name) in KNOWN_UNPRINTABLE_BUGS:
-                continue  # checked, as a known failure, below
             check_call(section, {name: value})
-
-
-@pytest.mark.parametrize(
-    ("key", "name"),
-    [
-        pytest.param(k, n, marks=pytest.mark.xfail(strict=True, raises=ValueError,
-                                                   reason="str() of a huge int; use as_text"))
-        for k, n in sorted(KNOWN_UNPRINTABLE_BUGS)
-    ],
-)  # fmt: skip
-def test_sections_own_checks_survive_an_unprintable_value(key, name, monkeypatch):
-    check_call(_build(key, monkeypatch), {name: HUGE})
 
 
 def test_the_oracle_agrees_with_simple_cases():
