@@ -1,0 +1,62 @@
+"""``python -m tests.deploy.stats_server``: the app exactly as ``app.py`` serves it, plus a
+read-only ``/_stats`` endpoint for tests.
+
+The session tests need to see inside the server process (how many sessions Bokeh holds, how
+many periodic callbacks are still running).  This script builds the same routes with the
+same ``EXPLAINER_*`` configuration (:func:`explainers.serving.serve_kwargs`) and adds one
+JSON endpoint.  It is test tooling only: the real app never exposes such a page.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+
+import panel as pn
+from tornado.web import RequestHandler
+
+from explainers.animation import Animator
+from explainers.page import routes
+from explainers.serving import _configure_logging, serve_kwargs, server_options
+
+SERVER = None
+
+
+class StatsHandler(RequestHandler):
+    def get(self):
+        if self.get_argument("gc", "0") == "1":
+            gc.collect()
+        periodic = [cb for cbs in list(pn.state._periodic.values()) for cb in cbs]
+        animators = [o for o in gc.get_objects() if isinstance(o, Animator)]
+        contexts = SERVER._tornado._applications.values() if SERVER is not None else []
+        self.set_header("Content-Type", "application/json")
+        self.write(
+            json.dumps(
+                {
+                    "pid": os.getpid(),
+                    "sessions": sum(len(ctx.sessions) for ctx in contexts),
+                    "periodic_total": len(periodic),
+                    "periodic_running": sum(bool(cb.running) for cb in periodic),
+                    "animators": len(animators),
+                    "animators_running": sum(bool(a.running) for a in animators),
+                }
+            )
+        )
+
+
+def main() -> None:
+    global SERVER
+    _configure_logging()
+    options = server_options(os.environ)
+    kwargs = serve_kwargs(options)
+    kwargs["start"] = False
+    SERVER = pn.serve(
+        dict(routes()), verbose=False, extra_patterns=[("/_stats", StatsHandler)], **kwargs
+    )
+    SERVER.start()
+    SERVER.io_loop.start()
+
+
+if __name__ == "__main__":
+    main()
