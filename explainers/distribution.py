@@ -64,6 +64,7 @@ GLYPH_RANGE = 10.0
 BAND = 0.3  # the probability axis reaches down to -BAND * top, making room for the glyphs
 _CELL = 0.38  # glyph cell width in bar units
 
+NO_SAMPLES_TEXT = "No samples yet: press **Sample** to run the network."
 SAMPLE_CHECKPOINTS = 14  # TV is measured after this many (log-spaced) prefixes of one run
 
 
@@ -79,13 +80,17 @@ def network_svg(W, b) -> str:
     parts = []
     for (i, j), wij, color in zip(PAIRS, w, edge_colors, strict=True):
         (x0, y0), (x1, y1) = NODE_XY[i], NODE_XY[j]
-        # a faint skeleton first, so a zero weight still shows where an edge would be
+        # a faint dashed skeleton, so a zero weight still shows where an edge would be;
+        # the coloured stroke only for a real weight (zero is near-white on the palette)
         parts.append(
             f'<line x1="{x0:g}" y1="{y0:g}" x2="{x1:g}" y2="{y1:g}" stroke="{pal.MUTED}" '
-            f'stroke-opacity="0.35" stroke-width="1"/>'
-            f'<line x1="{x0:g}" y1="{y0:g}" x2="{x1:g}" y2="{y1:g}" stroke="{color}" '
-            f'stroke-width="{1.5 + 3.0 * abs(wij):.2f}" stroke-linecap="round"/>'
+            f'stroke-opacity="0.5" stroke-width="1" stroke-dasharray="3 3"/>'
         )
+        if abs(wij) > 1e-9:
+            parts.append(
+                f'<line x1="{x0:g}" y1="{y0:g}" x2="{x1:g}" y2="{y1:g}" stroke="{color}" '
+                f'stroke-width="{1.5 + 3.0 * abs(wij):.2f}" stroke-linecap="round"/>'
+            )
     for (i, j), wij in zip(PAIRS, w, strict=True):
         lx, ly = EDGE_LABEL_XY[(i, j)]
         parts.append(f'<text x="{lx}" y="{ly}" fill="{text}" font-size="10">{wij:+.2f}</text>')
@@ -262,7 +267,7 @@ class BoltzmannDistribution(Section):
         self._log_z = readout("log Z", "–")
         self._top = readout("most likely state", "–")
         self._e_range = readout("energy range", "–")
-        self._tv_text = pn.pane.Markdown("", margin=(0, 4))
+        self._tv_text = pn.pane.Markdown(NO_SAMPLES_TEXT, margin=(0, 4))
         for r in (self._z, self._log_z, self._top, self._e_range):
             r.font_size = "15pt"
             r.title_size = "10pt"
@@ -402,7 +407,7 @@ class BoltzmannDistribution(Section):
             self.samples.data = {"x": [], "freq": []}
             self.tv.data = {"n": [], "tv": []}
             self.tv_guide.data = {"n": [], "guide": []}
-            self._tv_text.object = ""
+            self._tv_text.object = NO_SAMPLES_TEXT
             self._rescale()
 
     # -- figures ---------------------------------------------------------------------------

@@ -321,13 +321,17 @@ class BoltzmannLearning(Section):
             if steps:
                 self._stream_kl(steps, kl)
 
-    def _kl_columns(self, steps, kl) -> dict[str, np.ndarray]:
-        """Curve columns for new points, coloured by the current sleep phase."""
-        kl = np.asarray(kl, dtype=float)
-        nan = np.full(kl.shape, np.nan)
+    def _kl_columns(self, steps, kl) -> dict[str, list[float]]:
+        """Curve columns for new points, coloured by the current sleep phase.
+
+        Plain lists on purpose: a few numbers travel inside the JSON message, while
+        numpy arrays would each become a separate binary websocket frame.
+        """
+        kl = [float(k) for k in kl]
+        nan = [float("nan")] * len(kl)
         sampled = self.negative == "sampled"
         return {
-            "step": np.asarray(steps, dtype=float),
+            "step": [float(x) for x in steps],
             "kl_exact": nan if sampled else kl,
             "kl_sampled": kl if sampled else nan,
         }
@@ -336,7 +340,7 @@ class BoltzmannLearning(Section):
         """Append exact KL values to the curve."""
         self.kl_history.extend(float(k) for k in kl)
         self._n_drawn += len(kl)
-        self.kl_chart.stream(self._kl_columns(steps, kl))
+        self.kl_chart.source.stream(self._kl_columns(steps, kl), KL_ROLLOVER)
         self._fit_x(steps[-1])
 
     def _fit_x(self, last_step: float) -> None:
@@ -417,7 +421,7 @@ class BoltzmannLearning(Section):
             return None
         p = self.shape_probs()
         if "probs" in views:
-            self.probs.patch({"prob": [(slice(0, 4), p)]})
+            self.probs.patch({"prob": [(slice(0, 4), p.tolist())]})
         if "readouts" not in views:
             return None
         kl = self.learner.kl(DATA)
