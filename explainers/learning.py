@@ -51,7 +51,7 @@ INIT_STD = 0.1  # small random starting weights, so the seed matters from the fi
 #: Sampled sleep phase: at most this many model samples per frame, whatever the settings,
 #: so one session cannot hold the event loop for long.
 SAMPLES_PER_FRAME = 4000
-KL_ROLLOVER = 20_000
+KL_ROLLOVER = 10_000
 KL_X_STEPS = (100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 200_000)
 READOUT_EVERY = 6  # frames between updates of the numeric readouts while training
 ALL_VIEWS = frozenset({"maps", "probs", "readouts"})
