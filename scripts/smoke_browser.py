@@ -20,6 +20,8 @@ import os
 import re
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from playwright.sync_api import sync_playwright
 
@@ -66,6 +68,15 @@ def _updates(page) -> int | None:
         text = widget.first.evaluate(_JS_SHADOW_TEXT) if widget.count() else ""
     numbers = re.findall(r"\d+", text.replace(",", ""))
     return int(numbers[-1]) if numbers else None
+
+
+def _has_route(base_url: str, path: str) -> bool:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(base_url.rstrip("/") + path, timeout=60) as response:
+            return response.status == 200
+    except urllib.error.HTTPError:
+        return False
 
 
 def _wait_for_updates(page, at_least: int, timeout_s: float) -> int:
@@ -128,6 +139,10 @@ def check(base_url: str, path: str = "/", timeout_s: float = 90) -> dict:
 
             hopfield = page.locator(".explainer-hopfield")
             found["hopfield"] = hopfield.count() > 0
+            # Once the app has a Hopfield section (its own route answers), the page must
+            # show it and it must run: a section that failed to build is a failure here.
+            if not found["hopfield"] and _has_route(base_url, "/hopfield"):
+                raise AssertionError(f"{found['url']} lacks the Hopfield section")
             if found["hopfield"]:
                 hopfield.first.scroll_into_view_if_needed(timeout=timeout_s * 1000)
                 before = _wait_for_updates(page, 0, timeout_s)
