@@ -227,7 +227,7 @@ class RBMTrainer(Section):
             text="", name="rbm-readouts", sizing_mode="stretch_width", stylesheets=[READOUT_CSS]
         )
         # The four receptive fields are one 3×15 image (3×3 blocks with NaN gaps between
-        # them): a frame then sends a single small binary buffer for all four.
+        # them): a frame then sends one small image for all four.
         self._fields = ColumnDataSource(
             {"image": [np.full((3, FIELDS_WIDTH), np.nan)]}, name="rbm-fields"
         )
@@ -400,12 +400,12 @@ class RBMTrainer(Section):
             self._ll_low = math.floor(ll) - 1.0
             self._ll_range.start = self._ll_low
         self._n_records += 1
-        # While animating, the numbers are rewritten every third frame (10 a second is as
-        # fast as anyone reads) and the fields every second frame, alternately, to keep
-        # each frame's message small; a step or a pause always shows everything.
+        # While animating, the numbers and the fields are each redrawn every third frame
+        # (10 times a second, as fast as anyone reads), never in the same frame, to keep
+        # every frame's message small; a step or a pause always shows everything.
         if not live or self._n_records % 3 == 0:
             self._update_readouts(step, err, ll, lp)
-        if not live or self._n_records % 2 == 1:
+        if not live or self._n_records % 3 == 1:
             self._update_fields(live)
 
     def _update_readouts(self, step: int, err: float, ll: float, lp: np.ndarray) -> None:
@@ -707,6 +707,8 @@ class RBMTrainer(Section):
             toolbar_location=None,
             tools="",
             min_border=2,
+            x_axis_location=None,
+            y_axis_location=None,
         )
         fig.image(
             "image",
@@ -758,6 +760,8 @@ class RBMTrainer(Section):
             toolbar_location=None,
             tools="",
             min_border=2,
+            x_axis_location=None,
+            y_axis_location=None,
         )
         fig.rect(
             "x",
@@ -774,7 +778,9 @@ class RBMTrainer(Section):
 
     # -- layout --------------------------------------------------------------------------
     @staticmethod
-    def _button(label: str, action, description: str, **kw) -> pn.widgets.Button:
+    def _button(label: str, action, description: str | None = None, **kw) -> pn.widgets.Button:
+        # Descriptions only where the label needs one: each adds a tooltip model, and every
+        # model in the document costs a little in every frame's message.
         b = pn.widgets.Button(name=label, description=description, **kw)
         b.on_click(action)
         return b
@@ -782,7 +788,7 @@ class RBMTrainer(Section):
     def body(self) -> pn.viewable.Viewable:
         buttons = pn.FlexBox(
             self.animator.button,
-            self._button("Step", self.step, "One training update"),
+            self._button("Step", self.step),
             self._button("Reset", self.reset, "Start again from the same random weights"),
             self._button("New seed", self.new_seed, "Other random weights, a new run"),
             pn.widgets.IntInput.from_param(self.param.seed, name="Seed", width=120),
@@ -856,14 +862,10 @@ class RBMTrainer(Section):
             width=160,
             description="Choose a cell to flip with the keyboard",
         )
-        flip = pn.widgets.Button(name="Flip cell", width=90, description="Flip the chosen cell")
+        flip = pn.widgets.Button(name="Flip cell", width=90)
         flip.on_click(lambda _e: self.flip(cell.value))
         corrupt = [
-            self._button(
-                f"Corrupted {s}",
-                lambda _e, s=s: self.load_corrupted(s),
-                f"Load {s} with one cell flipped",
-            )
+            self._button(f"Corrupted {s}", lambda _e, s=s: self.load_corrupted(s))
             for s in SHAPE_NAMES
         ]
         draw = pn.Column(
@@ -875,7 +877,7 @@ class RBMTrainer(Section):
                 stylesheets=[PROSE_CSS],
                 margin=(8, 0, 0, 0),
             ),
-            pn.FlexBox(*corrupt, self._button("Clear", self.clear, "Switch every cell off")),
+            pn.FlexBox(*corrupt, self._button("Clear", self.clear)),
             pn.FlexBox(cell, flip, align_items="end"),
             self._draw_note,
             pn.FlexBox(
