@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 5006
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test lint format bench warmup screenshots docker-smoke system-deps clean clean-cache
+.PHONY: run test lint format bench bench-app bench-app-smoke warmup screenshots docker-smoke system-deps clean clean-cache
 
 $(VENV)/.run-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,11 +39,18 @@ format: $(VENV)/.dev-installed
 # A test that fails is run again (twice for a real browser, whose timing a busy machine can
 # upset); one that fails every time fails the build.
 test: $(VENV)/.dev-installed system-deps lint
-	$(PY) -m pytest -m "not browser" --reruns 1
+	$(PY) -m pytest -m "not browser and not appbench" --reruns 1
 	$(PY) -m pytest -m browser --reruns 2 --reruns-delay 2
 
 bench: $(VENV)/.dev-installed
 	$(PY) -m bench
+
+bench-app: $(VENV)/.dev-installed system-deps
+	$(PY) -m bench.app
+
+# The app benchmark end to end in its quick form (several minutes, so not part of `make test`).
+bench-app-smoke: $(VENV)/.dev-installed system-deps
+	$(PY) -m pytest -m appbench
 
 warmup: $(VENV)/.run-installed
 	$(PY) -m engine.warmup

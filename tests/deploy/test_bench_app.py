@@ -13,7 +13,7 @@ import pytest
 
 from bench.harness import REPO_ROOT
 
-pytestmark = [pytest.mark.deploy, pytest.mark.slow]
+pytestmark = [pytest.mark.deploy, pytest.mark.slow, pytest.mark.appbench]
 
 ROWS = [
     "server start → first 200 (/liveness)",
