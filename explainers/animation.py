@@ -134,9 +134,7 @@ class Animator(param.Parameterized):
         self._cb = None
         self._started_at = 0.0
         self.cpu_ms: deque[float] = deque(maxlen=2000)  # server CPU per frame
-        self.button = pn.widgets.Button(
-            label=label_run, button_type="primary", width=90, description="Start or pause"
-        )
+        self.button = pn.widgets.Button(label=label_run, button_type="primary", width=90)
         self.button.on_click(lambda _e: self.toggle())
         self._resume_when_visible = False
         sensor = tab_visibility()
