@@ -315,8 +315,22 @@ def serve(
     )
     # As PID 1 in a container, a process without a SIGTERM handler ignores `docker stop`.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    if options["num_procs"] != 1:
+        # Tornado forks the workers and leaves them running when the parent is stopped.
+        os.register_at_fork(after_in_child=_terminate_with_parent)
     pn.serve(dict(routes), verbose=False, **serve_kwargs(options, title))
 
 
 def _exit_on_sigterm(signum, frame):
     raise SystemExit(0)
+
+
+def _terminate_with_parent() -> None:
+    """In a forked worker: get SIGTERM when the parent process dies (Linux only)."""
+    try:
+        import ctypes
+
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    except (OSError, AttributeError):  # not Linux: workers outlive a killed parent
+        pass

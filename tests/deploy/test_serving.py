@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import logging
 import re
+import signal
 import socket
 
+import psutil
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
@@ -314,3 +316,18 @@ def test_bad_values_give_a_readable_line_not_a_traceback(configured_app):
     assert "EXPLAINER_NUM_PROCS='banana' is not a whole number; using 1 instead." in log
     assert "EXPLAINER_MAX_MESSAGE_BYTES='lots' is not a whole number" in log
     assert "Traceback" not in log
+
+
+@pytest.mark.deploy
+def test_several_processes_serve_and_stop_with_their_parent(start_app):
+    app = start_app({"EXPLAINER_NUM_PROCS": "2"})
+    workers = psutil.Process(app.proc.pid).children()
+    assert len(workers) == 2
+    for _ in range(4):
+        assert http_get(app.url + "/liveness")[0] == 200
+    app.proc.send_signal(signal.SIGTERM)  # the parent only, as `docker stop` would
+    assert app.proc.wait(timeout=30) == 0
+    gone, alive = psutil.wait_procs(workers, timeout=30)
+    for orphan in alive:
+        orphan.kill()
+    assert not alive, f"workers outlived their parent: {alive}"
