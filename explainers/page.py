@@ -14,6 +14,7 @@ from pathlib import Path
 
 import panel as pn
 
+from . import fastpatch
 from .animation import report_exception, tab_visibility
 from .section import Section
 
@@ -65,6 +66,7 @@ def configure() -> None:
     pn.config.exception_handler = lambda exc: report_exception(exc)
     pn.config.css_files = [*pn.config.css_files, "assets/style.css"]
     pn.config.js_files = {**pn.config.js_files, "explainer": "assets/explainer.js"}
+    fastpatch.install()  # frames cost by their size, not the page's (see fastpatch)
     _configured = True
 
 
