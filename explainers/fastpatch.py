@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import weakref
 
 import bokeh
 from bokeh.core.serialization import Serializer
@@ -31,7 +30,10 @@ CHECKED_BOKEH = ("3.9.",)  # internals read below: DocumentModelManager._models/
 
 _patch_doc = importlib.import_module("bokeh.protocol.messages.patch_doc")
 _original_create = _patch_doc.patch_doc.create.__func__
-_refs: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # doc -> (models dict, refs)
+# The cache lives on the document's model manager, so it is freed with the document.  (A
+# WeakKeyDictionary keyed by the document would never drop an entry: the cached models point
+# back at their document, so the value keeps its own key alive and closed sessions leak.)
+_CACHE = "_explainers_synced_refs"
 _installed = False
 
 
@@ -41,12 +43,12 @@ def synced_refs(doc) -> dict | None:
     if manager._new_models:
         return None
     models = manager._models
-    entry = _refs.get(doc)
+    entry = getattr(manager, _CACHE, None)
     if entry is not None and entry[0] is models:
         return entry[1]
     refs = {id(m): m.ref for m in models.values()}
     # Holding `models` keeps its models alive, so no id() in `refs` can be reused.
-    _refs[doc] = (models, refs)
+    setattr(manager, _CACHE, (models, refs))
     return refs
 
 
@@ -82,5 +84,4 @@ def uninstall() -> None:
     """Back to Bokeh's own ``PATCH-DOC`` creation (for tests)."""
     global _installed
     _patch_doc.patch_doc.create = classmethod(_original_create)
-    _refs.clear()
     _installed = False

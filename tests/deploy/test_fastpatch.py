@@ -83,3 +83,25 @@ def test_install_is_idempotent_and_reversible():
     assert PROTOCOL._messages["PATCH-DOC"].create.__func__ is fastpatch._create
     fastpatch.uninstall()
     assert PROTOCOL._messages["PATCH-DOC"].create.__func__ is original.__func__
+
+
+def test_the_cache_dies_with_its_document():
+    """A closed session's document must be freed: the cache may not keep it alive."""
+    import gc
+    import weakref
+
+    fastpatch.install()
+    try:
+        d = Document()
+        src = ColumnDataSource({"x": [0.0]})
+        fig = figure(width=100, height=100)
+        fig.scatter("x", "x", source=src)
+        d.add_root(fig)
+        d.to_json()
+        assert fastpatch.synced_refs(d) is not None  # the cache now holds the models
+        alive = weakref.ref(d)
+        del d, src, fig
+        gc.collect()
+        assert alive() is None
+    finally:
+        fastpatch.uninstall()
