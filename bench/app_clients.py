@@ -32,7 +32,7 @@ _TOKEN = re.compile(r'"token"\s*:\s*"([^"]+)"')
 _ids = itertools.count(1)
 
 
-def http_get(url: str, timeout: float = 120.0) -> tuple[int, bytes]:
+def http_get(url: str, timeout: float = 900.0) -> tuple[int, bytes]:
     with _OPENER.open(url, timeout=timeout) as r:
         return r.status, r.read()
 
@@ -118,6 +118,7 @@ class RawSession:
             max_size=None,
             ping_interval=None,
             compression=None,
+            open_timeout=120,  # a busy server builds other sessions first
         )
         header, _ = await self._read_message()  # ACK
         if header.get("msgtype") != "ACK":
@@ -201,13 +202,13 @@ class RawSession:
         await self._ws.send("{}")
         await self._ws.send(json.dumps(content))
 
-    async def _read_message(self) -> tuple[dict, dict | str]:
-        header = json.loads(await self._ws.recv())
-        await self._ws.recv()  # metadata
-        content = await self._ws.recv()
-        for _ in range(header.get("num_buffers", 0)):
-            await self._ws.recv()  # buffer ref
-            await self._ws.recv()  # buffer bytes
+    async def _read_message(self) -> tuple[dict, dict | bytes]:
+        recv = self._ws.recv
+        header = json.loads(await recv(decode=False))
+        await recv(decode=False)  # metadata
+        content = await recv(decode=False)  # bytes: no UTF-8 decoding unless needed
+        for _ in range(2 * header.get("num_buffers", 0)):
+            await recv(decode=False)  # buffer ref, buffer bytes
         if header.get("msgtype") == "PATCH-DOC":
             return header, content  # parsed lazily: only if it may touch a watched source
         return header, json.loads(content)
@@ -220,7 +221,7 @@ class RawSession:
                     continue
                 now = time.perf_counter()
                 self.patches.append(now)
-                hit = {sid for sid in self._watched if f'"{sid}"' in content}
+                hit = {sid for sid in self._watched if f'"{sid}"'.encode() in content}
                 if not hit:
                     continue
                 for ev in json.loads(content).get("events", []):
