@@ -190,6 +190,7 @@ class Annealing(Section):
             x_label="sweep",
             rollover=self._n_sweeps + 1,
             height=170,
+            x_range=(0, self._n_sweeps),
             y_range=self._e_range,
         )
         self._temp_chart = LineChart(
@@ -200,10 +201,9 @@ class Annealing(Section):
             x_label="sweep",
             rollover=self._n_sweeps + 1,
             height=130,
+            x_range=(0, self._n_sweeps),
             y_range=(0.0, self._t_max() * 1.08),
         )
-        for chart in (self._energy_chart, self._temp_chart):
-            chart.figure.x_range = Range1d(0, self._n_sweeps)
         self._outcome = pn.pane.HTML(
             "Press “Run one descent”.", css_classes=["annealing-outcome"], margin=(4, 8)
         )

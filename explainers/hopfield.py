@@ -115,9 +115,9 @@ class Readouts:
             tools="",
             min_border=0,
             outline_line_color=None,
+            x_axis_type=None,
+            y_axis_type=None,
         )
-        fig.axis.visible = False
-        fig.grid.visible = False
         themed(fig)
         fig.border_fill_alpha = 0.0
         fig.background_fill_alpha = 0.0
@@ -132,10 +132,18 @@ class Readouts:
         return self._values[self.labels.index(label)]
 
     def __setitem__(self, label: str, value: str) -> None:
-        i = self.labels.index(label)
-        if value != self._values[i]:
-            self._values[i] = value
-            self.source.patch({"value": [(i, value)]})
+        self.update({label: value})
+
+    def update(self, values: dict[str, str]) -> None:
+        """Set several readouts in one patch (one event in the frame's message)."""
+        changes = []
+        for label, value in values.items():
+            i = self.labels.index(label)
+            if value != self._values[i]:
+                self._values[i] = value
+                changes.append((i, value))
+        if changes:
+            self.source.patch({"value": changes})
 
 
 class ThrottledText:
@@ -460,14 +468,13 @@ class HopfieldGrid(Section):
     def _stream(self, updates: list[int], energies: list[float]) -> None:
         # Plain lists: Bokeh extends them in place, while numpy columns are copied whole
         # on every stream (it was half of a frame's CPU time).
-        self._trace.source.stream({"update": updates, "energy": energies}, TRACE_POINTS)
+        self._trace.stream({"update": updates, "energy": energies})
 
     def _show(self, grid_changed: bool = True) -> None:
         if grid_changed:
             self._grid.update(self._chain.s)
         text = f"{self._chain.energy:+.2f}".replace("-", "−")
-        self._readouts["Energy"] = text
-        self._readouts["Updates"] = str(self._chain.n_updates)
+        self._readouts.update({"Energy": text, "Updates": str(self._chain.n_updates)})
         kind, words = self.status()
         if (kind, words) != self._status_kind:
             self._status_kind = (kind, words)

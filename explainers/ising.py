@@ -305,16 +305,16 @@ class SpinLattice(Section):
 
     def _show(self, spins, energy: float, magnet: float, overlaps, numbers: bool = True) -> None:
         self._image.update(spins)
-        # One point as plain lists, not LineChart.stream's numpy arrays: Bokeh sends each
-        # array as its own binary websocket frame, and five frames per point cost more
-        # server time than the whole lattice picture.
+        # One point as plain lists: Bokeh would send each numpy array as its own binary
+        # websocket frame, and five frames per point cost more server time than the whole
+        # lattice picture.
         point = {
             "sweep": [int(self.sweeps)],
             "energy": [float(energy)],
             "magnetization": [float(magnet)],
             "temperature": [float(self.temperature)],
         }
-        self._traces.source.stream(point, rollover=self._traces.rollover)
+        self._traces.stream(point)
         if not numbers:
             return
         self._sweeps_out.value = str(self.sweeps)

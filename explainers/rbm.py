@@ -42,7 +42,6 @@ import panel as pn
 import param
 from bokeh.models import (
     ColumnDataSource,
-    DataRange1d,
     Div,
     FactorRange,
     HoverTool,
@@ -58,7 +57,7 @@ from engine import RBM, SHAPES
 from . import palette as pal
 from .animation import Animator, notify, report_exception, run_in_background
 from .section import MAX_RAW_LENGTH, PROSE_CSS, Section, as_text
-from .views import SR_ONLY_CSS, PixelGrid, ink, legend, themed
+from .views import SR_ONLY_CSS, PixelGrid, ServerRange, ink, legend, themed
 
 N_VISIBLE, N_HIDDEN = 9, 4
 SHAPE_NAMES = ("T", "L", "O")
@@ -217,6 +216,10 @@ class RBMTrainer(Section):
             for _ in range(2)
         ]
         self._ll_range = Range1d(FLOOR - 0.8, CEILING + 0.8)
+        # Server-fitted: an automatic range's refits would come back from the browser on
+        # every frame (see views.ServerRange).
+        self._step_range = ServerRange(0.0, 10.0, min_span=10.0)
+        self._err_range = ServerRange(0.01, 1.0, log=True, pad=0.15, grow=0.15, min_span=0.5)
         self._best = (-math.inf, 0)
         self._scale = 0.0
         # The live numbers are one Bokeh Div: setting its text is a single property change,
@@ -391,6 +394,11 @@ class RBMTrainer(Section):
             self._curves.data = point
         else:
             self._curves.stream(point, HISTORY)
+        steps = self._curves.data["step"]
+        self._step_range.fit(steps[0], steps[-1])
+        if step == 0:
+            self._err_range.reset()
+        self._err_range.include([err])
         if ll > self._best[0]:
             self._best = (ll, step)
             self._peak.patch({"step": [(0, step)], "loglik": [(0, ll)]})
@@ -634,7 +642,7 @@ class RBMTrainer(Section):
 
     # -- figures -------------------------------------------------------------------------
     def _curve_figures(self) -> pn.Column:
-        x_range = DataRange1d(start=0, range_padding=0.02)
+        x_range = self._step_range.range
         common = dict(
             sizing_mode="stretch_width",
             toolbar_location=None,
@@ -645,6 +653,7 @@ class RBMTrainer(Section):
         err = figure(
             height=190,
             y_axis_type="log",
+            y_range=self._err_range.range,
             y_axis_label="recon. error",
             title="Reconstruction error (log scale)",
             **common,

@@ -7,7 +7,8 @@ are never rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import panel as pn
@@ -76,10 +77,12 @@ def _bare_figure(width: int, height: int, **kw) -> figure:
         # Bokeh lines up the plot areas of figures in one column; a picture must keep its own
         # shape instead of taking a neighbouring chart's axis width.
         frame_align=False,
+        # No axes at all rather than hidden ones: each axis brings a ticker, a formatter
+        # and a grid, models that every session would hold for nothing.
+        x_axis_type=None,
+        y_axis_type=None,
         **kw,
     )
-    fig.axis.visible = False
-    fig.grid.visible = False
     return themed(fig)
 
 
@@ -211,6 +214,85 @@ class PixelGrid:
         return pn.Column(self.pane, self.alt, margin=0)
 
 
+class ServerRange:
+    """A plot range that the server fits to streamed data, moving it only when needed.
+
+    Bokeh's automatic ``DataRange1d`` refits itself in the browser after every redraw and
+    sends its new start and end back to the server: one incoming message per range per
+    frame, which the server must parse and apply.  Measured on ``/hopfield``, that echo
+    cost the server more CPU than drawing the frame.  This range is set by the server, and
+    only when the data leave it or fill less than ``fill`` of it, so most frames carry no
+    range change at all and nothing comes back.
+
+    Parameters
+    ----------
+    start, end : float
+        The range before any data arrive (and after :meth:`reset`).
+    log : bool
+        Fit in log10 space (for a log axis); data must then be positive.
+    pad : float
+        Room left below the data, as a fraction of their span.
+    grow : float
+        Room left above the data, as a fraction of their span: a streaming x axis grows
+        by this much at a time instead of at every point.
+    fill : float
+        Refit when the data span less than this fraction of the range.
+    min_span : float
+        Smallest span fitted (in log10 units for a log range).
+    """
+
+    def __init__(
+        self,
+        start: float,
+        end: float,
+        *,
+        log: bool = False,
+        pad: float = 0.0,
+        grow: float = 0.25,
+        fill: float = 0.4,
+        min_span: float = 1e-9,
+    ):
+        self.range = Range1d(start, end)
+        self._initial = (start, end)
+        self.log, self.pad, self.grow, self.fill, self.min_span = log, pad, grow, fill, min_span
+        self._lo = self._hi = math.nan
+        self._shown = self._transformed(start, end)  # kept here: Bokeh property reads are slow
+
+    def _transformed(self, a: float, b: float) -> tuple[float, float]:
+        return (math.log10(a), math.log10(b)) if self.log else (float(a), float(b))
+
+    def _show(self, start: float, end: float) -> None:
+        self._shown = self._transformed(start, end)
+        self.range.update(start=start, end=end)
+
+    def reset(self) -> None:
+        """Forget the data seen so far and show the initial range."""
+        self._lo = self._hi = math.nan
+        self._show(*self._initial)
+
+    def include(self, values: Sequence[float]) -> None:
+        """Widen the tracked extent by new data points (NaN and, on a log range, values
+        ≤ 0 are ignored) and refit if the range no longer suits it."""
+        v = np.asarray(values, dtype=float)
+        v = v[np.isfinite(v) & (v > 0)] if self.log else v[np.isfinite(v)]
+        if v.size:
+            self.fit(np.fmin(self._lo, v.min()), np.fmax(self._hi, v.max()))
+
+    def fit(self, lo: float, hi: float) -> None:
+        """Make the data extent exactly ``[lo, hi]`` (for example, the x values still kept
+        after a rollover) and refit if the range no longer suits it."""
+        self._lo, self._hi = float(lo), float(hi)
+        a, b = self._transformed(self._lo, self._hi)
+        start, end = self._shown
+        span = max(b - a, self.min_span)
+        if a >= start and b <= end and span >= self.fill * (end - start):
+            return
+        start, end = a - self.pad * span, a + span + self.grow * span
+        if self.log:
+            start, end = 10.0**start, 10.0**end
+        self._show(start, end)
+
+
 class LineChart:
     """A streaming line chart: one source, one line per y column, bounded history.
 
@@ -224,6 +306,11 @@ class LineChart:
         y column -> (legend label, colour).
     rollover : int
         Points kept; older ones scroll away.
+    x_range, y_range : (float, float) or None
+        A fixed range; None fits the axis to the data (see :class:`ServerRange`). A fitted
+        x axis needs x values that increase from one point to the next.
+    x_span : float
+        Width of a fitted x axis before data arrive, and its smallest width.
     """
 
     def __init__(
@@ -237,13 +324,18 @@ class LineChart:
         rollover: int = 1000,
         height: int = 220,
         width: int = 600,
+        x_range: tuple[float, float] | None = None,
         y_range: tuple[float, float] | None = None,
+        x_span: float = 10.0,
     ):
         self.x = x
         self.columns = [x, *lines]
         self.rollover = rollover
         self.source = ColumnDataSource({c: [] for c in self.columns}, name=name)
-        kw = {"y_range": Range1d(*y_range)} if y_range else {}
+        # Fitted ranges (None where fixed): never DataRange1d, whose browser-side refits
+        # come back to the server on every frame.
+        self.x_range = None if x_range else ServerRange(0.0, x_span, min_span=x_span)
+        self.y_range = None if y_range else ServerRange(0.0, 1.0, pad=0.1, grow=0.1)
         fig = figure(
             height=height,
             width=width,
@@ -253,7 +345,8 @@ class LineChart:
             sizing_mode="stretch_width",
             x_axis_label=x_label,
             y_axis_label=y_label,
-            **kw,
+            x_range=Range1d(*x_range) if x_range else self.x_range.range,
+            y_range=Range1d(*y_range) if y_range else self.y_range.range,
         )
         for col, (label, color) in lines.items():
             fig.line(x, col, source=self.source, line_width=2, color=color, legend_label=label)
@@ -266,14 +359,26 @@ class LineChart:
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", margin=(4, 0))
 
-    def stream(self, data: dict) -> None:
+    def stream(self, data: dict, rollover: int | None = None) -> None:
         """Append points: ``data`` maps every column to a sequence of equal length."""
         # Plain lists: a few points travel in the message itself, whereas each numpy column
-        # would be sent as a separate binary frame.
-        self.source.stream({c: np.asarray(data[c]).tolist() for c in self.columns}, self.rollover)
+        # would be sent as a separate binary frame; Bokeh extends them in place.
+        columns = {
+            c: v if isinstance(v, list) else np.asarray(v).tolist()
+            for c, v in ((c, data[c]) for c in self.columns)
+        }
+        self.source.stream(columns, rollover or self.rollover)
+        xs = self.source.data[self.x]
+        if self.x_range is not None and len(xs):
+            self.x_range.fit(xs[0], xs[-1])
+        if self.y_range is not None:
+            self.y_range.include([v for c in self.columns[1:] for v in columns[c]])
 
     def clear(self) -> None:
         self.source.data = {c: [] for c in self.columns}
+        for r in (self.x_range, self.y_range):
+            if r is not None:
+                r.reset()
 
 
 class HeatMap:
