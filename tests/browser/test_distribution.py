@@ -17,6 +17,8 @@ def _open(page, url: str) -> list[str]:
     errors = collect_console_errors(page)
     page.goto(url)
     wait_for_bokeh(page, "distribution-bars", timeout=90)
+    # The model exists before its view is in the page: wait for the rendered section.
+    page.locator(".explainer-distribution").first.wait_for(timeout=60_000)
     return errors
 
 

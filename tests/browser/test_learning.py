@@ -19,6 +19,8 @@ def _open(page, url: str) -> list[str]:
     errors = collect_console_errors(page)
     page.goto(url)
     wait_for_bokeh(page, "learning-kl", timeout=90)
+    # The model exists before its view is in the page: wait for the rendered section.
+    page.locator(".explainer-learning").first.wait_for(timeout=60_000)
     return errors
 
 
