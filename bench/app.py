@@ -47,13 +47,12 @@ from pathlib import Path
 
 import psutil
 
-from tests.conftest import CHROMIUM_ARGS
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.deploy.apps import AppProcess, http_get
 
 from .app_clients import RawSession
 from .harness import RESULTS_DIR, Row, report, write_result
 
-CHROMIUM = "/usr/bin/chromium"
 MIB = 2**20
 
 

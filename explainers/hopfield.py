@@ -21,8 +21,6 @@ state is then named by :func:`engine.describe_state`: memory T, memory L, a mirr
 
 from __future__ import annotations
 
-import html
-import re
 import time
 
 import numpy as np
@@ -44,7 +42,7 @@ from engine import (
 
 from . import palette as pal
 from .animation import Animator, notify
-from .section import MAX_RAW_LENGTH, Section, as_text
+from .section import Section
 from .views import LineChart, PixelGrid, ink, themed
 
 NAMES = ("T", "L")
@@ -55,7 +53,6 @@ SWEEP = N_CELLS  # "Step" does one sweep: nine single-cell updates
 MAX_FLIPS = 2  # "Corrupt a memory" flips 1 or 2 cells (3 can land on a mirror image)
 POINTS_PER_FRAME = 10  # energy points sent per frame at most, whatever the speed
 TRACE_POINTS = 600  # history kept on the energy chart
-_START_RE = re.compile(r"^[01]{9}$")
 
 STATUS_COLORS = {
     "exploring": pal.MUTED,
@@ -226,6 +223,7 @@ class HopfieldGrid(Section):
         "drag the temperature to 2: the grid boils and never settles."
     )
     url_params = ("temperature", "speed", "seed", "start")
+    text_formats = {"start": "nine 0/1 digits (the grid row by row)"}
 
     temperature = param.Number(
         default=0.20, bounds=(0.0, 5.0), doc="Temperature T of the updates (0: cold rule)."
@@ -441,28 +439,6 @@ class HopfieldGrid(Section):
         plural = "cell" if k == 1 else "cells"
         self.set_state(s, f"Loaded <b>{NAMES[mu]}</b> with {k} {plural} flipped ({where}).")
         return NAMES[mu], cells
-
-    # -- URL values ----------------------------------------------------------------------
-    def apply_values(self, raw, source: str = "link") -> list[str]:
-        # `start` is a string with a fixed form; check it here so a bad one gets a clear
-        # message instead of the generic one for a value param refuses.
-        extra = []
-        if "start" in raw:
-            text = as_text(raw["start"])[: MAX_RAW_LENGTH + 1].strip()
-            if text and not _START_RE.fullmatch(text):
-                shown = html.escape(text[:24])
-                extra.append(
-                    f"“start” must be nine 0/1 digits (the grid row by row), not “{shown}”; "
-                    "ignored."
-                )
-                raw = {k: v for k, v in raw.items() if k != "start"}
-        messages = super().apply_values(raw, source)
-        if extra:
-            self._notice.object = "<br>".join([*messages, *extra])
-            self._notice.visible = True
-            for m in extra:
-                notify(m)
-        return [*messages, *extra]
 
     # -- drawing -----------------------------------------------------------------------
     def _stream(self, updates: list[int], energies: list[float]) -> None:

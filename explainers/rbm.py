@@ -33,9 +33,7 @@ readouts.  The likelihood is therefore plotted once per frame, not once per upda
 
 from __future__ import annotations
 
-import html
 import math
-import re
 
 import numpy as np
 import panel as pn
@@ -56,7 +54,7 @@ from engine import RBM, SHAPES
 
 from . import palette as pal
 from .animation import Animator, notify, report_exception, run_in_background
-from .section import MAX_RAW_LENGTH, PROSE_CSS, Section, as_text
+from .section import PROSE_CSS, Section
 from .views import SR_ONLY_CSS, PixelGrid, ServerRange, ink, legend, themed
 
 N_VISIBLE, N_HIDDEN = 9, 4
@@ -81,7 +79,6 @@ MAX_SPEED = 50  # training steps per frame: a real cap, a client can send any va
 #: Gibbs round trips (summed over chains) one frame may spend: about 1-2 ms here.  CD-1 at
 #: full speed uses 1500; PCD or large k get fewer steps per frame instead of slow frames.
 MAX_WORK = 3000
-_PATTERN_RE = re.compile(r"^[01]{9}$")
 TABLE_CSS = """
 table { border-collapse: collapse; font-size: .9em; margin-bottom: .3em; }
 th, td { padding: .15em .6em; text-align: right; font-variant-numeric: tabular-nums; }
@@ -176,6 +173,7 @@ class RBMTrainer(Section):
         "probabilities of T, L and O."
     )
     url_params = ("lr", "method", "k", "speed", "seed", "pattern", "dream_steps")
+    text_formats = {"pattern": "nine 0/1 digits (the grid row by row)"}
 
     lr = param.Number(default=0.3, bounds=(0.01, 1.0), doc="Learning rate η.")
     method = param.Selector(
@@ -617,28 +615,6 @@ class RBMTrainer(Section):
             self._dream_alt.object = "Dreams: " + ", ".join(
                 n or "other" for n in names[:SHOWN_DREAMS]
             )
-
-    # -- URL values ----------------------------------------------------------------------
-    def apply_values(self, raw, source: str = "link") -> list[str]:
-        # `pattern` has a fixed form; check it here so a bad one gets a clear message
-        # instead of the generic one for a value the parameter refuses.
-        extra = []
-        if "pattern" in raw:
-            text = as_text(raw["pattern"])[: MAX_RAW_LENGTH + 1].strip()
-            if not _PATTERN_RE.fullmatch(text):
-                shown = html.escape(text[:24])
-                extra.append(
-                    f"“pattern” must be nine 0/1 digits (the grid row by row), not “{shown}”; "
-                    "ignored."
-                )
-                raw = {k: v for k, v in raw.items() if k != "pattern"}
-        messages = super().apply_values(raw, source)
-        if extra:
-            self._notice.object = "<br>".join([*messages, *extra])
-            self._notice.visible = True
-            for m in extra:
-                notify(m)
-        return [*messages, *extra]
 
     # -- figures -------------------------------------------------------------------------
     def _curve_figures(self) -> pn.Column:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -128,6 +129,9 @@ class Section(pn.viewable.Viewer):
     formula: ClassVar[str] = ""  # LaTeX, rendered with KaTeX
     try_this: ClassVar[str] = ""
     url_params: ClassVar[tuple[str, ...]] = ()
+    # For text parameters with a ``regex``: how to describe the expected form to a reader
+    # whose link gets it wrong ("nine 0/1 digits ...").
+    text_formats: ClassVar[dict[str, str]] = {}
 
     embed = param.Boolean(default=False, doc="Hide the prose and show only the widget.")
 
@@ -157,6 +161,10 @@ class Section(pn.viewable.Viewer):
                 shown = html.escape(str(name)[:24])
                 messages.append(f"The {source} mentions “{shown}”, which this section lacks.")
                 continue
+            problem = self._text_form_problem(name, value)
+            if problem:
+                messages.append(problem)
+                continue
             value, msg, ok = coerce(self.param[name], value)
             if msg:
                 messages.append(msg)
@@ -170,6 +178,21 @@ class Section(pn.viewable.Viewer):
                 messages.append(f"Some values from the {source} could not be applied.")
         self.show_messages(messages)
         return messages
+
+    def _text_form_problem(self, name: str, value: Any) -> str:
+        """A clear message when a text parameter's value lacks its required form, else "".
+
+        Checked before :func:`coerce` so the reader learns what the form is, not merely
+        that the value was refused.
+        """
+        p = self.param[name]
+        if not isinstance(p, param.String) or not p.regex:
+            return ""
+        text = as_text(value)[: MAX_RAW_LENGTH + 1].strip()
+        if re.fullmatch(p.regex, text):
+            return ""
+        what = self.text_formats.get(name, f"text of the form {p.regex}")
+        return f"“{name}” must be {what}, not “{html.escape(text[:24])}”; ignored."
 
     def show_messages(self, messages: list[str]) -> None:
         if not messages:

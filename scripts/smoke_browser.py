@@ -22,19 +22,13 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
+
 TITLE = "Boltzmann machines, visually"
 # Updates seen before we call the simulation running, then again to call it still running.
 GROWTH = 20
@@ -111,7 +105,7 @@ def check(base_url: str, path: str = "/", timeout_s: float = 90) -> dict:
 
     with sync_playwright() as pw:
         browser = pw.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"),
+            executable_path=os.environ.get("CHROMIUM_PATH", CHROMIUM),
             args=CHROMIUM_ARGS,
         )
         try:

@@ -82,3 +82,17 @@ def collect_console_errors(page) -> list[str]:
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: errors.append(str(e)))
     return errors
+
+
+def open_section(page, url: str, source: str, key: str, idle: bool = False) -> list[str]:
+    """Open ``url`` and wait until section ``key`` is drawn (its model named ``source``
+    exists, then its rendered element); with ``idle``, also until every Bokeh document is
+    idle, since clicks sent earlier can be lost.  Returns the console-error list to check."""
+    errors = collect_console_errors(page)
+    page.goto(url)
+    wait_for_bokeh(page, source, timeout=90)
+    # The model exists before its view is in the page.
+    page.locator(f".explainer-{key}").first.wait_for(timeout=60_000)
+    if idle:
+        page.wait_for_function("() => Bokeh.documents.every(d => d.is_idle)", timeout=60_000)
+    return errors

@@ -7,7 +7,8 @@ import pytest
 from engine import STRATEGIES, race
 from explainers.annealing import _network
 
-from .helpers import collect_console_errors, source_data, wait_for_bokeh, wait_until
+from . import helpers
+from .helpers import source_data, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -15,11 +16,7 @@ OUTCOMES = ("memory", "mirror", "spurious")
 
 
 def open_section(page, url: str) -> list[str]:
-    errors = collect_console_errors(page)
-    page.goto(url)
-    wait_for_bokeh(page, "annealing-race", timeout=90)
-    page.locator(".explainer-annealing").first.wait_for(timeout=60_000)
-    return errors
+    return helpers.open_section(page, url, "annealing-race", "annealing")
 
 
 def race_counts(page) -> dict[str, dict[str, int]]:

@@ -8,7 +8,8 @@ import pytest
 from engine import capacity_curve, recall_example
 from explainers.capacity import load_grid, trials_for
 
-from .helpers import collect_console_errors, source_data, wait_for_bokeh, wait_until
+from . import helpers
+from .helpers import source_data, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -23,11 +24,7 @@ JS_SET_WIDGET = """
 
 
 def open_section(page, url: str) -> list[str]:
-    errors = collect_console_errors(page)
-    page.goto(url)
-    wait_for_bokeh(page, "capacity-curve", timeout=90)
-    page.locator(".explainer-capacity").first.wait_for(timeout=60_000)
-    return errors
+    return helpers.open_section(page, url, "capacity-curve", "capacity")
 
 
 def curve(page) -> dict:

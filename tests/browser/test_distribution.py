@@ -8,18 +8,14 @@ import pytest
 from engine import empirical_distribution, exact_boltzmann, sample_states
 from explainers.distribution import BoltzmannDistribution
 
-from .helpers import collect_console_errors, source_data, wait_for_bokeh, wait_until
+from . import helpers
+from .helpers import source_data, wait_until
 
 pytestmark = pytest.mark.browser
 
 
 def _open(page, url: str) -> list[str]:
-    errors = collect_console_errors(page)
-    page.goto(url)
-    wait_for_bokeh(page, "distribution-bars", timeout=90)
-    # The model exists before its view is in the page: wait for the rendered section.
-    page.locator(".explainer-distribution").first.wait_for(timeout=60_000)
-    return errors
+    return helpers.open_section(page, url, "distribution-bars", "distribution")
 
 
 def _probs(page) -> np.ndarray:

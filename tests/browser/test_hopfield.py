@@ -7,7 +7,8 @@ import pytest
 
 from engine import SHAPES, to_spins
 
-from .helpers import collect_console_errors, source_data, wait_for_bokeh, wait_until
+from . import helpers
+from .helpers import source_data, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -15,11 +16,7 @@ T_SPINS = to_spins(SHAPES["T"].ravel()).tolist()
 
 
 def open_section(page, url: str) -> list[str]:
-    errors = collect_console_errors(page)
-    page.goto(url)
-    wait_for_bokeh(page, "hopfield-grid", timeout=90)
-    page.locator(".explainer-hopfield").first.wait_for(timeout=60_000)
-    return errors
+    return helpers.open_section(page, url, "hopfield-grid", "hopfield")
 
 
 def grid(page) -> list[int]:

@@ -7,7 +7,8 @@ import pytest
 
 from engine import Lattice
 
-from .helpers import collect_console_errors, source_data, wait_for_bokeh, wait_until
+from . import helpers
+from .helpers import source_data, wait_for_bokeh, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -37,11 +38,7 @@ JS_SET_WIDGET = """
 
 
 def open_section(page, url: str) -> list[str]:
-    errors = collect_console_errors(page)
-    page.goto(url)
-    wait_for_bokeh(page, "ising-lattice", timeout=90)
-    page.locator(".explainer-ising").first.wait_for(timeout=60_000)
-    return errors
+    return helpers.open_section(page, url, "ising-lattice", "ising")
 
 
 def lattice(page) -> np.ndarray:

@@ -10,18 +10,14 @@ import pytest
 from engine import BoltzmannLearner, data_moments
 from explainers.learning import DATA, INIT_STD
 
-from .helpers import collect_console_errors, source_data, wait_for_bokeh, wait_until
+from . import helpers
+from .helpers import source_data, wait_until
 
 pytestmark = pytest.mark.browser
 
 
 def _open(page, url: str) -> list[str]:
-    errors = collect_console_errors(page)
-    page.goto(url)
-    wait_for_bokeh(page, "learning-kl", timeout=90)
-    # The model exists before its view is in the page: wait for the rendered section.
-    page.locator(".explainer-learning").first.wait_for(timeout=60_000)
-    return errors
+    return helpers.open_section(page, url, "learning-kl", "learning")
 
 
 def _curve(page) -> dict:

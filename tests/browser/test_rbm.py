@@ -9,7 +9,8 @@ import pytest
 
 from engine import SHAPES
 
-from .helpers import collect_console_errors, source_data, wait_for_bokeh, wait_until
+from . import helpers
+from .helpers import source_data, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -46,13 +47,7 @@ JS_WIDGETS = """
 
 
 def _open(page, url: str) -> list[str]:
-    errors = collect_console_errors(page)
-    page.goto(url)
-    wait_for_bokeh(page, "rbm-error", timeout=90)
-    page.locator(".explainer-rbm").first.wait_for(timeout=60_000)
-    # Clicks sent before the document is idle can be lost.
-    page.wait_for_function("() => Bokeh.documents.every(d => d.is_idle)", timeout=60_000)
-    return errors
+    return helpers.open_section(page, url, "rbm-error", "rbm", idle=True)
 
 
 def _query(page) -> dict[str, list[str]]:

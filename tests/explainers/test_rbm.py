@@ -514,3 +514,13 @@ def test_hostile_values_never_escape_and_leave_a_valid_state(raw):
     before = s.n_steps
     s.step()
     assert s.n_steps == before + 1
+
+
+@pytest.mark.parametrize("bad", ["", "12", "11101011x", "1" * 500, 123, None])
+def test_a_malformed_pattern_in_a_link_is_refused_with_its_form_named(bad):
+    s = make(pattern="000000000")
+    msgs = s.apply_values({"pattern": bad, "lr": "0.1"})
+    assert s.pattern == "000000000"
+    assert s.lr == pytest.approx(0.1)  # the other values still apply
+    assert len(msgs) == 1 and "nine 0/1 digits" in msgs[0]
+    assert s._notice.visible
