@@ -582,9 +582,3 @@ class Capacity(Section):
             self._example_text,
             sizing_mode="stretch_width",
         )
-
-    @staticmethod
-    def _button(label: str, action, description: str) -> pn.widgets.Button:
-        b = pn.widgets.Button(label=label, description=description)
-        b.on_click(action)
-        return b

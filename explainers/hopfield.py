@@ -511,9 +511,3 @@ class HopfieldGrid(Section):
             self._trace.pane,
             sizing_mode="stretch_width",
         )
-
-    @staticmethod
-    def _button(label: str, action, description: str) -> pn.widgets.Button:
-        b = pn.widgets.Button(label=label, description=description)
-        b.on_click(action)
-        return b

@@ -468,9 +468,3 @@ class SpinLattice(Section):
             self._traces.pane,
             sizing_mode="stretch_width",
         )
-
-    @staticmethod
-    def _button(label: str, action, description: str) -> pn.widgets.Button:
-        b = pn.widgets.Button(label=label, description=description)
-        b.on_click(action)
-        return b

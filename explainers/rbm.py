@@ -762,14 +762,6 @@ class RBMTrainer(Section):
         return themed(fig)
 
     # -- layout --------------------------------------------------------------------------
-    @staticmethod
-    def _button(label: str, action, description: str | None = None, **kw) -> pn.widgets.Button:
-        # Descriptions only where the label needs one: each adds a tooltip model, and every
-        # model in the document costs a little in every frame's message.
-        b = pn.widgets.Button(name=label, description=description, **kw)
-        b.on_click(action)
-        return b
-
     def body(self) -> pn.viewable.Viewable:
         buttons = pn.FlexBox(
             self.animator.button,

@@ -142,6 +142,17 @@ class Section(pn.viewable.Viewer):
         self._embed_code = pn.pane.HTML("", visible=False, margin=(4, 0))
 
     # -- to implement ------------------------------------------------------------------
+    @staticmethod
+    def _button(label: str, action, description: str | None = None, **kw) -> pn.widgets.Button:
+        """A button that calls ``action(event)`` when pressed.
+
+        Give a ``description`` only where the label needs one: each adds a tooltip model to
+        the page, and every model in the document costs a little in each session.
+        """
+        b = pn.widgets.Button(label=label, description=description, **kw)
+        b.on_click(action)
+        return b
+
     def body(self) -> pn.viewable.Viewable:
         """The interactive part: controls, plots, readouts."""
         raise NotImplementedError
