@@ -24,6 +24,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import sync_playwright
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
@@ -132,11 +133,15 @@ def check(base_url: str, path: str = "/", timeout_s: float = 90) -> dict:
                 assert found["title"], "the page has no title"
 
             hopfield = page.locator(".explainer-hopfield")
-            found["hopfield"] = hopfield.count() > 0
             # Once the app has a Hopfield section (its own route answers), the page must
             # show it and it must run: a section that failed to build is a failure here.
-            if not found["hopfield"] and _has_route(base_url, "/hopfield"):
-                raise AssertionError(f"{found['url']} lacks the Hopfield section")
+            # The document is ready before its views are drawn, so wait for the section.
+            if _has_route(base_url, "/hopfield"):
+                try:
+                    hopfield.first.wait_for(timeout=timeout_s * 1000)
+                except PlaywrightTimeout:
+                    raise AssertionError(f"{found['url']} lacks the Hopfield section") from None
+            found["hopfield"] = hopfield.count() > 0
             if found["hopfield"]:
                 hopfield.first.scroll_into_view_if_needed(timeout=timeout_s * 1000)
                 before = _wait_for_updates(page, 0, timeout_s)
