@@ -27,7 +27,6 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.models import ColumnDataSource, Range1d
-from bokeh.plotting import figure
 
 from engine import (
     SHAPES,
@@ -43,7 +42,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator, notify
 from .section import Section
-from .views import LineChart, PixelGrid, ink, themed
+from .views import LineChart, PixelGrid, bare_figure, ink
 
 NAMES = ("T", "L")
 N_CELLS = 9
@@ -103,19 +102,9 @@ class Readouts:
             },
             name=name,
         )
-        fig = figure(
-            width=width,
-            height=height,
-            x_range=Range1d(-0.05, k),
-            y_range=Range1d(-0.25, 1.75),
-            toolbar_location=None,
-            tools="",
-            min_border=0,
-            outline_line_color=None,
-            x_axis_type=None,
-            y_axis_type=None,
+        fig = bare_figure(
+            width, height, min_border=0, x_range=Range1d(-0.05, k), y_range=Range1d(-0.25, 1.75)
         )
-        themed(fig)
         fig.border_fill_alpha = 0.0
         fig.background_fill_alpha = 0.0
         common = {"source": self.source, "text_baseline": "bottom", "text_align": "left"}

@@ -40,7 +40,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator
 from .section import Section
-from .views import SR_ONLY_CSS, LineChart, ink, legend, themed
+from .views import SR_ONLY_CSS, LineChart, bare_figure, ink, legend, themed
 
 N_UNITS = 9
 SHAPE_NAMES = ("T", "L", "O")
@@ -83,19 +83,14 @@ class _CorrelationMaps:
         self.sources = [ColumnDataSource({"image": [np.zeros((n, n))]}, name=nm) for nm in names]
         x_range = Range1d(-0.2, 3 * n + 2 * self.GAP + 0.2)
         y_range = Range1d(-0.3, n + 2.2)
-        fig = figure(
-            width=720,
+        fig = bare_figure(
+            720,
             # square cells: the same data units per pixel on both axes
-            height=round(720 * (y_range.end - y_range.start) / (x_range.end - x_range.start)),
+            round(720 * (y_range.end - y_range.start) / (x_range.end - x_range.start)),
             sizing_mode="scale_width",
             x_range=x_range,
             y_range=y_range,
-            toolbar_location=None,
-            tools="",
-            min_border=2,
         )
-        fig.axis.visible = False
-        fig.grid.visible = False
         self.titles = ColumnDataSource(
             {
                 "x": [k * (n + self.GAP) + n / 2 for k in range(3)],
@@ -127,7 +122,7 @@ class _CorrelationMaps:
             text_color=ink(),
         )
         fig.add_tools(HoverTool(renderers=renderers, tooltips=[("value", "@image{+0.000}")]))
-        self.figure = themed(fig)
+        self.figure = fig
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", margin=(4, 0))
         # changes only when the scale steps (a handful of times per run): a Panel pane is fine
         self.scale_note = pn.pane.HTML(self._note(1.0), margin=(0, 4))
@@ -166,21 +161,18 @@ class _Readouts:
             {"x": np.arange(k) + 0.02, "label": list(labels), "value": ["–"] * k},
             name="learning-readouts",
         )
-        fig = figure(
-            height=54,
+        fig = bare_figure(
+            None,
+            54,
+            min_border=0,
             sizing_mode="stretch_width",
             x_range=Range1d(0, k),
             y_range=Range1d(0, 1),
-            toolbar_location=None,
-            tools="",
-            min_border=0,
         )
-        fig.axis.visible = False
-        fig.grid.visible = False
         common = {"source": self.source, "text_align": "left", "text_color": ink()}
         fig.text("x", 0.97, text="label", text_baseline="top", text_font_size="9.5pt", **common)
         fig.text("x", 0.05, text="value", text_baseline="bottom", text_font_size="15pt", **common)
-        self.figure = themed(fig)
+        self.figure = fig
         self.figure.background_fill_alpha = 0.0
         self.figure.border_fill_alpha = 0.0
         self.alt = pn.pane.HTML(self._text(), stylesheets=[SR_ONLY_CSS], margin=0)

@@ -65,14 +65,16 @@ def themed(fig: figure) -> figure:
     return fig
 
 
-def _bare_figure(width: int, height: int, **kw) -> figure:
-    """A figure with no axes, grid or toolbar: the frame is the picture."""
+def bare_figure(width: int | None, height: int, min_border: int = 2, **kw) -> figure:
+    """A figure with no axes, grid or toolbar: the frame is the picture (a grid, an image,
+    a row of readouts).  ``width`` None leaves the width to ``sizing_mode``."""
+    if width is not None:
+        kw["width"] = width
     fig = figure(
-        width=width,
         height=height,
         toolbar_location=None,
         tools="",
-        min_border=2,
+        min_border=min_border,
         outline_line_color=None,
         # Bokeh lines up the plot areas of figures in one column; a picture must keep its own
         # shape instead of taking a neighbouring chart's axis width.
@@ -138,7 +140,7 @@ class PixelGrid:
             },
             name=name,
         )
-        fig = _bare_figure(
+        fig = bare_figure(
             size,
             int(size * rows / cols),
             x_range=Range1d(0, cols),
@@ -409,7 +411,7 @@ class HeatMap:
         rows, cols = shape
         self.mapper = LinearColorMapper(palette=palette, low=vmin, high=vmax)
         self.source = ColumnDataSource({"image": [np.zeros(shape)]}, name=name)
-        fig = _bare_figure(
+        fig = bare_figure(
             width,
             max(int(width * rows / cols), 40),
             x_range=Range1d(0, cols),

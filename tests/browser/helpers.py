@@ -76,6 +76,24 @@ def changes(page, name: str) -> int:
     return page.evaluate("(n) => window.__changes[n]", name)
 
 
+JS_SET_WIDGET = """
+([title, value]) => {
+  for (const doc of Bokeh.documents) {
+    for (const m of doc.all_models) {
+      if (m.title === title && 'value' in m.properties) { m.value = value; return true; }
+    }
+  }
+  return false;
+}
+"""
+
+
+def set_widget(page, title: str, value) -> bool:
+    """Set the ``value`` of the widget titled ``title`` in the browser, as a client could
+    over the websocket, bypassing the widget's own bounds.  False if there is none."""
+    return page.evaluate(JS_SET_WIDGET, [title, value])
+
+
 def collect_console_errors(page) -> list[str]:
     """Start collecting console errors and page errors; returns the live list."""
     errors: list[str] = []

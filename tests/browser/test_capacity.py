@@ -13,15 +13,6 @@ from .helpers import source_data, wait_until
 
 pytestmark = pytest.mark.browser
 
-JS_SET_WIDGET = """
-([title, value]) => {
-  for (const m of Bokeh.documents[0].all_models) {
-    if (m.title === title && 'value' in m.properties) { m.value = value; return true; }
-  }
-  return false;
-}
-"""
-
 
 def open_section(page, url: str) -> list[str]:
     return helpers.open_section(page, url, "capacity-curve", "capacity")
@@ -121,7 +112,7 @@ def test_mangled_link_is_refused_with_a_message_and_the_section_works(page, app_
 def test_an_out_of_range_value_sent_to_the_model_is_refused(page, app_url):
     open_section(page, app_url + "/capacity")
     wait_for_curve(page, 100)
-    assert page.evaluate(JS_SET_WIDGET, ["Units n", 100000])
+    assert helpers.set_widget(page, "Units n", 100000)
     page.wait_for_timeout(1500)
     # The server kept n = 100: same curve, and the section still answers.
     wait_for_curve(page, 100)

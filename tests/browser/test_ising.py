@@ -12,30 +12,6 @@ from .helpers import source_data, wait_for_bokeh, wait_until
 
 pytestmark = pytest.mark.browser
 
-# Counts every update of a source. (A patch or a stream fires the source's `patching` /
-# `streaming` signal, not a change of its `data` property.)
-JS_COUNT = """
-(name) => {
-  window.__updates = window.__updates || {};
-  window.__updates[name] = 0;
-  const m = Bokeh.documents[0].get_model_by_name(name);
-  const bump = () => { window.__updates[name] += 1; };
-  m.patching.connect(bump);
-  m.streaming.connect(bump);
-  m.properties.data.change.connect(bump);
-  return true;
-}
-"""
-
-JS_SET_WIDGET = """
-([title, value]) => {
-  for (const m of Bokeh.documents[0].all_models) {
-    if (m.title === title && 'value' in m.properties) { m.value = value; return true; }
-  }
-  return false;
-}
-"""
-
 
 def open_section(page, url: str) -> list[str]:
     return helpers.open_section(page, url, "ising-lattice", "ising")
@@ -67,10 +43,10 @@ def test_section_alone_renders_the_lattice(page, app_url):
 def test_run_animates_the_lattice_and_the_energy_trace_grows(page, app_url):
     errors = open_section(page, app_url + "/ising")
     first = lattice(page)
-    page.evaluate(JS_COUNT, "ising-lattice")
+    helpers.start_counting_changes(page, "ising-lattice")
     page.get_by_role("button", name="Run").click()
     page.wait_for_timeout(2000)
-    frames = page.evaluate("() => window.__updates['ising-lattice']")
+    frames = helpers.changes(page, "ising-lattice")
     assert frames >= 5  # it animates (the rate itself is measured in bench, not here)
     wait_until(lambda: len(traces(page)["energy"]) > 10, timeout=30)
     page.get_by_role("button", name="Pause").click()
@@ -123,8 +99,8 @@ def test_critical_temperature_button(page, app_url):
 
 def test_caps_hold_against_values_sent_straight_to_the_model(page, app_url):
     errors = open_section(page, app_url + "/ising?ising.L=32")
-    assert page.evaluate(JS_SET_WIDGET, ["Sweeps per frame", 1000])
-    assert page.evaluate(JS_SET_WIDGET, ["Side L", "1024"])
+    assert helpers.set_widget(page, "Sweeps per frame", 1000)
+    assert helpers.set_widget(page, "Side L", "1024")
     page.wait_for_timeout(1000)
     assert lattice(page).shape == (32, 32)
     page.get_by_role("button", name="Run").click()

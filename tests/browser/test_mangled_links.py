@@ -14,21 +14,9 @@ import pytest
 
 from explainers.page import SECTIONS
 
-from .helpers import collect_console_errors, wait_until
+from .helpers import changes, collect_console_errors, start_counting_changes, wait_until
 
 pytestmark = pytest.mark.browser
-
-# A data source's updates: assignment fires data.change, stream/patch their own signals.
-JS_COUNT_UPDATES = """
-(name) => {
-  const doc = Bokeh.documents.find(d => d.get_model_by_name(name));
-  const m = doc.get_model_by_name(name);
-  window.__updates = 0;
-  const bump = () => { window.__updates += 1; };
-  m.properties.data.change.connect(bump); m.streaming.connect(bump); m.patching.connect(bump);
-  return true;
-}
-"""
 
 OVERLONG = "9" * 4000
 
@@ -93,9 +81,9 @@ def test_a_mangled_link_opens_a_working_page(page, app_url, link, sections, mess
             assert named.count() >= 1 and named.first.is_visible(), f"{key}: no message on {word}"
     if run is not None:
         key, label, source = run
-        page.evaluate(JS_COUNT_UPDATES, source)
+        start_counting_changes(page, source)
         section = page.locator(f".explainer-{key}")
         section.get_by_role("button", name=label, exact=True).first.click()
-        wait_until(lambda: page.evaluate("window.__updates") >= 5, timeout=30)
+        wait_until(lambda: changes(page, source) >= 5, timeout=30)
         section.get_by_role("button", name="Pause", exact=True).first.click()
     assert [e for e in errors if "Traceback" in e or "Error" in e] == [], errors
