@@ -361,7 +361,7 @@ class LineChart:
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", margin=(4, 0))
 
-    def stream(self, data: dict, rollover: int | None = None) -> None:
+    def stream(self, data: dict) -> None:
         """Append points: ``data`` maps every column to a sequence of equal length."""
         # Plain lists: a few points travel in the message itself, whereas each numpy column
         # would be sent as a separate binary frame; Bokeh extends them in place.
@@ -369,7 +369,7 @@ class LineChart:
             c: v if isinstance(v, list) else np.asarray(v).tolist()
             for c, v in ((c, data[c]) for c in self.columns)
         }
-        self.source.stream(columns, rollover or self.rollover)
+        self.source.stream(columns, self.rollover)
         xs = self.source.data[self.x]
         if self.x_range is not None and len(xs):
             self.x_range.fit(xs[0], xs[-1])
