@@ -117,9 +117,6 @@ class Readouts:
     def __getitem__(self, label: str) -> str:
         return self._values[self.labels.index(label)]
 
-    def __setitem__(self, label: str, value: str) -> None:
-        self.update({label: value})
-
     def update(self, values: dict[str, str]) -> None:
         """Set several readouts in one patch (one event in the frame's message)."""
         changes = []
