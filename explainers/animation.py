@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -25,6 +24,9 @@ import panel as pn
 import param
 from panel.custom import JSComponent
 from panel.io.state import set_curdoc
+from tornado.ioloop import IOLoop, PeriodicCallback
+
+from .fastpatch import FrameWriter
 
 log = logging.getLogger("explainers")
 
@@ -84,7 +86,9 @@ export function render({ model }) {
 """
 
 
-_VISIBILITY: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+# Kept on the document itself, so it is freed with it.  (A WeakKeyDictionary keyed by the
+# document would leak: the sensor's watchers reach the animators, which hold the document.)
+_SENSOR = "_explainers_tab_visibility"
 
 
 def tab_visibility() -> TabVisibility | None:
@@ -96,9 +100,11 @@ def tab_visibility() -> TabVisibility | None:
     doc = pn.state.curdoc
     if doc is None or doc.session_context is None:
         return None
-    if doc not in _VISIBILITY:
-        _VISIBILITY[doc] = TabVisibility(width=0, height=0, margin=0)
-    return _VISIBILITY[doc]
+    sensor = getattr(doc, _SENSOR, None)
+    if sensor is None:
+        sensor = TabVisibility(width=0, height=0, margin=0)
+        setattr(doc, _SENSOR, sensor)
+    return sensor
 
 
 class Animator(param.Parameterized):
@@ -115,7 +121,6 @@ class Animator(param.Parameterized):
     """
 
     running = param.Boolean(default=False, doc="Whether frames are being produced.")
-    frames = param.Integer(default=0, doc="Frames produced since creation.")
 
     def __init__(
         self,
@@ -132,7 +137,9 @@ class Animator(param.Parameterized):
         self._labels = (label_run, label_pause)
         self._where = where
         self._cb = None
+        self._writer: FrameWriter | None = None
         self._started_at = 0.0
+        self.frames = 0  # produced since creation (a plain int: a param costs ~0.1 ms a frame)
         self.cpu_ms: deque[float] = deque(maxlen=2000)  # server CPU per frame
         self.button = pn.widgets.Button(label=label_run, button_type="primary", width=90)
         self.button.on_click(lambda _e: self.toggle())
@@ -163,25 +170,49 @@ class Animator(param.Parameterized):
             return
         self._started_at = time.monotonic()
         if self._cb is None:
-            self._cb = pn.state.add_periodic_callback(self._tick, period=self._period, start=False)
-            self._cb.log = False
-            # A frame is not "busy" work for the page's loading indicator. Without this,
-            # Panel adds and removes an entry in a process-wide busy counter around every
-            # tick (a dozen param updates and watchers): measured 2.7 → 1.5 ms of server
-            # CPU per Hopfield frame (bench.app). Panel's own cleanup timer uses the flag.
-            self._cb._background = True
+            self._cb = self._make_timer()
         self._cb.start()
         self.running = True
 
+    def _make_timer(self):
+        doc = pn.state.curdoc
+        writer = FrameWriter(doc) if doc is not None else None
+        if writer is not None and writer.status() != "never":
+            # In a server session, a frame goes straight out in one socket write (see
+            # fastpatch.FrameWriter): about half the server CPU of Panel's periodic callback
+            # and hold, which lock, schedule and write in several steps (bench.app).
+            self._writer = writer
+            return PeriodicCallback(self._tick_direct, self._period)
+        self._writer = None
+        return self._panel_timer()
+
+    def _panel_timer(self):
+        cb = pn.state.add_periodic_callback(self._tick, period=self._period, start=False)
+        cb.log = False
+        # A frame is not "busy" work for the page's loading indicator. Without this, Panel
+        # adds and removes an entry in a process-wide busy counter around every tick (a
+        # dozen param updates and watchers): measured 2.7 → 1.5 ms of server CPU per
+        # Hopfield frame (bench.app). Panel's own cleanup timer uses the flag.
+        cb._background = True
+        return cb
+
     def pause(self) -> None:
-        if self._cb is not None and self._cb.running:
-            self._cb.stop()
+        if self._cb is not None:
+            self._cb.stop()  # both kinds of timer may be stopped twice
         self.running = False
 
     def stop(self) -> None:
         """Pause and forget the periodic callback (session ending)."""
         self.pause()
         self._cb = None
+
+    @property
+    def ticking(self) -> bool:
+        """Whether this animator's timer is scheduled (for tests and server statistics)."""
+        cb = self._cb
+        if cb is None:
+            return False
+        return cb.is_running() if isinstance(cb, PeriodicCallback) else bool(cb.running)
 
     def toggle(self) -> None:
         self.pause() if self.running else self.play()
@@ -192,18 +223,59 @@ class Animator(param.Parameterized):
         self.button.button_type = "warning" if self.running else "primary"
 
     # -- the loop ------------------------------------------------------------------------
+    def _expired(self) -> bool:
+        if _session_alive() and time.monotonic() - self._started_at <= SAFETY_TIMEOUT_S:
+            return False
+        self.stop()
+        return True
+
     def _tick(self) -> None:
-        if not _session_alive() or time.monotonic() - self._started_at > SAFETY_TIMEOUT_S:
-            self.stop()
+        """One frame through Panel's periodic callback (notebooks, threaded servers)."""
+        if self._expired():
             return
         t0 = time.thread_time()
         try:
             with pn.io.hold():
                 self._frame()
         except Exception as exc:  # a bug must not leave a zombie loop or a silent page
-            self.pause()
-            report_exception(exc, self._where)
+            self._fail(exc)
             return
+        self._count(t0)
+
+    def _tick_direct(self) -> None:
+        """One frame straight from Tornado's timer, sent by the FrameWriter."""
+        writer = self._writer
+        with set_curdoc(writer.doc):
+            if self._expired():
+                return
+            status = writer.status()
+            if status != "go":
+                # Something else is using the document or its socket right now (or the
+                # client is still reading the last frame): skip this tick, try the next.
+                if status == "never":
+                    self._fallback()
+                return
+            t0 = time.thread_time()
+            try:
+                with writer.frame():
+                    self._frame()
+            except Exception as exc:
+                self._fail(exc)
+                return
+            self._count(t0)
+
+    def _fallback(self) -> None:
+        """Continue on Panel's path (the session changed so the direct one no longer fits)."""
+        self._cb.stop()
+        self._writer = None
+        self._cb = self._panel_timer()
+        self._cb.start()
+
+    def _fail(self, exc: Exception) -> None:
+        self.pause()
+        report_exception(exc, self._where)
+
+    def _count(self, t0: float) -> None:
         self.cpu_ms.append((time.thread_time() - t0) * 1e3)
         self.frames += 1
 
@@ -220,27 +292,45 @@ def run_in_background(
     """Run ``job(progress)`` on the shared pool and deliver its result to the session.
 
     ``job`` receives a ``progress(fraction)`` function it may call from the worker thread;
-    ``on_progress`` and ``on_done`` are called back on the session's own event loop (with
-    the document locked), so they may update widgets and sources freely.
+    ``on_progress`` and ``on_done`` are called back, in order, on the session's own event
+    loop while nothing else uses the document, so they may update widgets and sources freely.
     """
     doc = pn.state.curdoc
     in_server = doc is not None and doc.session_context is not None
     lock = threading.Lock()
     last = [0.0]
+    writer = FrameWriter(doc) if in_server else None
+    direct = writer is not None and writer.status() != "never"
+    loop = IOLoop.current() if direct else None
+    queued = [False]  # once a delivery has waited for Bokeh's lock, the rest follow it
 
     def deliver(fn, *args):
         if not in_server:
             fn(*args)
             return
 
-        def run():
+        def call():
             with set_curdoc(doc):
                 try:
                     fn(*args)
                 except Exception as exc:
                     report_exception(exc, where)
 
-        doc.add_next_tick_callback(run)
+        def call_direct():
+            # Like an animation frame: straight out in one write when nothing else is busy
+            # with the document; otherwise, and for every later delivery of this job (to
+            # keep their order), through Bokeh's locked next-tick callback.
+            if queued[0] or writer.status() != "go":
+                queued[0] = True
+                doc.add_next_tick_callback(call)
+                return
+            with writer.frame():
+                call()
+
+        if direct:
+            loop.add_callback(call_direct)
+        else:
+            doc.add_next_tick_callback(call)
 
     def progress(fraction: float) -> None:
         if on_progress is None:

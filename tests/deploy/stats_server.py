@@ -40,6 +40,7 @@ class StatsHandler(RequestHandler):
                     "periodic_running": sum(bool(cb.running) for cb in periodic),
                     "animators": len(animators),
                     "animators_running": sum(bool(a.running) for a in animators),
+                    "animators_ticking": sum(a.ticking for a in animators),
                 }
             )
         )

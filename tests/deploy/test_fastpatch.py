@@ -1,6 +1,14 @@
-"""explainers.fastpatch: the cached reference map gives byte-identical PATCH-DOC messages."""
+"""explainers.fastpatch: the cached reference map gives byte-identical PATCH-DOC messages,
+and the FrameWriter sends a frame as exactly those websocket frames, in one write, only when
+nothing else is using the document or its socket."""
 
 from __future__ import annotations
+
+import asyncio
+import json
+import struct
+from asyncio import Future
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -8,6 +16,7 @@ from bokeh.document import Document
 from bokeh.models import ColumnDataSource, Span
 from bokeh.plotting import figure
 from bokeh.protocol import Protocol
+from tornado.locks import Lock
 
 from explainers import fastpatch
 
@@ -105,3 +114,132 @@ def test_the_cache_dies_with_its_document():
         assert alive() is None
     finally:
         fastpatch.uninstall()
+
+
+# -- FrameWriter: one socket write per frame ---------------------------------------------------
+def _read_frames(data: bytes) -> list[tuple[int, bytes]]:
+    """Split server-to-client websocket frames (RFC 6455: final, unmasked)."""
+    frames, i = [], 0
+    while i < len(data):
+        b0, b1 = data[i], data[i + 1]
+        assert b0 & 0x80 and not b1 & 0x80, "final and unmasked"
+        n, i = b1 & 0x7F, i + 2
+        if n == 126:
+            n, i = struct.unpack("!H", data[i : i + 2])[0], i + 2
+        elif n == 127:
+            n, i = struct.unpack("!Q", data[i : i + 8])[0], i + 8
+        frames.append((b0 & 0x0F, data[i : i + n]))
+        i += n
+    return frames
+
+
+def test_message_bytes_are_the_frames_bokeh_sends(doc):
+    d, fig, src, img, events = doc
+    src.stream({"x": [2.0], "y": [0.5]})
+    img.data = {"image": [np.arange(70_000.0).reshape(350, 200)]}  # a 560 kB buffer
+    fig.title.text = "x" * 200  # a text frame over 125 bytes
+    msg = PROTOCOL.create("PATCH-DOC", events)
+    frames = _read_frames(fastpatch.message_bytes(msg))
+    expected = [(1, msg.header_json.encode()), (1, msg.metadata_json.encode())]
+    expected.append((1, msg.content_json.encode()))
+    for buffer in msg.buffers:
+        expected += [(1, json.dumps(buffer.ref).encode()), (2, buffer.to_bytes())]
+    assert frames == expected
+    assert len(frames) == 5 and len(frames[-1][1]) == 560_000
+
+
+class _Stream:
+    def __init__(self):
+        self.written: list[bytes] = []
+        self.pending = False
+
+    def writing(self):
+        return self.pending
+
+    def write(self, data):
+        self.written.append(data)
+        future = Future()
+        future.set_result(None)
+        return future
+
+
+class _WS:
+    def __init__(self):
+        self.stream = _Stream()
+        self._compressor = None
+        self.mask_outgoing = False
+
+    def is_closing(self):
+        return False
+
+
+class _Conn:
+    def __init__(self):
+        self._socket = SimpleNamespace(ws_connection=_WS(), write_lock=Lock())
+
+
+@pytest.fixture
+def session_doc(doc):
+    """The test document as if a server session with one open websocket held it."""
+    d, fig, src, img, events = doc
+    conn = _Conn()
+    session = SimpleNamespace(_lock=Lock(), _subscribed_connections={conn})
+    context = SimpleNamespace(session=session)
+    d._session_context = lambda: context  # Bokeh keeps a weak reference
+    fastpatch.install()
+    yield d, src, session, conn._socket
+    fastpatch.uninstall()
+
+
+def test_a_frame_goes_out_in_one_write(session_doc):
+    d, src, session, handler = session_doc
+    writer = fastpatch.FrameWriter(d)
+    assert writer.status() == "go"
+    with writer.frame():
+        src.stream({"x": [2.0], "y": [0.5]})
+        src.patch({"y": [(0, 9.0)]})
+        assert d.callbacks.hold_value == "combine"  # held while the frame runs
+    assert d.callbacks.hold_value is None
+    [data] = handler.ws_connection.stream.written
+    header, _meta, content = (json.loads(p) for _op, p in _read_frames(data))
+    assert header["msgtype"] == "PATCH-DOC"
+    kinds = [e["kind"] for e in content["events"]]
+    assert kinds == ["ColumnsStreamed", "ColumnsPatched"]
+    with writer.frame():
+        pass  # nothing changed: nothing written
+    assert len(handler.ws_connection.stream.written) == 1
+
+
+def test_an_error_in_the_frame_still_sends_what_changed(session_doc):
+    d, src, session, handler = session_doc
+    writer = fastpatch.FrameWriter(d)
+    with pytest.raises(RuntimeError), writer.frame():
+        src.stream({"x": [2.0], "y": [0.5]})
+        raise RuntimeError("boom")
+    assert d.callbacks.hold_value is None
+    assert len(handler.ws_connection.stream.written) == 1
+
+
+async def _status_while_held(lock, writer) -> str:
+    async with lock:
+        return writer.status()
+
+
+def test_busy_or_never_when_the_direct_path_must_not_write(session_doc):
+    d, src, session, handler = session_doc
+    writer = fastpatch.FrameWriter(d)
+    ws = handler.ws_connection
+    # Something else holds the document, the session or the socket: skip this tick.
+    assert asyncio.run(_status_while_held(session._lock, writer)) == "busy"
+    assert asyncio.run(_status_while_held(handler.write_lock, writer)) == "busy"
+    ws.stream.pending = True  # the client has not read the last frame yet
+    assert writer.status() == "busy"
+    ws.stream.pending = False
+    d.callbacks.hold("combine")
+    assert writer.status() == "busy"
+    d.callbacks.unhold()
+    assert writer.status() == "go"
+    # The direct path does not apply: compression, or no server session at all.
+    ws._compressor = object()
+    assert writer.status() == "never"
+    assert fastpatch.FrameWriter(Document()).status() == "never"
