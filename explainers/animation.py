@@ -288,24 +288,26 @@ def run_in_background(
     on_done: Callable[[object], None],
     on_progress: Callable[[float], None] | None = None,
     where: str = "background job",
+    inline: bool = False,
 ) -> None:
     """Run ``job(progress)`` on the shared pool and deliver its result to the session.
 
     ``job`` receives a ``progress(fraction)`` function it may call from the worker thread;
     ``on_progress`` and ``on_done`` are called back, in order, on the session's own event
     loop while nothing else uses the document, so they may update widgets and sources freely.
+    With ``inline`` (a job known to be small) everything runs at once, on the caller's thread.
     """
     doc = pn.state.curdoc
-    in_server = doc is not None and doc.session_context is not None
+    deferred = doc is not None and doc.session_context is not None and not inline
     lock = threading.Lock()
     last = [0.0]
-    writer = FrameWriter(doc) if in_server else None
+    writer = FrameWriter(doc) if deferred else None
     direct = writer is not None and writer.status() != "never"
     loop = IOLoop.current() if direct else None
     queued = [False]  # once a delivery has waited for Bokeh's lock, the rest follow it
 
     def deliver(fn, *args):
-        if not in_server:
+        if not deferred:
             fn(*args)
             return
 
@@ -350,7 +352,7 @@ def run_in_background(
             return
         deliver(on_done, result)
 
-    if in_server:
+    if deferred:
         _POOL.submit(work)
-    else:  # notebook/script: simply run it
+    else:  # notebook/script, or a small job: simply run it
         work()
