@@ -203,13 +203,21 @@ def _fit(W, a, b, data, batch_sizes, epochs, lr, k, persistent, chains, streams,
 
 
 @numba.njit(cache=True, nogil=True)
-def _bernoulli(p, streams, r):
-    out = np.empty(p.shape)
-    flat_p = p.ravel()
-    flat_o = out.ravel()
-    for i in range(flat_p.size):
-        flat_o[i] = 1.0 if uniform(streams, r) < flat_p[i] else 0.0
+def _bernoulli_flat(p, streams, r):
+    out = np.empty(p.size)
+    for i in range(p.size):
+        out[i] = 1.0 if uniform(streams, r) < p[i] else 0.0
     return out
+
+
+def _bernoulli(p, streams, r):
+    """0/1 samples with probabilities ``p`` (any shape) from stream ``r``, in C order.
+
+    The kernel takes one flat signature: every cached signature is loaded separately
+    at start-up, and 1-D and 2-D probabilities would otherwise need one each.
+    """
+    p = np.ascontiguousarray(p, dtype=np.float64)
+    return _bernoulli_flat(p.ravel(), streams, r).reshape(p.shape)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -575,13 +583,15 @@ class RBM:
         k = _positive_int(k, "k")
         n_rows = batch.shape[0]
         chains = self._persistent(persistent, n_rows if n_chains is None else n_chains)
-        nv, nh = self.n_visible, self.n_hidden
-        err = _cd_batch(
-            self._W, self._a, self._b, batch, np.arange(n_rows), lr, k, bool(persistent),
-            chains, self._train_stream, 0, True, _workspace(n_rows, nv, nh),
+        # one epoch of one batch, in order: exactly _cd_batch on every row (through _fit,
+        # so start-up loads one cached kernel for both train_step and fit)
+        sizes = np.array([n_rows], dtype=np.int64)
+        errors = _fit(
+            self._W, self._a, self._b, batch, sizes, 1, lr, k, bool(persistent),
+            chains, self._train_stream, 0, False, True,
         )  # fmt: skip
         self.n_updates += 1
-        return float(err / (n_rows * nv))
+        return float(errors[0])
 
     def fit(
         self,
