@@ -32,6 +32,12 @@ log = logging.getLogger("explainers")
 
 FRAME_MS = 30  # ≈ 33 frames/s: as fast as it is useful to draw a small grid
 SAFETY_TIMEOUT_S = 20 * 60  # an animation left running in a forgotten tab stops eventually
+# When a whole class animates at once, the frames of all sessions share one event loop.
+# Past this share of a core spent in frames, every animation slows down a little (down to
+# 1/MAX_STRETCH of its speed, i.e. 24 frames/s at the default), so that a click or a slider
+# move of anyone still gets its turn quickly.
+FRAME_LOAD_TARGET = 0.5
+MAX_STRETCH = 1.4
 
 _POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="explainer-work")
 
@@ -105,6 +111,39 @@ def tab_visibility() -> TabVisibility | None:
         sensor = TabVisibility(width=0, height=0, margin=0)
         setattr(doc, _SENSOR, sensor)
     return sensor
+
+
+class Pacer:
+    """Process-wide frame pacing: how much to stretch every animation's frame period.
+
+    Each frame reports its server CPU time; once a second the pacer compares the share of a
+    core the frames took with ``target`` and sets ``stretch`` (1 … ``max_stretch``) so that
+    the share would come out at the target.  One session never comes near it (≈ 4 % of a
+    core); thirty do.
+    """
+
+    def __init__(self, target: float = FRAME_LOAD_TARGET, max_stretch: float = MAX_STRETCH,
+                 window_s: float = 1.0):  # fmt: skip
+        self.target, self.max_stretch, self.window_s = target, max_stretch, window_s
+        self.stretch = 1.0
+        self._busy = 0.0
+        self._since: float | None = None  # start of the current window
+
+    def record(self, cpu_s: float, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        if self._since is None:
+            self._since = now
+        self._busy += cpu_s
+        elapsed = now - self._since
+        if elapsed < self.window_s:
+            return
+        # The load scales as 1/stretch: this stretch would have given the target load.
+        wanted = self.stretch * (self._busy / elapsed) / self.target
+        self.stretch = min(self.max_stretch, max(1.0, wanted))
+        self._busy, self._since = 0.0, now
+
+
+PACER = Pacer()
 
 
 class Animator(param.Parameterized):
@@ -276,8 +315,12 @@ class Animator(param.Parameterized):
         report_exception(exc, self._where)
 
     def _count(self, t0: float) -> None:
-        self.cpu_ms.append((time.thread_time() - t0) * 1e3)
+        cpu = time.thread_time() - t0
+        self.cpu_ms.append(cpu * 1e3)
         self.frames += 1
+        PACER.record(cpu)
+        if self._writer is not None and self._cb is not None:  # read when the next is due
+            self._cb.callback_time = self._period * PACER.stretch
 
     def cpu_ms_median(self) -> float:
         return float(np.median(self.cpu_ms)) if self.cpu_ms else float("nan")
