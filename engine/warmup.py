@@ -5,6 +5,14 @@ first visitor does not wait for the compiler. It calls each public function of e
 engine module on tiny inputs, with the argument types the app uses (numba compiles one
 machine-code version per combination of argument types), and prints the time taken.
 
+Two uses, two scopes. The command line also makes the *extra* calls: variants no page of
+the app makes (``parallel=True`` anneals and races, exact enumeration above 2^10 states,
+``settle_kernel`` called from Python, an RBM dream without a seed), so that the cache
+holds them too. The app calls :func:`run` at start-up without them: with the cache
+filled, an extra variant costs a few milliseconds of cache loading when first used, and
+loading it up front (the parallel kernel also starts numba's thread pool) would delay
+every start for calls that never come.
+
 ``python -m engine.warmup --check`` measures, each in a fresh interpreter, the cold
 start (empty ``NUMBA_CACHE_DIR``: everything compiled) and the warm start (cache
 filled), and lists any kernel the cold run left uncompiled (dead code, or a missing call).
@@ -66,7 +74,7 @@ def _tlo(m):
 # ----------------------------------------------------------------------- per module
 
 
-def _warm_spins(m):
+def _warm_spins(m, extras):
     patterns, W = _tlo(m)
     b = np.zeros(9)
     m.to_bits(patterns)
@@ -76,7 +84,9 @@ def _warm_spins(m):
     m.local_fields(W, b, patterns)
     m.settle(W, b, patterns[0])
     m.settle(W, None, patterns, order=np.arange(9)[::-1])
-    m.settle_kernel(W, b, patterns[0].astype(np.float64), np.arange(9, dtype=np.int64), 100)
+    kernel = m.settle_kernel  # for compiled callers (engine.capacity); compiled with them
+    if extras:
+        kernel(W, b, patterns[0].astype(np.float64), np.arange(9, dtype=np.int64), 100)
     for T in (0.0, 1.0):
         m.glauber(W, b, patterns[0], T, 20, seed=0)
     chain = m.GlauberChain(W, b, patterns[0], 1.0, seed=0)
@@ -88,9 +98,10 @@ def _warm_spins(m):
     _ = m.FIELD_TOL
 
 
-def _warm_exact(m):
+def _warm_exact(m, extras):
     W, b = _tiny_network(4)
-    m.exact_boltzmann(*_tiny_network(11), 1.0)  # n > 10 takes the blocked enumeration
+    if extras:  # n > 10 takes the blocked enumeration; the app's networks are smaller
+        m.exact_boltzmann(*_tiny_network(11), 1.0)
     for fn in (
         m.exact_boltzmann,
         m.exact_stats,
@@ -108,7 +119,7 @@ def _warm_exact(m):
     _ = m.BoltzmannStats
 
 
-def _warm_annealing(m):
+def _warm_annealing(m, extras):
     from engine import spins
 
     patterns, W = _tlo(spins)
@@ -118,13 +129,14 @@ def _warm_annealing(m):
     # the app's own strategies (a few hundred sweeps of 9 units: still cheap)
     temps = {name: m.strategy_temperatures(**cfg) for name, cfg in m.STRATEGIES.items()}
     first = next(iter(temps.values()))
-    for parallel in (False, True):  # the parallel kernels are separate compilations
+    # the parallel kernels are separate compilations, and the app never asks for them
+    for parallel in (False, True) if extras else (False,):
         m.anneal(W, b, first, 4, seed=0, parallel=parallel)
         m.race(W, b, patterns, temps, 4, seed=0, parallel=parallel)
     _ = m.OUTCOMES
 
 
-def _warm_rbm(m):
+def _warm_rbm(m, extras):
     rbm = m.RBM(4, 2, seed=0)
     v = np.array([[1.0, 0.0, 1.0, 0.0], [0.0, 1.0, 1.0, 0.0]])
     ph = rbm.hidden_probs(v)
@@ -136,10 +148,13 @@ def _warm_rbm(m):
     rbm.receptive_fields()
     rbm.train_step(v, 0.1, k=2)
     rbm.reset_chains()
+    rbm.dream(2, 1, seed=0)
+    if extras:
+        rbm.dream(2, 1)  # no seed: draws one from the model's stream (_rng.next_u64)
     rbm.reset(seed=1)
 
 
-def _warm_learning(m):
+def _warm_learning(m, extras):
     data = np.array([[1, -1, 1], [-1, -1, 1]])
     W, b = _tiny_network(3)
     m.data_moments(data)
@@ -155,7 +170,7 @@ def _warm_learning(m):
     _ = m.LearningStep
 
 
-def _warm_capacity(m):
+def _warm_capacity(m, extras):
     m.capacity_curve(20, [0.05, 0.2], n_trials=1, seed=0, noise=0.1)
     m.recall_example(20, 2, 0.1, seed=0)
     m.pattern_counts(20, [0.1])
@@ -163,7 +178,7 @@ def _warm_capacity(m):
     _ = m.ALPHA_C, m.RETRIEVAL_THRESHOLD
 
 
-def _warm_lattice(m):
+def _warm_lattice(m, extras):
     images = np.where(np.indices((2, 4, 4))[2] < 2, 1, -1)
     for couplings in m.COUPLINGS:
         lat = m.Lattice(4, couplings, seed=0, patterns=images if couplings == "hopfield" else None)
@@ -258,8 +273,12 @@ def _unlisted_modules() -> list[str]:
     return out
 
 
-def run() -> WarmupReport:
-    """Call every public function of every engine module once; see :class:`WarmupReport`."""
+def run(extras: bool = False) -> WarmupReport:
+    """Call every public function of every engine module once; see :class:`WarmupReport`.
+
+    ``extras`` also makes the calls no page of the app makes (see the module notes); the
+    command line does, so that the on-disk cache holds every variant.
+    """
     import importlib
 
     report = WarmupReport()
@@ -276,7 +295,7 @@ def run() -> WarmupReport:
             warmer = _WARMERS.get(name)
             if warmer is None:
                 raise LookupError(f"engine/warmup.py has no entry for engine.{name}")
-            warmer(tracked)
+            warmer(tracked, extras)
         except Exception as exc:  # report every failure, then fail the run
             report.errors[name] = f"{type(exc).__name__}: {exc}"
         else:
@@ -315,14 +334,14 @@ t0, c0 = time.perf_counter(), time.process_time()
 import engine
 t1 = time.perf_counter()
 from engine import warmup
-report = warmup.run()
+report = warmup.run(extras=sys.argv[1] == "extras")
 t2, c2 = time.perf_counter(), time.process_time()
 print(json.dumps({"import": t1 - t0, "calls": t2 - t1, "cpu": c2 - c0, "ok": report.ok,
                   "uncompiled": warmup.uncompiled_kernels()}))
 """
 
 
-def _probe(cache_dir: str | None) -> dict:
+def _probe(cache_dir: str | None, extras: bool) -> dict:
     """Import the engine and warm it up in a fresh interpreter; its timings as a dict."""
     root = Path(__file__).resolve().parent.parent
     env = dict(os.environ)
@@ -331,7 +350,7 @@ def _probe(cache_dir: str | None) -> dict:
         env["NUMBA_CACHE_DIR"] = cache_dir
     t0 = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE],
+        [sys.executable, "-c", _PROBE, "extras" if extras else "app"],
         cwd=root,
         env=env,
         capture_output=True,
@@ -348,9 +367,9 @@ def _probe(cache_dir: str | None) -> dict:
 
 def _check() -> int:
     with tempfile.TemporaryDirectory(prefix="numba-cold-") as empty:
-        cold = _probe(empty)
-    _probe(os.environ.get("NUMBA_CACHE_DIR"))  # make sure the real cache is filled
-    warm = _probe(os.environ.get("NUMBA_CACHE_DIR"))
+        cold = _probe(empty, extras=True)  # compiles every variant
+    _probe(os.environ.get("NUMBA_CACHE_DIR"), extras=True)  # make sure the real cache is filled
+    warm = _probe(os.environ.get("NUMBA_CACHE_DIR"), extras=False)  # as the app starts
     for label, r in (("cold (empty cache)", cold), ("warm (cache filled)", warm)):
         print(
             f"{label:20s} import engine {r['import']:6.2f} s + first calls {r['calls']:6.2f} s"
@@ -376,7 +395,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.check:
         return _check()
-    report = run()
+    report = run(extras=True)
     if args.verbose:
         for name, seconds in report.seconds.items():
             print(f"  engine.{name:10s} {seconds:7.3f} s")

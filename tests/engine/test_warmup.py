@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -88,3 +89,38 @@ def test_check_reports_cold_and_warm_starts():
     proc = run_cli("--check")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "cold (empty cache)" in proc.stdout and "warm (cache filled)" in proc.stdout
+
+
+_LOADED = """
+import json, sys
+from engine import annealing, exact, spins, warmup
+report = warmup.run(extras=sys.argv[1] == "extras")
+kernels = {
+    "parallel": annealing._anneal_parallel,
+    "serial": annealing._anneal_serial,
+    "blocked": exact._block_energies,
+    "settle_kernel": spins.settle_kernel,
+}
+print(json.dumps({"ok": report.ok, **{k: len(v.signatures) for k, v in kernels.items()}}))
+"""
+
+
+@pytest.mark.parametrize("extras", [False, True])
+def test_the_app_start_leaves_out_the_extra_variants(extras):
+    """run() (what app.py calls) loads no kernel only an extra call needs; the command
+    line's run(extras=True) loads them too. Fresh processes: this one has run them all."""
+    env = {**os.environ}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    proc = subprocess.run(
+        [sys.executable, "-c", _LOADED, "extras" if extras else "app"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=True,
+    )
+    loaded = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert loaded.pop("ok")
+    assert loaded.pop("serial") == 1
+    assert loaded == {k: int(extras) for k in ("parallel", "blocked", "settle_kernel")}
