@@ -1,7 +1,8 @@
 """The story page (every section in order) and one page per section, for iframes.
 
 Every visitor gets freshly built objects: serving a shared object would share its state
-across the whole class.
+across the whole class.  The story page builds only its first section and those its link
+carries state for; the others are built as the reader comes near them (see lazy.py).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import panel as pn
 
 from . import fastpatch
 from .animation import report_exception, tab_visibility
+from .lazy import eager_sections, lazy_section
 from .section import Section
 
 log = logging.getLogger("explainers")
@@ -58,16 +60,18 @@ _configured = False
 
 
 def configure() -> None:
-    """Load Panel's extensions once per process and route errors to the reader."""
+    """Load Panel's extensions once per process, route errors to the reader, and add our
+    stylesheet and script to the current page."""
     global _configured
-    if _configured:
-        return
-    pn.extension("katex", notifications=True, design="native")
-    pn.config.exception_handler = lambda exc: report_exception(exc)
-    pn.config.css_files = [*pn.config.css_files, "assets/style.css"]
+    if not _configured:
+        pn.extension("katex", notifications=True, design="native")
+        pn.config.exception_handler = lambda exc: report_exception(exc)
+        fastpatch.install()  # frames cost by their size, not the page's (see fastpatch)
+        _configured = True
+    # Set inside a session, Panel keeps these for that session only: add them to each page.
+    if "assets/style.css" not in pn.config.css_files:
+        pn.config.css_files = [*pn.config.css_files, "assets/style.css"]
     pn.config.js_files = {**pn.config.js_files, "explainer": "assets/explainer.js"}
-    fastpatch.install()  # frames cost by their size, not the page's (see fastpatch)
-    _configured = True
 
 
 def section_class(key: str) -> type[Section]:
@@ -102,9 +106,12 @@ def _theme_css() -> str:
     return f":host {{ {body}; }}"
 
 
+def _session_args() -> dict[str, list[bytes]]:
+    return (pn.state.session_args or {}) if pn.state.curdoc is not None else {}
+
+
 def _embed_requested() -> bool:
-    args = pn.state.session_args if pn.state.curdoc is not None else {}
-    values = args.get("embed") or [b"0"]
+    values = _session_args().get("embed") or [b"0"]
     return values[-1] in (b"1", b"true", b"yes")
 
 
@@ -161,16 +168,25 @@ def build_section(key: str) -> Section:
 def story_page() -> pn.Column:
     configure()
     keys = available_sections()
-    sections = []
+    embed = _embed_requested()
+    eager = eager_sections(keys, _session_args())
+
+    def build(key: str) -> Section:
+        section = build_section(key)
+        section.embed = embed
+        return section
+
+    parts: list[pn.viewable.Viewable] = []
     for key in keys:
+        if key not in eager:
+            title = section_class(key).title
+            parts.append(lazy_section(key, title, lambda key=key: build(key), embed=embed))
+            continue
         try:
-            sections.append(build_section(key))
+            parts.append(build(key))
         except Exception as exc:
             report_exception(exc, f"building the {key} section")
-    embed = _embed_requested()
-    for s in sections:
-        s.embed = embed
-    return _page(_header(keys), *sections, embed=embed)
+    return _page(_header(keys), *parts, embed=embed)
 
 
 def section_page(key: str) -> pn.Column:
@@ -184,6 +200,9 @@ def section_page(key: str) -> pn.Column:
 
 def routes() -> dict[str, Callable[[], pn.viewable.Viewable]]:
     """Map URL path -> function building a fresh page for each visitor."""
+    # Outside any session, so the settings are the process's: set inside a session, Panel
+    # keeps most of them (notifications, exception handler, script files) for that session.
+    configure()
     out: dict[str, Callable[[], pn.viewable.Viewable]] = {"/": story_page}
     for key in SECTIONS:
         out[f"/{key}"] = lambda key=key: section_page(key)

@@ -14,11 +14,71 @@
   }
   window.explainerDeepFind = (selector) => deepFind(document, selector);
 
+  // The title of section `key`: the real one, or its placeholder's (explainers/lazy.py)
+  // while the section is not built yet.
+  function titleOf(key) {
+    return deepFind(document, "#" + CSS.escape(key));
+  }
+  const pending = (el) => el.closest(".section-placeholder") !== null;
+
+  // While the page scrolls itself to a section, the placeholders it passes wait
+  // (explainerJumping): only those near where it stops are built.
+  let jumpCheck = null;
+  function jumpTo(el, behavior) {
+    window.explainerJumping = true;
+    el.scrollIntoView({ behavior, block: "start" });
+    clearTimeout(jumpCheck);
+    let lastY = NaN;
+    let checks = 0;
+    const check = () => {
+      checks += 1;
+      if (window.scrollY === lastY || checks > 40) window.explainerJumping = false;
+      else {
+        lastY = window.scrollY;
+        jumpCheck = setTimeout(check, 150);
+      }
+    };
+    jumpCheck = setTimeout(check, 150);
+  }
+
+  // A section built after the page scrolled to its placeholder comes in at the same place,
+  // but sections built above it at the same time can move it: follow it until it exists
+  // and has settled, unless the reader takes over the scrolling.
+  let following = null;
+  function stopFollowing() {
+    if (following === null) return;
+    clearTimeout(following.timer);
+    for (const type of ["wheel", "touchstart", "keydown", "mousedown"]) {
+      window.removeEventListener(type, stopFollowing, true);
+    }
+    following = null;
+  }
+  function follow(key) {
+    stopFollowing();
+    following = { key, tries: 120, settled: 0, timer: null };
+    for (const type of ["wheel", "touchstart", "keydown", "mousedown"]) {
+      window.addEventListener(type, stopFollowing, { capture: true, passive: true });
+    }
+    const tick = () => {
+      const el = titleOf(key);
+      if (el && !pending(el)) {
+        jumpTo(el, "instant");
+        following.settled += 1; // once when it appears, once more after its plots laid out
+      }
+      following.tries -= 1;
+      if (following.settled >= 2 || following.tries <= 0) stopFollowing();
+      else following.timer = setTimeout(tick, el && !pending(el) ? 600 : 250);
+    };
+    following.timer = setTimeout(tick, 250);
+  }
+
   window.explainerScrollTo = function (key) {
-    const el = deepFind(document, "#" + CSS.escape(key)) || deepFind(document, ".explainer-" + key);
+    const el = titleOf(key) || deepFind(document, ".explainer-" + key);
     if (!el) return true; // let the browser try the plain anchor
-    el.scrollIntoView({ behavior: "smooth", block: "start" });
+    jumpTo(el, "smooth");
     history.replaceState(null, "", location.search + "#" + key);
+    if (pending(el)) follow(key);
+    else stopFollowing();
     return false;
   };
 
@@ -31,11 +91,18 @@
 
   // Open at the anchor a shared link points to, once the sections have rendered.
   function scrollToHash(tries) {
-    const key = decodeURIComponent(location.hash.slice(1));
+    let key = location.hash.slice(1);
+    try {
+      key = decodeURIComponent(key);
+    } catch (e) {
+      return; // a mangled anchor names no section
+    }
     if (!key) return;
-    const el = deepFind(document, "#" + CSS.escape(key));
-    if (el) el.scrollIntoView({ block: "start" });
-    else if (tries > 0) setTimeout(() => scrollToHash(tries - 1), 250);
+    const el = titleOf(key);
+    if (el) {
+      jumpTo(el, "instant");
+      if (pending(el)) follow(key);
+    } else if (tries > 0) setTimeout(() => scrollToHash(tries - 1), 250);
   }
   window.addEventListener("load", () => scrollToHash(40));
 })();

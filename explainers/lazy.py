@@ -1,0 +1,181 @@
+"""Sections of the story page that are built only when the reader comes near them.
+
+Building all eight sections for every visitor made the story page slow to open and heavy to
+keep (each section is dozens of Bokeh models and its own numpy state).  A lazy section starts
+as a :class:`SectionPlaceholder`: a light element about as tall as the section will be, with
+its title, which tells the server when it comes within about a screen of the viewport (or
+when the URL's #anchor names it).  The server then builds the section and puts it in the
+placeholder's place (:func:`lazy_section`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+import panel as pn
+import param
+from panel.custom import JSComponent
+
+from .animation import report_exception
+
+# Rendered heights in px of each section in Chromium (measured 2025, panel 1.9.4): in the
+# 780 px column and on a 375 px phone, with its prose and in embed mode (prose hidden).
+# Only estimates, so that the scrollbar and anchors stay sensible before a section exists;
+# tests/browser/test_page.py checks they stay within a third of the real heights.
+SECTION_HEIGHTS: dict[str, dict[bool, tuple[int, int]]] = {
+    "hopfield": {False: (1145, 1786), True: (668, 957)},
+    "capacity": {False: (1353, 2088), True: (947, 1329)},
+    "sigmoid": {False: (812, 1139), True: (568, 733)},
+    "distribution": {False: (1874, 2867), True: (1576, 2379)},
+    "ising": {False: (1978, 2681), True: (1215, 1373)},
+    "annealing": {False: (1599, 2294), True: (1122, 1356)},
+    "learning": {False: (1671, 2170), True: (1335, 1536)},
+    "rbm": {False: (2566, 4049), True: (2113, 3243)},
+}
+DEFAULT_HEIGHTS = {False: (1500, 2200), True: (1100, 1500)}
+# The column is 780 px wide from a viewport of about this width up; heights are measured
+# there and at PHONE_PX and interpolated in between.
+WIDE_PX, PHONE_PX = 800, 375
+
+
+def height_css(wide: int, narrow: int) -> str:
+    """A CSS length that is ``wide`` px on wide screens, ``narrow`` px on a 375 px phone.
+
+    Linear in the viewport width in between, clamped outside: a section's prose and
+    controls wrap onto more lines as the column narrows.
+    """
+    per_px = (narrow - wide) / (WIDE_PX - PHONE_PX)  # px of height per px of width lost
+    at_zero = wide + per_px * WIDE_PX
+    lo, hi = sorted((wide, narrow))
+    return f"clamp({lo}px, calc({at_zero:.0f}px - {per_px * 100:.3f}vw), {hi}px)"
+
+
+def eager_sections(keys: Iterable[str], args: Mapping[str, object]) -> list[str]:
+    """The sections to build with the page, in story order.
+
+    The first section (what a reader sees on opening the page) and every section the
+    link's query string carries state for (``?<key>.<param>=...``, see
+    ``Section.bind_url``), so a shared link restores its state and shows its messages at
+    once.  (The #anchor never reaches the server; the placeholder handles it in the
+    browser.)
+    """
+    keys = list(keys)
+    named = {name.split(".", 1)[0] for name in args if isinstance(name, str) and "." in name}
+    return [k for i, k in enumerate(keys) if i == 0 or k in named]
+
+
+class SectionPlaceholder(JSComponent):
+    """Stands in for a section until the reader comes near it (see the module docstring).
+
+    The browser sets ``wanted`` once the placeholder comes within a screen of the viewport,
+    or at once when the page's #anchor names ``key``.  ``failed`` makes it say the section
+    could not be built.  ``key`` and ``title`` are only shown: the server keeps its own copy
+    of the key, since a client can set any parameter.
+    """
+
+    key = param.String(default="", doc="The section's key; its title gets this id.")
+    title = param.String(default="", doc="The section's title.")
+    min_height = param.String(default="1200px", doc="CSS length: the section's likely height.")
+    wanted = param.Boolean(default=False, doc="Set by the browser: build the section now.")
+    failed = param.Boolean(default=False, doc="Set by the server when building failed.")
+
+    _esm = """
+export function render({ model }) {
+  const box = document.createElement("section");
+  box.className = "section-placeholder";
+  box.style.minHeight = model.min_height;
+  box.setAttribute("aria-busy", "true");
+  const title = document.createElement("h2");
+  title.id = model.key;
+  title.className = "section-title";
+  title.textContent = model.title;
+  box.setAttribute("aria-labelledby", title.id);
+  const note = document.createElement("p");
+  note.className = "placeholder-note";
+  const showStatus = () => {
+    note.textContent = model.failed
+      ? "This section could not be loaded. Reloading the page may help."
+      : "Loading this part of the story\\u2026";
+    box.classList.toggle("failed", model.failed);
+    box.setAttribute("aria-busy", model.failed ? "false" : "true");
+  };
+  showStatus();
+  model.on("failed", showStatus);
+  box.append(title, note);
+
+  const ask = () => { observer.disconnect(); if (!model.wanted) model.wanted = true; };
+  // Near the viewport now? (The observer's reports can come late.)
+  const near = () => {
+    const r = box.getBoundingClientRect();
+    const h = window.innerHeight;
+    return r.bottom > -1.25 * h && r.top < 2.25 * h;  // a little beyond the margin
+  };
+  // A placeholder only passed over (a quick scroll) is not built: it must still be near
+  // the viewport a moment later.
+  // Nor while the page scrolls itself to an anchor (static/explainer.js).
+  let timer = null;
+  const check = () => {
+    if (window.explainerJumping) { timer = setTimeout(check, 200); return; }
+    timer = null;
+    if (near()) ask();
+  };
+  const seen = (entries) => {
+    if (timer === null && entries.some((e) => e.isIntersecting)) timer = setTimeout(check, 200);
+  };
+  // root: document makes the margin count inside an iframe too (embed=1).
+  const options = { rootMargin: "100% 0px 100% 0px" };
+  let observer;
+  try { observer = new IntersectionObserver(seen, { ...options, root: document }); }
+  catch (e) { observer = new IntersectionObserver(seen, options); }
+  // Until the sections above it are laid out, every placeholder sits near the top: wait
+  // for the page to settle before watching.
+  const start = setTimeout(() => observer.observe(box), 600);
+  let anchor = location.hash.slice(1);
+  try { anchor = decodeURIComponent(anchor); } catch (e) { /* a mangled link */ }
+  if (anchor === model.key) ask();
+  model.on("remove", () => { clearTimeout(start); clearTimeout(timer); observer.disconnect(); });
+  return box;
+}
+"""
+
+
+def lazy_section(
+    key: str,
+    title: str,
+    build: Callable[[], pn.viewable.Viewable],
+    embed: bool = False,
+) -> pn.Column:
+    """A slot holding a placeholder for section ``key`` until the browser wants it.
+
+    Parameters
+    ----------
+    key, title : str
+        The section's key (its anchor) and title.
+    build : callable() -> Viewable
+        Builds the section; called at most once, on the session's event loop.  If it
+        raises, the error is reported (``report_exception``) and the placeholder says so.
+    embed : bool
+        Whether the page is in embed mode (the section will be shorter).
+    """
+    wide, narrow = SECTION_HEIGHTS.get(key, DEFAULT_HEIGHTS)[bool(embed)]
+    placeholder = SectionPlaceholder(
+        key=key,
+        title=title,
+        min_height=height_css(wide, narrow),
+        stylesheets=["assets/article.css"],
+        sizing_mode="stretch_width",
+        margin=(0, 0, 24, 0),  # as a section's layout
+    )
+    slot = pn.Column(placeholder, sizing_mode="stretch_width", margin=0)
+
+    def on_wanted(event) -> None:
+        if not event.new or placeholder.failed or slot.objects[0] is not placeholder:
+            return
+        try:
+            slot.objects = [build()]
+        except Exception as exc:
+            report_exception(exc, f"building the {key} section")
+            placeholder.failed = True
+
+    placeholder.param.watch(on_wanted, "wanted")
+    return slot
