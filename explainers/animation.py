@@ -13,6 +13,7 @@ thread pool so other sessions stay responsive; the engine's kernels release the 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections import deque
@@ -24,7 +25,7 @@ import panel as pn
 import param
 from panel.custom import JSComponent
 from panel.io.state import set_curdoc
-from tornado.ioloop import IOLoop, PeriodicCallback
+from tornado.ioloop import IOLoop
 
 from .fastpatch import FrameWriter
 
@@ -111,6 +112,54 @@ def tab_visibility() -> TabVisibility | None:
         sensor = TabVisibility(width=0, height=0, margin=0)
         setattr(doc, _SENSOR, sensor)
     return sensor
+
+
+class LoopTimer:
+    """Call ``callback()`` every ``callback_time`` ms on the current event loop.
+
+    Like Tornado's ``PeriodicCallback`` (missed ticks are skipped, not bunched up), but the
+    callback is a plain function run straight from the loop's timer: Tornado's wraps every
+    tick in a coroutine and a task, which costs a tiny frame as much as its drawing.
+    """
+
+    def __init__(self, callback: Callable[[], None], callback_time: float):
+        self.callback = callback
+        self.callback_time = float(callback_time)
+        self._loop = None
+        self._handle = None
+        self._next = 0.0
+
+    def start(self) -> None:
+        if self._handle is not None:
+            return
+        self._loop = IOLoop.current().asyncio_loop
+        self._next = self._loop.time()
+        self._schedule()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            self._handle.cancel()
+            self._handle = None
+
+    def is_running(self) -> bool:
+        return self._handle is not None
+
+    def _schedule(self) -> None:
+        period = self.callback_time / 1e3
+        now = self._loop.time()
+        self._next += period
+        if self._next <= now:  # fell behind (a busy loop): wait for the next slot
+            self._next += (math.floor((now - self._next) / period) + 1) * period
+        self._handle = self._loop.call_at(self._next, self._run)
+
+    def _run(self) -> None:
+        fired = self._handle
+        try:
+            self.callback()
+        except Exception:  # the callback reports its own errors; this is a last resort
+            log.exception("error in an animation timer")
+        if self._handle is fired:  # neither stopped nor restarted by the callback
+            self._schedule()
 
 
 class Pacer:
@@ -221,7 +270,7 @@ class Animator(param.Parameterized):
             # fastpatch.FrameWriter): about half the server CPU of Panel's periodic callback
             # and hold, which lock, schedule and write in several steps (bench.app).
             self._writer = writer
-            return PeriodicCallback(self._tick_direct, self._period)
+            return LoopTimer(self._tick_direct, self._period)
         self._writer = None
         return self._panel_timer()
 
@@ -251,7 +300,7 @@ class Animator(param.Parameterized):
         cb = self._cb
         if cb is None:
             return False
-        return cb.is_running() if isinstance(cb, PeriodicCallback) else bool(cb.running)
+        return cb.is_running() if isinstance(cb, LoopTimer) else bool(cb.running)
 
     def toggle(self) -> None:
         self.pause() if self.running else self.play()
