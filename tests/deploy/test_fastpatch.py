@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import struct
-from asyncio import Future
+from concurrent.futures import Future
 from types import SimpleNamespace
 
 import numpy as np
