@@ -42,7 +42,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator, notify
 from .section import Section
-from .views import LineChart, PixelGrid, bare_figure, ink
+from .views import SR_ONLY_CLASS_CSS, LineChart, PixelGrid, bare_figure, ink, lean, picture_html
 
 NAMES = ("T", "L")
 N_CELLS = 9
@@ -52,6 +52,12 @@ SWEEP = N_CELLS  # "Step" does one sweep: nine single-cell updates
 MAX_FLIPS = 2  # "Corrupt a memory" flips 1 or 2 cells (3 can land on a mirror image)
 POINTS_PER_FRAME = 10  # energy points sent per frame at most, whatever the speed
 TRACE_POINTS = 600  # history kept on the energy chart
+
+# Shown under the status line, in the same pane (one model fewer per session).
+SETTLED_NOTE = (
+    '<div style="margin-top:.6em"><small>Settled = no single flip would lower the energy '
+    "and, at T&nbsp;&gt;&nbsp;0, no cell has changed in the last 27 updates.</small></div>"
+)
 
 STATUS_COLORS = {
     "exploring": pal.MUTED,
@@ -108,8 +114,10 @@ class Readouts:
         fig.border_fill_alpha = 0.0
         fig.background_fill_alpha = 0.0
         common = {"source": self.source, "text_baseline": "bottom", "text_align": "left"}
-        fig.text("x", "y_label", text="label", text_font_size="12pt", color=pal.MUTED, **common)
-        fig.text("x", "y_value", text="value", text_font_size="20pt", color=ink(), **common)
+        lean(
+            fig.text("x", "y_label", text="label", text_font_size="12pt", color=pal.MUTED, **common)
+        )
+        lean(fig.text("x", "y_value", text="value", text_font_size="20pt", color=ink(), **common))
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, margin=(4, 4))
         self._values = ["–"] * k
@@ -244,17 +252,15 @@ class HopfieldGrid(Section):
             label="Hopfield grid",
         )
         self._grid_view, self._alt = grid_view(self._grid)
-        self._thumbs = [
-            PixelGrid(
-                (3, 3),
-                f"hopfield-stored-{k}",
-                p,
-                size=64,
-                label=f"stored picture {k}",
-                title=f"stored: {k}",
-            )
-            for k, p in zip(NAMES, self._patterns, strict=True)
-        ]
+        # The stored pictures never change: plain HTML, not two more figures.
+        self._thumbs = pn.pane.HTML(
+            "".join(
+                picture_html(p, (3, 3), f"stored picture {k}", f"stored: {k}")
+                for k, p in zip(NAMES, self._patterns, strict=True)
+            ),
+            stylesheets=[SR_ONLY_CLASS_CSS],
+            margin=(0, 8),
+        )
         self._trace = LineChart(
             "hopfield-energy",
             "update",
@@ -267,7 +273,9 @@ class HopfieldGrid(Section):
             y_range=self._energy_range(),
         )
         self._readouts = Readouts("hopfield-readouts", ["Energy", "Updates"])
-        self._status = pn.pane.HTML("", css_classes=["hopfield-status"], margin=(4, 4))
+        self._status = pn.pane.HTML(
+            "", css_classes=["hopfield-status"], margin=(4, 4), styles={"max-width": "220px"}
+        )
         self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
         self._status_kind = ("", "")
         self.animator = Animator(self._frame, where="the Hopfield grid")
@@ -444,7 +452,7 @@ class HopfieldGrid(Section):
                 f'<div role="status" aria-live="polite" style="font-size:1.15em">'
                 f'<span style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
                 f'background:{STATUS_COLORS[kind]};margin-right:.4em"></span>'
-                f"<b>{words}</b></div>"
+                f"<b>{words}</b></div>{SETTLED_NOTE}"
             )
 
     def body(self) -> pn.viewable.Viewable:
@@ -474,22 +482,12 @@ class HopfieldGrid(Section):
             width=170,
             description="Choose a cell to flip with the keyboard",
         )
-        flip = pn.widgets.Button(label="Flip cell", width=90, description="Flip the chosen cell")
-        flip.on_click(lambda _e: self.flip(cell.value))
-        thumbs = pn.Column(*(t.view() for t in self._thumbs), margin=(0, 8))
-        readouts = pn.Column(
-            self._readouts.pane,
-            self._status,
-            pn.pane.HTML(
-                "<small>Settled = no single flip would lower the energy and, at T&nbsp;&gt;"
-                "&nbsp;0, no cell has changed in the last 27 updates.</small>",
-                margin=(0, 4),
-                width=220,
-            ),
-            margin=(0, 8),
+        flip = self._button(
+            "Flip cell", lambda _e: self.flip(cell.value), "Flip the chosen cell", width=90
         )
+        readouts = pn.Column(self._readouts.pane, self._status, margin=(0, 8))
         return pn.Column(
-            wrap_row(self._grid_view, thumbs, readouts),
+            wrap_row(self._grid_view, self._thumbs, readouts),
             buttons,
             self._note,
             sliders,

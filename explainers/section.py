@@ -25,6 +25,7 @@ from urllib.parse import urlencode
 import numpy as np
 import panel as pn
 import param
+from bokeh.models import Tooltip
 
 from .animation import notify, report_exception
 
@@ -41,6 +42,18 @@ a { color: var(--explainer-link); }
 .try { border-left: 3px solid var(--explainer-accent); padding: .2em .8em;
        background: var(--explainer-tint); border-radius: 0 4px 4px 0; }
 """
+
+
+TIP_CSS = ":host { white-space: initial; max-width: 300px; }"
+
+
+def tip(text: str) -> Tooltip:
+    """A button's hover text as a plain-text tooltip.
+
+    Panel turns a description string into a tooltip holding a separate HTML model (for
+    Markdown); plain text needs none, and each model costs memory in every session.
+    """
+    return Tooltip(content=text, position="right", stylesheets=[TIP_CSS])
 
 
 def _bounds(p: param.Parameter) -> tuple[float | None, float | None]:
@@ -149,7 +162,8 @@ class Section(pn.viewable.Viewer):
         Give a ``description`` only where the label needs one: each adds a tooltip model to
         the page, and every model in the document costs a little in each session.
         """
-        b = pn.widgets.Button(label=label, description=description, **kw)
+        tooltip = tip(description) if description else None
+        b = pn.widgets.Button(label=label, description=tooltip, **kw)
         b.on_click(action)
         return b
 
@@ -275,7 +289,8 @@ class Section(pn.viewable.Viewer):
         self._embed_code.visible = True
 
     # -- layout --------------------------------------------------------------------------
-    def prose(self) -> pn.Column:
+    def prose_parts(self) -> list[pn.viewable.Viewable]:
+        """The intro, the formula and "Try this", as separate panes."""
         parts: list[Any] = [pn.pane.Markdown(self.intro, stylesheets=[PROSE_CSS], margin=(0, 0))]
         if self.formula:
             parts.append(
@@ -294,7 +309,10 @@ class Section(pn.viewable.Viewer):
                     margin=(0, 0),
                 )
             )
-        return pn.Column(*parts, sizing_mode="stretch_width", margin=0)
+        return parts
+
+    def prose(self) -> pn.Column:
+        return pn.Column(*self.prose_parts(), sizing_mode="stretch_width", margin=0)
 
     def __panel__(self) -> pn.Column:
         if self._layout is not None:
@@ -304,23 +322,35 @@ class Section(pn.viewable.Viewer):
         except Exception as exc:  # a broken section must not take the page down
             report_exception(exc, f"building the {self.key} section")
             body = pn.pane.Alert(f"This section failed to load: {exc}", alert_type="danger")
-        prose = self.prose()
-        prose.visible = not self.embed
-        self.param.watch(lambda e: setattr(prose, "visible", not e.new), "embed")
-        embed_button = pn.widgets.Button(
-            label="Embed", button_type="light", width=80, description="Show an iframe snippet"
+        # The prose panes sit directly in the section's column (no column of their own:
+        # one model fewer per session) and hide together in embed mode.
+        prose = self.prose_parts()
+        for part in prose:
+            part.visible = not self.embed
+
+        def show_prose(event) -> None:
+            for part in prose:
+                part.visible = not event.new
+
+        self.param.watch(show_prose, "embed")
+        embed_button = self._button(
+            "Embed",
+            self._toggle_embed_code,
+            "Show an iframe snippet",
+            button_type="light",
+            width=80,
+            align="end",
         )
-        embed_button.on_click(self._toggle_embed_code)
         self._layout = pn.Column(
             pn.pane.HTML(
                 f'<h2 id="{self.key}" class="section-title">{html.escape(self.title)}</h2>',
                 stylesheets=["assets/article.css"],
                 margin=(16, 0, 0, 0),
             ),
-            prose,
+            *prose,
             self._notice,
             body,
-            pn.Row(pn.HSpacer(), embed_button, sizing_mode="stretch_width", margin=0),
+            embed_button,
             self._embed_code,
             css_classes=["explainer-section", f"explainer-{self.key}"],
             sizing_mode="stretch_width",

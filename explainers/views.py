@@ -13,7 +13,14 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import panel as pn
 from bokeh.events import Tap
-from bokeh.models import ColumnDataSource, HoverTool, LinearColorMapper, Range1d
+from bokeh.models import (
+    ColumnDataSource,
+    GlyphRenderer,
+    HoverTool,
+    LinearColorMapper,
+    LinearScale,
+    Range1d,
+)
 from bokeh.plotting import figure
 
 from . import palette as pal
@@ -23,6 +30,8 @@ SR_ONLY_CSS = """
 :host { position: absolute !important; width: 1px; height: 1px; overflow: hidden;
         clip: rect(0 0 0 0); white-space: nowrap; margin: -1px; padding: 0; border: 0; }
 """
+# The same, for one element inside a pane (class "sr-only").
+SR_ONLY_CLASS_CSS = SR_ONLY_CSS.replace(":host", ".sr-only")
 
 
 def is_dark() -> bool:
@@ -70,6 +79,7 @@ def bare_figure(width: int | None, height: int, min_border: int = 2, **kw) -> fi
     a row of readouts).  ``width`` None leaves the width to ``sizing_mode``."""
     if width is not None:
         kw["width"] = width
+    kw.setdefault("title", None)  # a Title model only where there is a title
     fig = figure(
         height=height,
         toolbar_location=None,
@@ -85,7 +95,22 @@ def bare_figure(width: int | None, height: int, min_border: int = 2, **kw) -> fi
         y_axis_type=None,
         **kw,
     )
+    # One scale for both axes: the browser derives each axis's own scale from it, so the
+    # second model would be one more for every session to hold.
+    fig.x_scale = fig.y_scale = LinearScale()
     return themed(fig)
+
+
+def lean(renderer: GlyphRenderer) -> GlyphRenderer:
+    """Drop a renderer's copies of its glyph for the selected and muted looks.
+
+    ``figure.rect(...)`` and friends make three glyph models per renderer; on a plot where
+    nothing is ever selected or muted the browser's automatic ones ("auto") look the same,
+    and the copies are models every session would hold for nothing.
+    """
+    renderer.nonselection_glyph = "auto"
+    renderer.muted_glyph = "auto"
+    return renderer
 
 
 class PixelGrid:
@@ -140,14 +165,17 @@ class PixelGrid:
             },
             name=name,
         )
+        x_range = Range1d(0, cols)
         fig = bare_figure(
             size,
             int(size * rows / cols),
-            x_range=Range1d(0, cols),
-            y_range=Range1d(0, rows),
+            x_range=x_range,
+            # The shape never changes and nothing pans or zooms: a square grid can use one
+            # range for both axes.
+            y_range=x_range if rows == cols else Range1d(0, rows),
             title=title,
         )
-        fig.rect(
+        renderer = fig.rect(
             "x",
             "y",
             width=0.94,
@@ -157,6 +185,7 @@ class PixelGrid:
             line_color=pal.CELL_LINE,
             line_width=1,
         )
+        lean(renderer)
         self._on_click = on_click
         if on_click is not None:
             fig.on_event(Tap, self._tap)
@@ -351,7 +380,9 @@ class LineChart:
             y_range=Range1d(*y_range) if y_range else self.y_range.range,
         )
         for col, (label, color) in lines.items():
-            fig.line(x, col, source=self.source, line_width=2, color=color, legend_label=label)
+            lean(
+                fig.line(x, col, source=self.source, line_width=2, color=color, legend_label=label)
+            )
         fig.legend.location = "top_right"
         fig.legend.background_fill_alpha = 0.6
         if len(lines) == 1:
@@ -418,7 +449,11 @@ class HeatMap:
             y_range=Range1d(0, rows),
             title=title,
         )
-        fig.image("image", x=0, y=0, dw=cols, dh=rows, color_mapper=self.mapper, source=self.source)
+        lean(
+            fig.image(
+                "image", x=0, y=0, dw=cols, dh=rows, color_mapper=self.mapper, source=self.source
+            )
+        )
         if hover:
             fig.add_tools(HoverTool(tooltips=[("value", "@image{0.000}")]))
         self.figure = fig
@@ -449,4 +484,33 @@ def readout(label: str, value: str = "–") -> pn.indicators.String:
     """A labelled live number (energy, updates, Z, p ...)."""
     return pn.indicators.String(
         label=label, value=value, default_color="var(--explainer-ink, inherit)", font_size="20pt"
+    )
+
+
+def picture_html(
+    values, shape: tuple[int, int], label: str, title: str = "", size: int = 64
+) -> str:
+    """A small fixed grid of ±1 (or 0/1) cells as plain HTML, for pictures that never change.
+
+    Looks like a :class:`PixelGrid` in ``"spin"`` mode (same colours and cell outlines) but
+    costs no figure, source or glyph models.  ``label`` is read to screen readers with the
+    cells row by row (put :data:`SR_ONLY_CLASS_CSS` in the pane's stylesheets).
+    """
+    rows, cols = int(shape[0]), int(shape[1])
+    values = np.asarray(values, dtype=float).ravel()
+    cells = "".join(
+        f'<span style="background:{c};border:1px solid {pal.CELL_LINE}"></span>'
+        for c in pal.spin_colors(values)
+    )
+    text = [
+        "".join("■" if v > 0 else "□" for v in values[r * cols : (r + 1) * cols])
+        for r in range(rows)
+    ]
+    caption = f'<div style="font-size:13px;margin:0 0 4px">{title}</div>' if title else ""
+    return (
+        f'<div class="picture" style="margin:2px 4px">{caption}'
+        f'<div aria-hidden="true" style="display:grid;grid-template-columns:repeat({cols},1fr);'
+        f"gap:{max(size // (cols * 16), 1)}px;width:{size}px;height:{size * rows // cols}px;"
+        f'box-sizing:border-box">{cells}</div>'
+        f'<span class="sr-only">{label}, row by row: {" / ".join(text)}</span></div>'
     )
