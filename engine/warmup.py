@@ -38,6 +38,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ._gcpause import permanent_objects
+
 __all__ = ["MODULES", "WarmupReport", "main", "run", "uncompiled_kernels"]
 
 #: The engine modules whose kernels the warm-up must cover.
@@ -277,8 +279,15 @@ def run(extras: bool = False) -> WarmupReport:
     """Call every public function of every engine module once; see :class:`WarmupReport`.
 
     ``extras`` also makes the calls no page of the app makes (see the module notes); the
-    command line does, so that the on-disk cache holds every variant.
+    command line does, so that the on-disk cache holds every variant. Meant for process
+    start-up: the objects alive when it ends are frozen out of the cyclic garbage
+    collector's passes (:func:`engine._gcpause.permanent_objects`).
     """
+    with permanent_objects():  # the loaded kernels stay for good: see engine._gcpause
+        return _run(extras)
+
+
+def _run(extras: bool) -> WarmupReport:
     import importlib
 
     report = WarmupReport()
