@@ -72,6 +72,8 @@ def test_a_mangled_link_opens_a_working_page(page, app_url, link, sections, mess
     assert response is not None and response.status == 200
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=120_000)
     for key in sections:
+        # The story page builds a section as the reader comes near it: go there.
+        page.locator(f"#{key}").first.scroll_into_view_if_needed(timeout=90_000)
         page.locator(f".explainer-{key}").first.wait_for(timeout=90_000)
     for key, words in messages.items():
         notice = page.locator(f".explainer-{key} .alert").first
