@@ -13,7 +13,7 @@ heat-bath updates turn a unit on with probability ``sigmoid(2 h_i / T)``.
 
 from ._gcpause import permanent_objects as _permanent_objects
 
-with _permanent_objects():  # numba's start-up objects: see engine._gcpause
+with _permanent_objects(freeze=False):  # numba's start-up objects: see engine._gcpause
     from . import annealing, capacity, exact, lattice, learning, neuron, rbm, spins
     from .annealing import *  # noqa: F403
     from .capacity import *  # noqa: F403

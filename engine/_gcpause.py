@@ -7,12 +7,15 @@ import gc
 
 
 @contextlib.contextmanager
-def permanent_objects():
+def permanent_objects(freeze: bool = True):
     """Run a block of start-up work whose objects live as long as the process.
 
-    The cyclic collector is off during the block and, at its end, :func:`gc.freeze` moves
-    every object tracked so far into the collector's permanent generation, which it never
-    walks again; then the collector is switched back on if it was on before.
+    The cyclic collector is off during the block and, at its end (with ``freeze``),
+    :func:`gc.freeze` moves every object tracked so far into the collector's permanent
+    generation, which it never walks again; then the collector is switched back on if it
+    was on before.  ``import engine`` only pauses the collector: freezing a notebook's
+    objects is not an importer's business.  ``engine.warmup.run()``, which a server calls
+    once at start, freezes.
 
     Why: importing numba and loading the engine's cached kernels creates a few hundred
     thousand objects (types, templates, LLVM handles) that are never freed, and almost no
@@ -30,6 +33,7 @@ def permanent_objects():
     try:
         yield
     finally:
-        gc.freeze()
+        if freeze:
+            gc.freeze()
         if was_enabled:
             gc.enable()
