@@ -29,7 +29,7 @@ def updates(page) -> int:
 
 
 def status(page) -> str:
-    return page.locator(".hopfield-status div").first.inner_text().strip()
+    return page.locator(".hopfield-status [role=status]").first.inner_text().strip()
 
 
 def test_section_alone_renders_without_console_errors(page, app_url):
