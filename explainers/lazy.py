@@ -80,7 +80,7 @@ class SectionPlaceholder(JSComponent):
     failed = param.Boolean(default=False, doc="Set by the server when building failed.")
 
     _esm = """
-export function render({ model }) {
+export function render({ model, view }) {
   const box = document.createElement("section");
   box.className = "section-placeholder";
   box.style.minHeight = model.min_height;
@@ -127,9 +127,15 @@ export function render({ model }) {
   let observer;
   try { observer = new IntersectionObserver(seen, { ...options, root: document }); }
   catch (e) { observer = new IntersectionObserver(seen, options); }
-  // Until the sections above it are laid out, every placeholder sits near the top: wait
-  // for the page to settle before watching.
-  const start = setTimeout(() => observer.observe(box), 600);
+  // Until the sections above it are laid out, every placeholder sits near the top; and
+  // the first screen comes first. So watch once the page is drawn and idle.
+  let waits = 0;
+  const whenIdle = () => {
+    const doc = view.model.document;
+    if (!doc || doc.is_idle || waits >= 50) observer.observe(box);  // at most ~10 s
+    else { waits += 1; start = setTimeout(whenIdle, 200); }
+  };
+  let start = setTimeout(whenIdle, 300);
   let anchor = location.hash.slice(1);
   try { anchor = decodeURIComponent(anchor); } catch (e) { /* a mangled link */ }
   if (anchor === model.key) ask();
