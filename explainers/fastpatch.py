@@ -6,6 +6,9 @@ Two savings, both measured with ``bench.app`` and both sending exactly what Boke
 2. Send a frame's changes straight to the session's websockets in one socket write
    (:class:`FrameWriter`), instead of through Panel's hold/unlock machinery, Bokeh's
    document lock and one Tornado future per websocket frame.
+3. Inside such a frame, append or patch a few plain values of a data source without
+   Bokeh's generic machinery (:func:`stream`, :func:`patch`): the same change to the
+   source and the same event JSON, written once.
 
 The reference map
 -----------------
@@ -144,6 +147,140 @@ def _swallow(future) -> None:
     future.exception()  # a write to a closed tab fails; the animator notices on its next tick
 
 
+# -- streams and patches of plain values, encoded once ----------------------------------------
+# ColumnDataSource.stream/patch re-validate the whole column data (every element of every
+# column) and copy it for a change notification nobody listens to; for the few points of an
+# animation frame that was a fifth of the frame's server CPU (bench.app).  Inside a
+# FrameWriter frame, stream() and patch() change the source's lists the same way and add
+# the event as the JSON Bokeh's serializer gives for it.  Anything else (numpy values,
+# NaN, slices, Python callbacks on the data, no frame) goes through Bokeh as before.
+_IN_FRAME = "_explainers_in_frame"
+_JSON = json.JSONEncoder(separators=(",", ":"), allow_nan=False)  # as Bokeh's serialize_json
+_MAX_SAFE_INT = 2**53  # Bokeh sends larger integers differently
+_PLAIN = (bool, int, float, str)
+
+
+class RawPatch:
+    """A frame's ``ColumnsStreamed`` or ``ColumnsPatched`` event, already as its JSON."""
+
+    __slots__ = ("json",)
+
+    def __init__(self, text: str):
+        self.json = text
+
+    def combine(self, _event) -> bool:  # Bokeh's held-event combining asks every event
+        return False
+
+
+def _plain(values) -> bool:
+    return type(values) is list and all(
+        type(v) in _PLAIN and (type(v) is not int or -_MAX_SAFE_INT < v <= _MAX_SAFE_INT)
+        for v in values
+    )
+
+
+def _columns(source, names) -> dict | None:
+    """The source's lists for ``names`` if a direct change is safe now, else None."""
+    doc = source.document
+    if (
+        doc is None
+        or not getattr(doc, _IN_FRAME, False)
+        or doc.callbacks.hold_value is None
+        or source._callbacks.get("data")
+    ):
+        return None
+    data = source.data
+    columns = {name: dict.get(data, name) for name in names}
+    if not all(type(c) is list for c in columns.values()):
+        return None
+    return columns
+
+
+def _raw_event(doc, text: str) -> None:
+    doc.callbacks.trigger_on_change(RawPatch(text))
+
+
+def stream(source, data: dict[str, list], rollover: int | None = None) -> None:
+    """``source.stream(data, rollover)``, cheaper inside a :class:`FrameWriter` frame.
+
+    Parameters
+    ----------
+    source : ColumnDataSource
+    data : dict of str to list
+        The new points of every column, equal lengths.
+    rollover : int or None
+        Keep at most this many points.
+    """
+    columns = _columns(source, data)
+    lengths = {len(v) for v in data.values()}
+    if columns is None or len(columns) != len(source.data) or len(lengths) != 1:
+        source.stream(data, rollover)
+        return
+    if not all(_plain(v) for v in data.values()):
+        source.stream(data, rollover)
+        return
+    try:
+        entries = _JSON.encode([[k, v] for k, v in data.items()])
+    except ValueError:  # NaN or infinity: Bokeh encodes them its own way
+        source.stream(data, rollover)
+        return
+    for name, new in data.items():
+        column = columns[name]
+        column.extend(new)
+        if rollover is not None and len(column) > rollover:
+            del column[: len(column) - rollover]
+    _raw_event(
+        source.document,
+        f'{{"kind":"ColumnsStreamed","model":{{"id":"{source.id}"}},"attr":"data",'
+        f'"data":{{"type":"map","entries":{entries}}},"rollover":{_JSON.encode(rollover)}}}',
+    )
+
+
+def patch(source, patches: dict[str, list[tuple[int, object]]]) -> None:
+    """``source.patch(patches)`` for single-index patches, cheaper inside a frame."""
+    columns = _columns(source, patches)
+    if columns is None or not all(
+        type(i) is int and 0 <= i < len(columns[name]) and type(v) in _PLAIN
+        for name, pairs in patches.items()
+        for i, v in pairs
+    ):
+        source.patch(patches)
+        return
+    try:
+        entries = _JSON.encode([[k, [[i, v] for i, v in pairs]] for k, pairs in patches.items()])
+    except ValueError:
+        source.patch(patches)
+        return
+    for name, pairs in patches.items():
+        column = columns[name]
+        for i, v in pairs:
+            column[i] = v
+    _raw_event(
+        source.document,
+        f'{{"kind":"ColumnsPatched","model":{{"id":"{source.id}"}},"attr":"data",'
+        f'"patches":{{"type":"map","entries":{entries}}}}}',
+    )
+
+
+def _message(patches):
+    """One PATCH-DOC message for Bokeh's events and our already-encoded ones, in order."""
+    bokeh_events = [e for e in patches if not isinstance(e, RawPatch)]
+    if len(bokeh_events) == len(patches):
+        return _patch_doc.patch_doc.create(patches)
+    if bokeh_events:
+        msg = _patch_doc.patch_doc.create(bokeh_events)
+        encoded = iter(json.loads(msg.content_json)["events"])
+        parts = [
+            e.json if isinstance(e, RawPatch) else _JSON.encode(next(encoded)) for e in patches
+        ]
+    else:
+        cls = _patch_doc.patch_doc
+        msg = cls(cls.create_header(), {}, _patch_doc.PatchJson(events=[]))
+        parts = [e.json for e in patches]
+    msg._content_json = '{"events":[' + ",".join(parts) + "]}"
+    return msg
+
+
 class FrameWriter:
     """Hold one server session's document for a frame, then send its changes directly.
 
@@ -194,9 +331,11 @@ class FrameWriter:
         doc = self.doc
         callbacks = doc.callbacks
         callbacks.hold("combine")
+        setattr(doc, _IN_FRAME, True)
         try:
             yield
         finally:
+            setattr(doc, _IN_FRAME, False)
             events = list(callbacks._held_events)
             callbacks._held_events = []
             callbacks._hold = None
@@ -204,11 +343,11 @@ class FrameWriter:
 
     def _send(self, events) -> None:
         _monkeypatch_events(events)
-        patches = [e for e in events if isinstance(e, DocumentPatchedEvent)]
-        others = [e for e in events if not isinstance(e, DocumentPatchedEvent)]
+        wire = (DocumentPatchedEvent, RawPatch)
+        patches = [e for e in events if isinstance(e, wire)]
+        others = [e for e in events if not isinstance(e, wire)]
         if patches:
-            msg = _patch_doc.patch_doc.create(patches)
-            data = message_bytes(msg)
+            data = message_bytes(_message(patches))
             for conn in self._session._subscribed_connections:
                 ws = conn._socket.ws_connection
                 if ws is not None and not ws.is_closing():

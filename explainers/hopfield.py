@@ -39,6 +39,7 @@ from engine import (
     to_spins,
 )
 
+from . import fastpatch
 from . import palette as pal
 from .animation import Animator, notify
 from .section import Section
@@ -134,7 +135,7 @@ class Readouts:
                 self._values[i] = value
                 changes.append((i, value))
         if changes:
-            self.source.patch({"value": changes})
+            fastpatch.patch(self.source, {"value": changes})
 
 
 class ThrottledText:

@@ -52,6 +52,7 @@ from bokeh.plotting import figure
 
 from engine import RBM, SHAPES
 
+from . import fastpatch
 from . import palette as pal
 from .animation import Animator, notify, report_exception, run_in_background
 from .section import PROSE_CSS, Section
@@ -384,14 +385,14 @@ class RBMTrainer(Section):
         ll = float(lp.mean())
         err = m.reconstruction_error(DATA)
         step = m.n_updates
-        point = {"step": [step], "error": [err], "loglik": [ll]}
+        point = {"step": [int(step)], "error": [float(err)], "loglik": [ll]}
         if step == 0:
             # A fresh run replaces the curves outright.  (Clearing and then streaming in
             # one held frame would show the first point twice: the replacement is
             # serialised when the frame is sent, after the stream has been applied.)
             self._curves.data = point
         else:
-            self._curves.stream(point, HISTORY)
+            fastpatch.stream(self._curves, point, HISTORY)
         steps = self._curves.data["step"]
         self._step_range.fit(steps[0], steps[-1])
         if step == 0:
@@ -399,7 +400,7 @@ class RBMTrainer(Section):
         self._err_range.include([err])
         if ll > self._best[0]:
             self._best = (ll, step)
-            self._peak.patch({"step": [(0, step)], "loglik": [(0, ll)]})
+            fastpatch.patch(self._peak, {"step": [(0, step)], "loglik": [(0, ll)]})
             for span in self._peak_spans:
                 span.location = step
         if ll < self._ll_low + 0.3:

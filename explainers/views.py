@@ -23,6 +23,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from . import fastpatch
 from . import palette as pal
 
 # Visually hidden but read by screen readers.
@@ -233,11 +234,12 @@ class PixelGrid:
         if changed.size == 0:
             return
         colors = self._colors(values[changed])
-        self.source.patch(
+        fastpatch.patch(
+            self.source,
             {
                 "state": [(int(i), float(values[i])) for i in changed],
-                "color": [(int(i), c) for i, c in zip(changed, colors, strict=True)],
-            }
+                "color": [(int(i), str(c)) for i, c in zip(changed, colors, strict=True)],
+            },
         )
         self.alt.object = self._alt_text(values)
 
@@ -400,7 +402,7 @@ class LineChart:
             c: v if isinstance(v, list) else np.asarray(v).tolist()
             for c, v in ((c, data[c]) for c in self.columns)
         }
-        self.source.stream(columns, self.rollover)
+        fastpatch.stream(self.source, columns, self.rollover)
         xs = self.source.data[self.x]
         if self.x_range is not None and len(xs):
             self.x_range.fit(xs[0], xs[-1])

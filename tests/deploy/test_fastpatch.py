@@ -243,3 +243,120 @@ def test_busy_or_never_when_the_direct_path_must_not_write(session_doc):
     ws._compressor = object()
     assert writer.status() == "never"
     assert fastpatch.FrameWriter(Document()).status() == "never"
+
+
+# -- stream() and patch(): Bokeh's change and Bokeh's JSON, without Bokeh's machinery ----------
+def _frame_content(writer, handler, body) -> str:
+    """Run ``body`` in a frame; the content JSON of the one message it wrote."""
+    written = handler.ws_connection.stream.written
+    n = len(written)
+    with writer.frame():
+        body()
+    [data] = written[n:]
+    return _read_frames(data)[2][1].decode()
+
+
+def _bokeh_content(d, src, events, body) -> tuple[str, dict]:
+    """What Bokeh's own stream()/patch() give: the message content and the data after;
+    then the source is put back as it was."""
+    before = {k: list(v) for k, v in src.data.items()}
+    events.clear()
+    body()
+    content = PROTOCOL.create("PATCH-DOC", list(events)).content_json
+    after = {k: list(v) for k, v in src.data.items()}
+    src.data = before
+    events.clear()
+    return content, after
+
+
+@pytest.mark.parametrize(
+    "ops",
+    [
+        [("stream", {"x": [2.0], "y": [0.5]}, None)],
+        [("stream", {"x": [2.0, 3.0, 4.0], "y": [-1.5, 7, 1e300]}, 3)],  # rollover trims
+        [("patch", {"y": [(0, 9.0), (1, -2)]}, None)],
+        [("stream", {"x": [2.0], "y": [0.5]}, 10), ("patch", {"x": [(0, "−0.25")]}, None)],
+    ],
+)
+def test_stream_and_patch_in_a_frame_match_bokeh(session_doc, ops):
+    d, src, session, handler = session_doc
+    events = []
+    d.on_change(events.append)
+
+    def run(bokeh: bool):
+        for kind, data, rollover in ops:
+            if kind == "stream":
+                (src.stream if bokeh else lambda a, r: fastpatch.stream(src, a, r))(data, rollover)
+            else:
+                src.patch(data) if bokeh else fastpatch.patch(src, data)
+
+    expected, after = _bokeh_content(d, src, events, lambda: run(True))
+    writer = fastpatch.FrameWriter(d)
+    assert _frame_content(writer, handler, lambda: run(False)) == expected
+    assert {k: list(v) for k, v in src.data.items()} == after
+    assert all(type(v) is list for v in dict.values(src.data))  # still Bokeh's own lists
+
+
+def test_mixed_frames_keep_the_order_of_events(session_doc):
+    """Bokeh's events and ours in one frame go out in the order they happened."""
+    d, src, session, handler = session_doc
+    writer = fastpatch.FrameWriter(d)
+    title = next(iter(d.roots)).title
+
+    def body():
+        fastpatch.stream(src, {"x": [2.0], "y": [0.5]})
+        title.text = "between"  # a Bokeh event in the middle
+        fastpatch.patch(src, {"y": [(0, 3.0)]})
+
+    content = json.loads(_frame_content(writer, handler, body))
+    kinds = [e["kind"] for e in content["events"]]
+    assert kinds == ["ColumnsStreamed", "ModelChanged", "ColumnsPatched"]
+    assert content["events"][1]["new"] == "between"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda src: fastpatch.stream(src, {"x": [float("nan")], "y": [1.0]}),  # Bokeh's NaN
+        lambda src: fastpatch.stream(src, {"x": np.array([2.0]), "y": np.array([1.0])}),
+        lambda src: fastpatch.stream(src, {"x": [np.float32(2.0)], "y": [1.0]}),
+        lambda src: fastpatch.stream(src, {"x": [2**60], "y": [1.0]}),  # beyond 2**53
+        lambda src: fastpatch.patch(src, {"y": [(slice(0, 2), [5.0, 6.0])]}),
+    ],
+)
+def test_anything_unusual_goes_through_bokeh(session_doc, call, monkeypatch):
+    d, src, session, handler = session_doc
+    used = []
+    for name in ("stream", "patch"):
+        original = getattr(ColumnDataSource, name)
+        monkeypatch.setattr(
+            ColumnDataSource,
+            name,
+            lambda *a, _o=original, _n=name, **k: (used.append(_n), _o(*a, **k)),
+        )
+    with fastpatch.FrameWriter(d).frame():
+        call(src)
+    assert len(used) == 1
+    assert len(handler.ws_connection.stream.written) == 1  # and it still goes out
+
+
+def test_outside_a_frame_it_is_bokehs_stream(doc):
+    d, fig, src, img, events = doc
+    fastpatch.stream(src, {"x": [2.0], "y": [0.5]})
+    fastpatch.patch(src, {"y": [(0, 4.0)]})
+    assert [type(e).__name__ for e in events] == ["ColumnsStreamedEvent", "ColumnsPatchedEvent"]
+    assert src.data["x"] == [0.0, 1.0, 2.0] and src.data["y"] == [4.0, 2.0, 0.5]
+
+
+def test_a_source_watched_in_python_goes_through_bokeh(session_doc, monkeypatch):
+    """Bokeh's stream() records the change for Python callbacks on ``data``; ours would not."""
+    d, src, session, handler = session_doc
+    src.on_change("data", lambda attr, old, new: None)
+    used = []
+    original = ColumnDataSource.stream
+    monkeypatch.setattr(
+        ColumnDataSource, "stream", lambda *a, **k: (used.append(1), original(*a, **k))
+    )
+    with fastpatch.FrameWriter(d).frame():
+        fastpatch.stream(src, {"x": [2.0], "y": [0.5]})
+    assert used == [1]
