@@ -308,19 +308,21 @@ class HopfieldGrid(Section):
         rng = np.random.default_rng(self.seed)
         return rng.choice(np.array([-1, 1], dtype=np.int8), size=N_CELLS)
 
-    def is_settled(self) -> bool:
+    def is_settled(self, _state: bytes | None = None) -> bool:
         """The rule in the module docstring: a local minimum that has stopped changing."""
-        if self._chain.s.tobytes() not in self._minima:
+        state = self._chain.s.tobytes() if _state is None else _state
+        if state not in self._minima:
             return False
         if self.temperature == 0.0:
             return True
         return self._chain.n_updates - self._last_change >= SETTLE_UPDATES
 
-    def status(self) -> tuple[str, str]:
+    def status(self, _state: bytes | None = None) -> tuple[str, str]:
         """``(kind, text)``: kind is "exploring", "memory", "mirror" or "spurious"."""
-        if not self.is_settled():
+        state = self._chain.s.tobytes() if _state is None else _state
+        if not self.is_settled(state):
             return "exploring", "exploring"
-        kind, k = self._name_state(self._chain.s.tobytes())
+        kind, k = self._name_state(state)
         if kind == "memory":
             return kind, f"settled in {NAMES[k]}"
         if kind == "mirror":
@@ -372,16 +374,17 @@ class HopfieldGrid(Section):
         chain = self._chain
         before, e0 = chain.s, chain.energy
         trace = chain.run(n_updates)
-        changed = bool(trace.size) and (np.any(trace != e0) or not np.array_equal(before, chain.s))
-        if changed:
+        after = chain.s
+        moved = not np.array_equal(before, after)
+        if moved or (trace.size and np.any(trace != e0)):  # also a flip undone in the batch
             self._last_change = chain.n_updates
         u = chain.n_updates
         if trace.size > POINTS_PER_FRAME:
             idx = np.linspace(0, trace.size - 1, POINTS_PER_FRAME).round().astype(int)
+            self._stream((u - trace.size + 1 + idx).tolist(), trace[idx].tolist())
         else:
-            idx = np.arange(trace.size)
-        self._stream((u - trace.size + 1 + idx).tolist(), trace[idx].tolist())
-        self._show(grid_changed=changed)
+            self._stream(list(range(u - trace.size + 1, u + 1)), trace.tolist())
+        self._show(grid_changed=moved, state=after)
 
     def step(self, _event=None) -> None:
         """One sweep: nine single-cell updates (each cell gets one chance on average)."""
@@ -441,12 +444,13 @@ class HopfieldGrid(Section):
         # on every stream (it was half of a frame's CPU time).
         self._trace.stream({"update": updates, "energy": energies})
 
-    def _show(self, grid_changed: bool = True) -> None:
+    def _show(self, grid_changed: bool = True, state: np.ndarray | None = None) -> None:
+        state = self._chain.s if state is None else state
         if grid_changed:
-            self._grid.update(self._chain.s)
+            self._grid.update(state)
         text = f"{self._chain.energy:+.2f}".replace("-", "−")
         self._readouts.update({"Energy": text, "Updates": str(self._chain.n_updates)})
-        kind, words = self.status()
+        kind, words = self.status(state.tobytes())
         if (kind, words) != self._status_kind:
             self._status_kind = (kind, words)
             self._status.object = (

@@ -37,7 +37,7 @@ NOISE = 0.2  # fraction of spins flipped in the Hopfield start
 TRACE_POINTS = 900  # about 30 s of history at 30 frames/s
 IMAGE_PX = 512  # largest width of the lattice picture; it shrinks to fit a phone
 THUMB_PX = 72
-NUMBERS_EVERY_S = 0.25  # readouts refresh at most this often while animating
+NUMBERS_EVERY_S = 0.5  # readouts refresh at most this often while animating (readable)
 # Up to this many spin updates a batch runs on the event loop itself (≈ 1 ms at 50 M/s):
 # handing it to a worker and back would cost the server more than the sweeps.  Bigger
 # batches (a 256² lattice, many sweeps per frame) go to the pool so other readers wait less.

@@ -463,7 +463,9 @@ class HeatMap:
 
     def update(self, array, vmin: float | None = None, vmax: float | None = None) -> None:
         # Bokeh draws images bottom-up; flip so row 0 is at the top like the pixel grids.
-        self.source.patch({"image": [(0, np.ascontiguousarray(np.asarray(array)[::-1]))]})
+        fastpatch.patch_array(
+            self.source, "image", 0, np.ascontiguousarray(np.asarray(array)[::-1])
+        )
         if vmin is not None:
             self.mapper.low = vmin
         if vmax is not None:

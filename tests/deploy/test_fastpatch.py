@@ -16,6 +16,7 @@ from bokeh.document import Document
 from bokeh.models import ColumnDataSource, Span
 from bokeh.plotting import figure
 from bokeh.protocol import Protocol
+from tornado.iostream import IOStream
 from tornado.locks import Lock
 
 from explainers import fastpatch
@@ -148,16 +149,36 @@ def test_message_bytes_are_the_frames_bokeh_sends(doc):
     assert len(frames) == 5 and len(frames[-1][1]) == 560_000
 
 
-class _Stream:
-    def __init__(self):
-        self.written: list[bytes] = []
+class _Socket:
+    def __init__(self, stream):
+        self.stream = stream
+        self.takes: int | None = None  # bytes the socket accepts per send (None: all)
+
+    def send(self, data):
+        n = len(data) if self.takes is None else self.takes
+        if n == 0:
+            raise BlockingIOError
+        self.stream.sent.append(bytes(data[:n]))
+        self.stream.written.append(bytes(data[:n]))
+        return n
+
+
+class _Stream(IOStream):
+    """Stands in for Tornado's stream of one websocket (no real socket)."""
+
+    def __init__(self):  # IOStream.__init__ would want a socket
+        self.written: list[bytes] = []  # every piece that went out, in order
+        self.sent: list[bytes] = []  # straight to the socket
+        self.queued: list[bytes] = []  # through Tornado's write()
         self.pending = False
+        self.socket = _Socket(self)
 
     def writing(self):
         return self.pending
 
     def write(self, data):
-        self.written.append(data)
+        self.queued.append(bytes(data))
+        self.written.append(bytes(data))
         future = Future()
         future.set_result(None)
         return future
@@ -218,6 +239,31 @@ def test_an_error_in_the_frame_still_sends_what_changed(session_doc):
         raise RuntimeError("boom")
     assert d.callbacks.hold_value is None
     assert len(handler.ws_connection.stream.written) == 1
+
+
+def test_a_frame_goes_straight_to_the_socket_and_the_rest_through_tornado(session_doc):
+    d, src, session, handler = session_doc
+    stream = handler.ws_connection.stream
+    writer = fastpatch.FrameWriter(d)
+    with writer.frame():
+        src.stream({"x": [2.0], "y": [0.5]})
+    assert len(stream.sent) == 1 and not stream.queued  # the whole frame in one send
+    whole = stream.sent[0]
+    stream.socket.takes = 10  # a full socket buffer: only part is taken
+    with writer.frame():
+        src.stream({"x": [3.0], "y": [0.5]})
+    assert len(stream.sent[1]) == 10 and len(stream.queued) == 1
+    assert len(stream.sent[1] + stream.queued[0]) == len(whole)  # same size, nothing lost
+    assert [op for op, _ in _read_frames(stream.sent[1] + stream.queued[0])] == [1, 1, 1]
+    stream.socket.takes = 0  # the socket takes nothing now: Tornado sends it all
+    with writer.frame():
+        src.stream({"x": [4.0], "y": [0.5]})
+    assert len(stream.sent) == 2 and len(stream.queued) == 2
+    stream.socket.takes = None
+    stream.pending = True  # Tornado still writing an earlier frame: queue behind it
+    with writer.frame():
+        src.stream({"x": [5.0], "y": [0.5]})
+    assert len(stream.sent) == 2 and len(stream.queued) == 3
 
 
 async def _status_while_held(lock, writer) -> str:
@@ -313,6 +359,19 @@ def test_mixed_frames_keep_the_order_of_events(session_doc):
     assert kinds == ["ColumnsStreamed", "ModelChanged", "ColumnsPatched"]
     assert content["events"][1]["new"] == "between"
 
+    # With a binary buffer among Bokeh's events, the buffer still follows the message.
+    img = d.select_one({"name": "image"})
+    with writer.frame():
+        fastpatch.stream(src, {"x": [3.0], "y": [0.5]})
+        img.data = {"image": [np.arange(16.0).reshape(4, 4)]}
+    frames = _read_frames(handler.ws_connection.stream.written[-1])
+    assert [op for op, _ in frames] == [1, 1, 1, 1, 2]
+    header, content = json.loads(frames[0][1]), json.loads(frames[2][1])
+    assert header["num_buffers"] == 1
+    assert [e["kind"] for e in content["events"]] == ["ColumnsStreamed", "ColumnDataChanged"]
+    assert json.loads(frames[3][1])["id"] in frames[2][1].decode()
+    assert frames[4][1] == np.arange(16.0).tobytes()
+
 
 @pytest.mark.parametrize(
     "call",
@@ -360,3 +419,55 @@ def test_a_source_watched_in_python_goes_through_bokeh(session_doc, monkeypatch)
     with fastpatch.FrameWriter(d).frame():
         fastpatch.stream(src, {"x": [2.0], "y": [0.5]})
     assert used == [1]
+
+
+def test_a_frame_of_our_events_is_a_whole_bokeh_message(session_doc):
+    d, src, session, handler = session_doc
+    writer = fastpatch.FrameWriter(d)
+    for x in (2.0, 3.0):
+        with writer.frame():
+            fastpatch.stream(src, {"x": [x], "y": [0.5]})
+    headers = []
+    for data in handler.ws_connection.stream.written:
+        frames = _read_frames(data)
+        assert [op for op, _ in frames] == [1, 1, 1]
+        header, metadata, content = (json.loads(p) for _op, p in frames)
+        assert header["msgtype"] == "PATCH-DOC" and "num_buffers" not in header
+        assert metadata == {} and content["events"][0]["kind"] == "ColumnsStreamed"
+        headers.append(header["msgid"])
+    assert len(set(headers)) == 2  # ids differ from message to message
+
+
+@pytest.mark.parametrize(
+    "array", [np.arange(16, dtype=np.int8).reshape(4, 4), np.linspace(-1, 1, 12).reshape(3, 4)]
+)
+def test_a_whole_array_in_a_frame_matches_bokeh(session_doc, array):
+    """patch_array: Bokeh's event JSON (buffer ids aside) and the same bytes in the buffer."""
+    d, src, session, handler = session_doc
+    img = d.select_one({"name": "image"})
+    events = []
+    d.on_change(events.append)
+    img.patch({"image": [(0, array)]})
+    expected, expected_buffers = _content(list(events))
+    img.data = {"image": [np.zeros((4, 4))]}
+    writer = fastpatch.FrameWriter(d)
+    with writer.frame():
+        fastpatch.patch_array(img, "image", 0, array)
+    frames = _read_frames(handler.ws_connection.stream.written[-1])
+    header = json.loads(frames[0][1])
+    assert header["num_buffers"] == 1 and [op for op, _ in frames] == [1, 1, 1, 1, 2]
+    buffer_id = json.loads(frames[3][1])["id"]
+    content = frames[2][1].decode().replace(f'"id":"{buffer_id}"', '"id":"b0"')
+    assert content == expected
+    assert [frames[4][1]] == expected_buffers
+    assert img.data["image"][0] is array
+
+
+def test_unusual_arrays_go_through_bokeh(session_doc):
+    d, src, session, handler = session_doc
+    img = d.select_one({"name": "image"})
+    with fastpatch.FrameWriter(d).frame():
+        fastpatch.patch_array(img, "image", 0, np.arange(16).reshape(4, 4)[::-1])  # a view
+    content = json.loads(_read_frames(handler.ws_connection.stream.written[-1])[2][1])
+    assert content["events"][0]["kind"] == "ColumnsPatched"
+    assert np.array_equal(img.data["image"][0], np.arange(16).reshape(4, 4)[::-1])
