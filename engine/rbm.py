@@ -492,7 +492,9 @@ class RBM:
     def reconstruction_error(self, data) -> float:
         """Mean over rows and units of (v - reconstruct(v))^2."""
         data = self._layer(data, self.n_visible, "data")
-        return float(np.mean((data - self.reconstruct(data)) ** 2))
+        # reconstruct() without re-checking its own outputs: this runs every animation frame
+        recon = _np_sigmoid(_np_sigmoid(data @ self._W + self._b) @ self._W.T + self._a)
+        return float(np.mean((data - recon) ** 2))
 
     def receptive_fields(self, shape=None) -> np.ndarray:
         """Each hidden unit's incoming weights, shape (n_hidden, n_visible), or
@@ -646,8 +648,12 @@ class RBM:
         v of shape (n_visible,) gives a float; (B, n_visible) gives (B,) float64.
         """
         v = self._layer(v, self.n_visible, "v")
-        out = -(v @ self._a) - np.logaddexp(0.0, v @ self._W + self._b).sum(axis=-1)
+        out = self._free_energy(v)
         return float(out) if v.ndim == 1 else out
+
+    def _free_energy(self, v: np.ndarray) -> np.ndarray:
+        """free_energy() of an already checked float64 array (no float() for one row)."""
+        return -(v @ self._a) - np.logaddexp(0.0, v @ self._W + self._b).sum(axis=-1)
 
     def log_partition(self, via=None) -> float:
         """Exact log Z, summing over every state of one layer (``via`` = "visible" or
@@ -675,7 +681,7 @@ class RBM:
     def log_probs(self, v) -> np.ndarray:
         """Exact log p(v) for each row of binary v; shape (B,) (or a float for (n_visible,))."""
         v = self._layer(v, self.n_visible, "v", binary=True)
-        out = -np.asarray(self.free_energy(v)) - self.log_partition()
+        out = -np.asarray(self._free_energy(v)) - self.log_partition()
         return float(out) if v.ndim == 1 else out
 
 

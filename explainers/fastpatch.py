@@ -31,6 +31,7 @@ original path runs unchanged.  The messages are identical to Bokeh's own
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import itertools
 import json
@@ -46,6 +47,7 @@ import tornado
 from bokeh.core.json_encoder import PayloadEncoder
 from bokeh.core.serialization import Buffer, Serializer
 from bokeh.document.events import DocumentPatchedEvent
+from panel.io.document import hold as _panel_hold
 from panel.io.state import state as _pn_state
 from tornado.iostream import SSLIOStream
 
@@ -110,6 +112,15 @@ def uninstall() -> None:
     global _installed
     _patch_doc.patch_doc.create = classmethod(_original_create)
     _installed = False
+
+
+def hold():
+    """``pn.io.hold()``, or nothing when the current document is already held (inside a
+    frame, where Panel's hold would only add its own bookkeeping)."""
+    doc = _pn_state.curdoc
+    if doc is not None and doc.callbacks.hold_value is not None:
+        return contextlib.nullcontext()
+    return _panel_hold()
 
 
 # -- frames written directly ------------------------------------------------------------------

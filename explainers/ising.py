@@ -24,6 +24,7 @@ from bokeh.models import LinearAxis, Range1d, Span
 
 from engine import SHAPES, T_CRITICAL, Lattice, onsager_energy_per_spin, to_spins
 
+from . import fastpatch
 from . import palette as pal
 from .animation import Animator, report_exception, run_in_background
 from .capacity import fix_frame, resize_heatmap
@@ -304,7 +305,7 @@ class SpinLattice(Section):
         numbers = not self.animator.running or now - self._numbers_at >= NUMBERS_EVERY_S
         if numbers:
             self._numbers_at = now
-        with pn.io.hold():
+        with fastpatch.hold():
             self._show(spins, energy, magnet, overlaps, numbers)
         self.publish_cpu_ms.append((time.thread_time() - t0) * 1e3)
 
