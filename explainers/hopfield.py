@@ -52,6 +52,9 @@ MAX_SPEED = 500  # updates per frame: a real cap, a client can send any value
 SWEEP = N_CELLS  # "Step" does one sweep: nine single-cell updates
 MAX_FLIPS = 2  # "Corrupt a memory" flips 1 or 2 cells (3 can land on a mirror image)
 POINTS_PER_FRAME = 10  # energy points sent per frame at most, whatever the speed
+# While animating, the energy and update readouts are redrawn at most this often: ten
+# times a second is as fast as anyone reads a number, and it keeps most frames smaller.
+READOUTS_EVERY_S = 0.1
 TRACE_POINTS = 600  # history kept on the energy chart
 
 # Shown under the status line, in the same pane (one model fewer per session).
@@ -279,8 +282,9 @@ class HopfieldGrid(Section):
         )
         self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
         self._status_kind = ("", "")
+        self._readouts_at = -float("inf")
         self.animator = Animator(self._frame, where="the Hopfield grid")
-        self.animator.param.watch(lambda e: None if e.new else self._alt.flush(), "running")
+        self.animator.param.watch(self._on_running, "running")
         self.reset()
 
     def _energy_range(self) -> tuple[float, float]:
@@ -369,8 +373,14 @@ class HopfieldGrid(Section):
             new = int(rng.integers(0, 2**31 - 1))
         self.param.update(seed=new, start="")
 
-    def advance(self, n_updates: int) -> None:
-        """Do ``n_updates`` single-cell updates and show the result."""
+    def _on_running(self, event) -> None:
+        if not event.new:  # paused: every number exact again
+            self._alt.flush()
+            self._show_readouts()
+
+    def advance(self, n_updates: int, live: bool = False) -> None:
+        """Do ``n_updates`` single-cell updates and show the result (``live``: an animation
+        frame, which may leave the readouts for a later frame)."""
         chain = self._chain
         before, e0 = chain.s, chain.energy
         trace = chain.run(n_updates)
@@ -384,7 +394,7 @@ class HopfieldGrid(Section):
             self._stream((u - trace.size + 1 + idx).tolist(), trace[idx].tolist())
         else:
             self._stream(list(range(u - trace.size + 1, u + 1)), trace.tolist())
-        self._show(grid_changed=moved, state=after)
+        self._show(grid_changed=moved, state=after, live=live)
 
     def step(self, _event=None) -> None:
         """One sweep: nine single-cell updates (each cell gets one chance on average)."""
@@ -393,7 +403,7 @@ class HopfieldGrid(Section):
             self._alt.flush()
 
     def _frame(self) -> None:
-        self.advance(self.speed)
+        self.advance(self.speed, live=True)
 
     def set_state(self, s, note: str = "") -> None:
         """Put a picture on the grid (an edit): the run continues from it, and it becomes
@@ -444,12 +454,19 @@ class HopfieldGrid(Section):
         # on every stream (it was half of a frame's CPU time).
         self._trace.stream({"update": updates, "energy": energies})
 
-    def _show(self, grid_changed: bool = True, state: np.ndarray | None = None) -> None:
+    def _show_readouts(self) -> None:
+        self._readouts_at = time.monotonic()
+        text = f"{self._chain.energy:+.2f}".replace("-", "−")
+        self._readouts.update({"Energy": text, "Updates": str(self._chain.n_updates)})
+
+    def _show(
+        self, grid_changed: bool = True, state: np.ndarray | None = None, live: bool = False
+    ) -> None:
         state = self._chain.s if state is None else state
         if grid_changed:
             self._grid.update(state)
-        text = f"{self._chain.energy:+.2f}".replace("-", "−")
-        self._readouts.update({"Energy": text, "Updates": str(self._chain.n_updates)})
+        if not live or time.monotonic() - self._readouts_at >= READOUTS_EVERY_S:
+            self._show_readouts()
         kind, words = self.status(state.tobytes())
         if (kind, words) != self._status_kind:
             self._status_kind = (kind, words)

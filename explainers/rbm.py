@@ -220,6 +220,7 @@ class RBMTrainer(Section):
         self._step_range = ServerRange(0.0, 10.0, min_span=10.0)
         self._err_range = ServerRange(0.01, 1.0, log=True, pad=0.15, grow=0.15, min_span=0.5)
         self._best = (-math.inf, 0)
+        self._peak_shown = True
         self._scale = 0.0
         # The live numbers are one Bokeh Div: setting its text is a single property change,
         # far cheaper per frame than four Panel indicators (each goes through Panel's
@@ -312,6 +313,7 @@ class RBMTrainer(Section):
         self._dream_rng = np.random.default_rng([self.seed, 2])
         self.dream_fractions: dict[str, float] | None = None
         self._best = (-math.inf, 0)
+        self._peak_shown = True
         self._n_records = 0
         self._ll_low = FLOOR - 0.8
         with pn.io.hold():
@@ -377,6 +379,8 @@ class RBMTrainer(Section):
         err = self.model.reconstruction_error(DATA)
         self._update_readouts(self.n_steps, err, float(lp.mean()), lp)
         self._update_fields(live=False)
+        if not self._peak_shown:
+            self._show_peak()
 
     # -- recording one point -------------------------------------------------------------
     def _record(self, live: bool) -> None:
@@ -400,9 +404,11 @@ class RBMTrainer(Section):
         self._err_range.include([err])
         if ll > self._best[0]:
             self._best = (ll, step)
-            fastpatch.patch(self._peak, {"step": [(0, step)], "loglik": [(0, ll)]})
-            for span in self._peak_spans:
-                span.location = step
+            self._peak_shown = False
+        # The best-so-far marker moves on most frames early in training: while animating it
+        # is redrawn with the readouts (10 times a second), and always on a step or pause.
+        if not self._peak_shown and (not live or self._n_records % 3 == 2):
+            self._show_peak()
         if ll < self._ll_low + 0.3:
             self._ll_low = math.floor(ll) - 1.0
             self._ll_range.start = self._ll_low
@@ -414,6 +420,13 @@ class RBMTrainer(Section):
             self._update_readouts(step, err, ll, lp)
         if not live or self._n_records % 3 == 1:
             self._update_fields(live)
+
+    def _show_peak(self) -> None:
+        ll, step = self._best
+        fastpatch.patch(self._peak, {"step": [(0, int(step))], "loglik": [(0, float(ll))]})
+        for span in self._peak_spans:
+            span.location = step
+        self._peak_shown = True
 
     def _update_readouts(self, step: int, err: float, ll: float, lp: np.ndarray) -> None:
         p = np.exp(lp)
@@ -438,7 +451,7 @@ class RBMTrainer(Section):
         # tenths below 1, whole numbers above) so the limits change in a few visible steps.
         top = float(np.abs(W).max())
         scale = max(0.1, math.ceil(top * 10.0) / 10.0) if top <= 1.0 else float(math.ceil(top))
-        self._fields.data["image"] = [fields_image(W)]
+        fastpatch.patch_array(self._fields, "image", 0, fields_image(W))
         if scale != self._scale:
             self._scale = scale
             self._field_colors.update(low=-scale, high=scale)

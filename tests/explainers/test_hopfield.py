@@ -306,3 +306,21 @@ def test_screen_reader_text_is_throttled_while_running_and_exact_when_stopped(h)
     assert pane.object.endswith(rows(h.state))
     h.step()
     assert pane.object.endswith(rows(h.state))
+
+
+def test_live_frames_redraw_the_readouts_at_most_ten_times_a_second(h):
+    import time
+
+    h.advance(1)  # a step always shows them
+    assert h._readouts["Updates"] == "1"
+    h.advance(3, live=True)  # a frame within 0.1 s of that: left for a later frame
+    assert h._readouts["Updates"] == "1" and h.n_updates == 4
+    time.sleep(0.11)
+    h.advance(4, live=True)  # later: shown
+    assert h._readouts["Updates"] == "8"
+    h.advance(2, live=True)
+    assert h._readouts["Updates"] == "8"
+    h.animator.running = True
+    h.animator.pause()  # pausing makes every number exact
+    assert h._readouts["Updates"] == "10"
+    assert h._readouts["Energy"] == f"{h.energy:+.2f}".replace("-", "−")

@@ -524,3 +524,20 @@ def test_a_malformed_pattern_in_a_link_is_refused_with_its_form_named(bad):
     assert s.lr == pytest.approx(0.1)  # the other values still apply
     assert len(msgs) == 1 and "nine 0/1 digits" in msgs[0]
     assert s._notice.visible
+
+
+def test_while_animating_the_peak_marker_follows_with_the_readouts_and_is_exact_on_pause():
+    s = make()
+    s.advance(1)  # a step: the marker is on the best point at once
+    assert s._peak.data["step"][0] == s._best[1] == 1
+    shown = []
+    for _ in range(6):
+        s.advance(1, live=True)
+        shown.append(s._peak.data["step"][0])
+    best = s._best[1]
+    assert best == 7  # early on every step is the best so far
+    assert shown != list(range(2, 8)) and max(shown) >= 4  # drawn some frames, not all
+    s.animator.running = True
+    s.animator.pause()  # paused: exact again
+    assert s._peak.data["step"][0] == best
+    assert all(span.location == best for span in s._peak_spans)
