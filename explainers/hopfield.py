@@ -385,8 +385,9 @@ class HopfieldGrid(Section):
         before, e0 = chain.s, chain.energy
         trace = chain.run(n_updates)
         after = chain.s
-        moved = not np.array_equal(before, after)
-        if moved or (trace.size and np.any(trace != e0)):  # also a flip undone in the batch
+        key = after.tobytes()
+        moved = key != before.tobytes()
+        if moved or (trace.size and (trace != e0).any()):  # also a flip undone in the batch
             self._last_change = chain.n_updates
         u = chain.n_updates
         if trace.size > POINTS_PER_FRAME:
@@ -394,7 +395,7 @@ class HopfieldGrid(Section):
             self._stream((u - trace.size + 1 + idx).tolist(), trace[idx].tolist())
         else:
             self._stream(list(range(u - trace.size + 1, u + 1)), trace.tolist())
-        self._show(grid_changed=moved, state=after, live=live)
+        self._show(grid_changed=moved, state=after, live=live, key=key)
 
     def step(self, _event=None) -> None:
         """One sweep: nine single-cell updates (each cell gets one chance on average)."""
@@ -460,14 +461,18 @@ class HopfieldGrid(Section):
         self._readouts.update({"Energy": text, "Updates": str(self._chain.n_updates)})
 
     def _show(
-        self, grid_changed: bool = True, state: np.ndarray | None = None, live: bool = False
+        self,
+        grid_changed: bool = True,
+        state: np.ndarray | None = None,
+        live: bool = False,
+        key: bytes | None = None,
     ) -> None:
         state = self._chain.s if state is None else state
         if grid_changed:
             self._grid.update(state)
         if not live or time.monotonic() - self._readouts_at >= READOUTS_EVERY_S:
             self._show_readouts()
-        kind, words = self.status(state.tobytes())
+        kind, words = self.status(state.tobytes() if key is None else key)
         if (kind, words) != self._status_kind:
             self._status_kind = (kind, words)
             self._status.object = (

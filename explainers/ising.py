@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import deque
 
 import numpy as np
 import panel as pn
@@ -136,8 +135,6 @@ class SpinLattice(Section):
         self.sweeps = 0
         self._numbers_at = 0.0
         self.skipped = 0  # ticks that found the previous batch still running
-        self.job_cpu_ms: deque[float] = deque(maxlen=2000)  # sweep work, on the pool
-        self.publish_cpu_ms: deque[float] = deque(maxlen=2000)  # drawing, on the event loop
         self._image = HeatMap(
             "ising-lattice", (self.L, self.L), [pal.SPIN_OFF, pal.SPIN_ON], -1.0, 1.0, IMAGE_PX
         )
@@ -268,7 +265,6 @@ class SpinLattice(Section):
         T, method = self.temperature, self.method
 
         def job(_progress):
-            t0 = time.thread_time()
             try:
                 lat.sweep(T, n_sweeps, method)
                 count[0] += n_sweeps  # only one batch per lattice at a time: no race
@@ -281,14 +277,12 @@ class SpinLattice(Section):
             with self._flag:
                 if self._inflight is token:
                     self._inflight = None
-            self.job_cpu_ms.append((time.thread_time() - t0) * 1e3)
             return out
 
         inline = self.L * self.L * n_sweeps <= INLINE_UPDATES
         run_in_background(job, self._publish, where="the spin lattice", inline=inline)
 
     def _publish(self, result) -> None:
-        t0 = time.thread_time()
         gen, total, spins, energy, magnet, overlaps, exc = result
         if gen != self._gen:  # a rebuild happened meanwhile; its own state is on screen
             return
@@ -307,7 +301,6 @@ class SpinLattice(Section):
             self._numbers_at = now
         with fastpatch.hold():
             self._show(spins, energy, magnet, overlaps, numbers)
-        self.publish_cpu_ms.append((time.thread_time() - t0) * 1e3)
 
     def _show(self, spins, energy: float, magnet: float, overlaps, numbers: bool = True) -> None:
         self._image.update(spins)
