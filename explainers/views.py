@@ -306,10 +306,15 @@ class ServerRange:
     def include(self, values: Sequence[float]) -> None:
         """Widen the tracked extent by new data points (NaN and, on a log range, values
         ≤ 0 are ignored) and refit if the range no longer suits it."""
-        v = np.asarray(values, dtype=float)
-        v = v[np.isfinite(v) & (v > 0)] if self.log else v[np.isfinite(v)]
-        if v.size:
-            self.fit(np.fmin(self._lo, v.min()), np.fmax(self._hi, v.max()))
+        # Plain Python: a frame brings a handful of points, for which numpy's per-call cost
+        # is most of the work.
+        kept = [x for x in map(float, values) if math.isfinite(x) and (x > 0.0 or not self.log)]
+        if kept:
+            lo, hi = min(kept), max(kept)
+            self.fit(
+                lo if math.isnan(self._lo) else min(self._lo, lo),
+                hi if math.isnan(self._hi) else max(self._hi, hi),
+            )
 
     def fit(self, lo: float, hi: float) -> None:
         """Make the data extent exactly ``[lo, hi]`` (for example, the x values still kept
