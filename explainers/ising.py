@@ -38,6 +38,7 @@ TRACE_POINTS = 900  # about 30 s of history at 30 frames/s
 IMAGE_PX = 512  # largest width of the lattice picture; it shrinks to fit a phone
 THUMB_PX = 72
 NUMBERS_EVERY_S = 0.5  # readouts refresh at most this often while animating (readable)
+WORDS_EVERY_S = 2.0  # and the sentences for screen readers (nobody listens faster)
 # Up to this many spin updates a batch runs on the event loop itself (≈ 1 ms at 50 M/s):
 # handing it to a worker and back would cost the server more than the sweeps.  Bigger
 # batches (a 256² lattice, many sweeps per frame) go to the pool so other readers wait less.
@@ -134,6 +135,7 @@ class SpinLattice(Section):
         self._inflight: object | None = None  # token of the batch being swept
         self.sweeps = 0
         self._numbers_at = 0.0
+        self._words_at = 0.0
         self.skipped = 0  # ticks that found the previous batch still running
         self._image = HeatMap(
             "ising-lattice", (self.L, self.L), [pal.SPIN_OFF, pal.SPIN_ON], -1.0, 1.0, IMAGE_PX
@@ -183,6 +185,7 @@ class SpinLattice(Section):
         self._energy_out = readout("Energy per spin")
         self._magnet_out = readout("Magnetisation")
         self.animator = Animator(self._frame, where="the spin lattice")
+        self.animator.param.watch(self._on_running, "running")
         self.reset()
 
     # -- the lattice ---------------------------------------------------------------------
@@ -296,13 +299,26 @@ class SpinLattice(Section):
         # While animating, the numbers change every frame but nobody reads them that fast:
         # refresh them a few times a second and save the server the property updates.
         now = time.monotonic()
-        numbers = not self.animator.running or now - self._numbers_at >= NUMBERS_EVERY_S
+        live = self.animator.running
+        numbers = not live or now - self._numbers_at >= NUMBERS_EVERY_S
+        words = not live or now - self._words_at >= WORDS_EVERY_S
         if numbers:
             self._numbers_at = now
+        if words:
+            self._words_at = now
         with fastpatch.hold():
-            self._show(spins, energy, magnet, overlaps, numbers)
+            self._show(spins, energy, magnet, overlaps, numbers, words)
 
-    def _show(self, spins, energy: float, magnet: float, overlaps, numbers: bool = True) -> None:
+    def _on_running(self, event) -> None:
+        """Paused: the numbers and words of the picture on screen, whatever their cadence."""
+        if event.new or self._inflight is not None:  # a batch still out publishes them
+            return
+        lat = self._lattice
+        with pn.io.hold():
+            self._show_numbers(lat.energy_per_spin(), lat.magnetization(), self._ov(lat))
+
+    def _show(self, spins, energy: float, magnet: float, overlaps, numbers: bool = True,
+              words: bool = True) -> None:  # fmt: skip
         self._image.update(spins)
         # One point as plain lists: Bokeh would send each numpy array as its own binary
         # websocket frame, and five frames per point cost more server time than the whole
@@ -314,15 +330,18 @@ class SpinLattice(Section):
             "temperature": [float(self.temperature)],
         }
         self._traces.stream(point)
-        if not numbers:
-            return
+        if numbers:
+            self._show_numbers(energy, magnet, overlaps, words)
+
+    def _show_numbers(self, energy: float, magnet: float, overlaps, words: bool = True) -> None:
         self._sweeps_out.value = str(self.sweeps)
         self._energy_out.value = f"{energy:+.3f}".replace("-", "−")
         self._magnet_out.value = f"{magnet:+.3f}".replace("-", "−")
-        self._alt.object = (
-            f"Spin lattice, {self.L} by {self.L}, after {self.sweeps} sweeps: "
-            f"{50 * (1 + magnet):.0f}% of spins up, energy per spin {energy:.3f}."
-        )
+        if words:
+            self._alt.object = (
+                f"Spin lattice, {self.L} by {self.L}, after {self.sweeps} sweeps: "
+                f"{50 * (1 + magnet):.0f}% of spins up, energy per spin {energy:.3f}."
+            )
         if overlaps is not None:
             cells = " · ".join(
                 f"{k}: m = {m:+.2f}".replace("-", "−") for k, m in zip(NAMES, overlaps, strict=True)

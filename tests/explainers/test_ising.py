@@ -234,3 +234,16 @@ def test_critical_temperature_guides(section):
     assert "below" in s._phase.object
     s.couplings = "pmJ"
     assert not s._exact_line.visible and not s._tc_line.visible
+
+
+def test_live_frames_thin_the_readouts_and_a_pause_makes_them_exact(section):
+    s = section
+    s.animator.running = True  # as while animating (outside a server nothing ticks)
+    s.advance(1)
+    s.advance(1)  # within half a second of the first: numbers left for later
+    assert s.sweeps == 2 and s._sweeps_out.value != "2"
+    s.animator.pause()
+    lat = s._lattice
+    assert s._sweeps_out.value == "2"
+    assert s._energy_out.value == f"{lat.energy_per_spin():+.3f}".replace("-", "−")
+    assert "after 2 sweeps" in s._alt.object
