@@ -1,6 +1,6 @@
 """Cheaper Bokeh ``PATCH-DOC`` messages for animation frames.
 
-Two savings, both measured with ``bench.app`` and both sending exactly what Bokeh would:
+Three savings, all measured with ``bench.app`` and all sending what Bokeh would send:
 
 1. Reuse each document's reference map between frames (:func:`install`).
 2. Send a frame's changes straight to the session's websockets in one socket write
