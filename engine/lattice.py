@@ -298,7 +298,7 @@ class Lattice:
         # Couplings are multiples of 1/q; tables beat exp while they stay small.
         q = 1 if self.patterns is None else self.patterns.shape[0]
         self._q = q if q <= _TABLE_MAX_Q else 0
-        self._table_key: tuple | None = None  # (T, metropolis, q) of the cached table
+        self._table_key: tuple | None = None  # (T, metropolis) of the cached table
         self._table = np.empty(0)
 
         self._rng = np.random.default_rng(ss_spins)
@@ -363,7 +363,7 @@ class Lattice:
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         metropolis = method == "metropolis"
-        key = (T, metropolis, self._q)
+        key = (T, metropolis)
         if key != self._table_key:  # an animation sweeps at one T for many frames
             self._table = _acceptance_table(T, metropolis, self._q) if self._q else np.empty(0)
             self._table_key = key

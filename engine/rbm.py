@@ -469,12 +469,18 @@ class RBM:
     def hidden_probs(self, v) -> np.ndarray:
         """p(h_j = 1 | v) for v of shape (n_visible,) or (B, n_visible) -> (n_hidden,) or
         (B, n_hidden), float64.  These are the hidden activations the UI draws."""
-        v = self._layer(v, self.n_visible, "v")
-        return _np_sigmoid(v @ self._W + self._b)
+        return self._hidden_probs(self._layer(v, self.n_visible, "v"))
 
     def visible_probs(self, h) -> np.ndarray:
         """p(v_i = 1 | h) for h of shape (n_hidden,) or (B, n_hidden)."""
-        h = self._layer(h, self.n_hidden, "h")
+        return self._visible_probs(self._layer(h, self.n_hidden, "h"))
+
+    # The same two conditionals for arrays already checked (float64, right shape): the
+    # animation computes scores every frame, where re-checking was most of their cost.
+    def _hidden_probs(self, v: np.ndarray) -> np.ndarray:
+        return _np_sigmoid(v @ self._W + self._b)
+
+    def _visible_probs(self, h: np.ndarray) -> np.ndarray:
         return _np_sigmoid(h @ self._W.T + self._a)
 
     def sample_hidden(self, v) -> np.ndarray:
@@ -492,8 +498,7 @@ class RBM:
     def reconstruction_error(self, data) -> float:
         """Mean over rows and units of (v - reconstruct(v))^2."""
         data = self._layer(data, self.n_visible, "data")
-        # reconstruct() without re-checking its own outputs: this runs every animation frame
-        recon = _np_sigmoid(_np_sigmoid(data @ self._W + self._b) @ self._W.T + self._a)
+        recon = self._visible_probs(self._hidden_probs(data))
         return float(np.mean((data - recon) ** 2))
 
     def receptive_fields(self, shape=None) -> np.ndarray:

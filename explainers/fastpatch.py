@@ -234,11 +234,12 @@ def stream(source, data: dict[str, list], rollover: int | None = None) -> None:
         Keep at most this many points.
     """
     columns = _columns(source, data)
-    lengths = {len(v) for v in data.values()}
-    if columns is None or len(columns) != len(source.data) or len(lengths) != 1:
-        source.stream(data, rollover)
-        return
-    if not all(_plain(v) for v in data.values()):
+    if (
+        columns is None
+        or len(columns) != len(source.data)  # Bokeh's stream wants every column
+        or len({len(v) for v in data.values()}) != 1
+        or not all(_plain(v) for v in data.values())
+    ):
         source.stream(data, rollover)
         return
     try:

@@ -395,7 +395,7 @@ class HopfieldGrid(Section):
             self._stream((u - trace.size + 1 + idx).tolist(), trace[idx].tolist())
         else:
             self._stream(list(range(u - trace.size + 1, u + 1)), trace.tolist())
-        self._show(grid_changed=moved, state=after, live=live, key=key)
+        self._show(grid_changed=moved, state=after, live=live)
 
     def step(self, _event=None) -> None:
         """One sweep: nine single-cell updates (each cell gets one chance on average)."""
@@ -465,14 +465,13 @@ class HopfieldGrid(Section):
         grid_changed: bool = True,
         state: np.ndarray | None = None,
         live: bool = False,
-        key: bytes | None = None,
     ) -> None:
         state = self._chain.s if state is None else state
         if grid_changed:
             self._grid.update(state)
         if not live or time.monotonic() - self._readouts_at >= READOUTS_EVERY_S:
             self._show_readouts()
-        kind, words = self.status(state.tobytes() if key is None else key)
+        kind, words = self.status(state.tobytes())
         if (kind, words) != self._status_kind:
             self._status_kind = (kind, words)
             self._status.object = (
