@@ -1,11 +1,18 @@
-"""explainers.slim: the lighter owner record of Bokeh's property containers changes nothing a
-model or a document sees — in-place changes still reach every owner, once, as before."""
+"""explainers.slim: fresh empty defaults and the lighter owner record of Bokeh's property
+containers change nothing a model or a document sees — in-place changes still reach every
+owner, once, as before, and a whole page serialises byte for byte as without them."""
 
 from __future__ import annotations
 
-from bokeh.core.property.wrappers import PropertyValueList
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from bokeh.core.property.wrappers import PropertyValueContainer, PropertyValueList
 from bokeh.document import Document
-from bokeh.models import ColumnDataSource, Div
+from bokeh.models import Button, ColumnDataSource, CustomJS, Div
 
 from explainers import slim
 
@@ -63,14 +70,98 @@ def test_one_container_with_two_owners_notifies_each_once():
 
 
 def test_a_replaced_value_stops_notifying_its_old_owner():
-    div = Div()
+    for div in (Div(css_classes=["kept"]), Div()):  # a set value, and a fresh default
+        old = div.css_classes
+        div.css_classes = ["new"]
+        calls = []
+        div.on_change("css_classes", lambda attr, old, new: calls.append(1))
+        old.append("stale")
+        assert calls == [] and div.css_classes == ["new"]
+    assert Div(css_classes=["kept"]).css_classes._owners  # ...and a set value is released:
+    div = Div(css_classes=["kept"])
     old = div.css_classes
     div.css_classes = ["new"]
     assert old._owners == ()
+
+
+def _kept_containers(model) -> dict:
+    return {
+        k: v for k, v in model._unstable_default_values.items()
+        if isinstance(v, PropertyValueContainer)
+    }  # fmt: skip
+
+
+def test_an_empty_default_is_not_kept_until_it_is_changed():
+    doc = Document()
+    div = Div(text="hi")
+    doc.add_root(div)
+    doc.to_json()  # reads every property, as sending the page does
+    assert _kept_containers(div) == {}
+    assert div.tags == [] and div.tags is not div.tags
+    events = []
+    doc.on_change(events.append)
+    div.tags.append(1)
+    assert div.tags == [1] and div.tags is div.tags and len(events) == 1
+    assert doc.to_json(deferred=False)["roots"][0]["attributes"]["tags"] == [1]
+
+
+def test_of_two_fresh_reads_the_first_changed_is_the_value():
+    div = Div()
+    first, second = div.tags, div.tags
+    first.append("a")
     calls = []
-    div.on_change("css_classes", lambda attr, old, new: calls.append(1))
-    old.append("stale")
-    assert calls == [] and div.css_classes == ["new"]
+    div.on_change("tags", lambda attr, old, new: calls.append(new))
+    second.append("b")  # held across another read: documented as lost, and silent
+    assert div.tags == ["a"] and calls == []
+
+
+def test_bokeh_methods_that_change_defaults_in_place_still_work():
+    doc = Document()
+    button = Button()
+    doc.add_root(button)
+    js = CustomJS(code="")
+    button.js_on_event("button_click", js)
+    button.js_on_change("label", js)
+    button.on_event("button_click", lambda event: None)
+    attributes = doc.to_json(deferred=False)["roots"][0]["attributes"]
+    ids = {
+        key: [(k, [cb["id"] for cb in cbs]) for k, cbs in attributes[key]["entries"]]
+        for key in ("js_event_callbacks", "js_property_callbacks")
+    }
+    assert ids == {
+        "js_event_callbacks": [("button_click", [js.id])],
+        "js_property_callbacks": [("change:label", [js.id])],
+    }
+    assert "button_click" in attributes["subscribed_events"]["entries"]
+
+
+_DUMP = """
+import json, sys
+import panel as pn
+from bokeh.document import Document
+from explainers import page, slim
+if sys.argv[1] == "off":
+    slim.install = lambda: False  # configure() would install it
+page.configure()
+doc = Document()
+with pn.io.server.set_curdoc(doc):
+    page.section_page(sys.argv[2]).server_doc(doc)
+print(json.dumps(doc.to_json(deferred=False), sort_keys=True))
+"""
+
+
+def test_a_section_page_serialises_exactly_as_without_slim():
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    for key in ("hopfield", "rbm"):
+        dumps = [
+            subprocess.run(
+                [sys.executable, "-c", _DUMP, mode, key],
+                cwd=root, env=env, capture_output=True, text=True, check=True, timeout=300,
+            ).stdout  # fmt: skip
+            for mode in ("off", "on")
+        ]
+        assert json.loads(dumps[0]) and dumps[0] == dumps[1], key
 
 
 def test_column_data_streams_and_patches_still_reach_the_document():
