@@ -74,7 +74,7 @@ def test_a_replaced_value_stops_notifying_its_old_owner():
         old = div.css_classes
         div.css_classes = ["new"]
         calls = []
-        div.on_change("css_classes", lambda attr, old, new: calls.append(1))
+        div.on_change("css_classes", lambda attr, old, new, calls=calls: calls.append(1))
         old.append("stale")
         assert calls == [] and div.css_classes == ["new"]
     assert Div(css_classes=["kept"]).css_classes._owners  # ...and a set value is released:
@@ -157,7 +157,12 @@ def test_a_section_page_serialises_exactly_as_without_slim():
         dumps = [
             subprocess.run(
                 [sys.executable, "-c", _DUMP, mode, key],
-                cwd=root, env=env, capture_output=True, text=True, check=True, timeout=300,
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=300,
             ).stdout  # fmt: skip
             for mode in ("off", "on")
         ]
