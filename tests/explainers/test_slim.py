@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
+import param
+import pytest
 from bokeh.core.property.wrappers import PropertyValueContainer, PropertyValueList
 from bokeh.document import Document
 from bokeh.models import Button, ColumnDataSource, CustomJS, Div
@@ -179,3 +182,62 @@ def test_column_data_streams_and_patches_still_reach_the_document():
     src.patch({"y": [(0, 9.0)]})
     assert [type(e).__name__ for e in events] == ["ColumnsStreamedEvent", "ColumnsPatchedEvent"]
     assert list(src.data["y"]) == [9.0, 4.0]
+
+
+class Knobs(param.Parameterized):
+    a = param.Number(0.0)
+    b = param.Number(0.0)
+    c = param.Number(0.0)
+    d = param.Number(0.0)
+
+
+def _plain(watchers: dict) -> dict:
+    return {n: {w: [(x.fn.__name__, x.parameter_names) for x in ws] for w, ws in r.items()}
+            for n, r in watchers.items()}  # fmt: skip
+
+
+def _replay(seed: int) -> list:
+    """A random life of watch / unwatch / set calls; returns everything observable."""
+    rng = random.Random(seed)
+    knobs = Knobs()
+    calls: list = []
+    handles: list = []
+    seen: list = []
+    for step in range(60):
+        op = rng.random()
+        if op < 0.45:
+            names = rng.sample("abcd", rng.randint(1, 4))
+
+            def fn(*events, tag=f"w{step}"):
+                calls.append((tag, tuple(e.name for e in events)))
+
+            fn.__name__ = f"w{step}"
+            handles.append(knobs.param.watch(fn, names, precedence=rng.randint(0, 2)))
+        elif op < 0.65 and handles:
+            knobs.param.unwatch(rng.choice(handles))  # sometimes twice: idempotent
+        else:
+            setattr(knobs, rng.choice("abcd"), float(step))
+        seen.append((_plain(knobs.param.watchers), list(calls)))
+    return seen
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_shared_watcher_records_behave_as_params_own(seed, monkeypatch):
+    ours = _replay(seed)
+    monkeypatch.setattr(
+        param.parameterized.Parameters, "_register_watcher", slim._ORIGINAL_REGISTER_WATCHER
+    )
+    assert _replay(seed) == ours
+
+
+def test_one_watch_call_files_one_record_for_all_its_names():
+    knobs = Knobs()
+    knobs.param.watch(lambda *e: None, ["a", "b", "c"])
+    records = knobs.param.watchers
+    assert records["a"] is records["b"] is records["c"]
+    knobs.param.watch(lambda *e: None, ["b"])  # b moves to a record of its own
+    assert records["a"] is records["c"] and records["b"] is not records["a"]
+    assert len(records["b"]["value"]) == 2 and len(records["a"]["value"]) == 1
+    knobs.param.watch(lambda *e: None, ["a", "c", "d"])  # a and c move on together
+    assert records["a"] is records["c"] and len(records["a"]["value"]) == 2
+    assert len(records["d"]["value"]) == 1
