@@ -5,7 +5,7 @@ keep (each section is dozens of Bokeh models and its own numpy state).  A lazy s
 as a :class:`SectionPlaceholder`: a light element about as tall as the section will be, with
 its title, which tells the server when it comes within about a screen of the viewport (or
 when the URL's #anchor names it).  The server then builds the section and puts it in the
-placeholder's place (:func:`lazy_section`).
+placeholder's place in the page (:func:`lazy_section`, :func:`build_when_wanted`).
 """
 
 from __future__ import annotations
@@ -150,8 +150,9 @@ def lazy_section(
     title: str,
     build: Callable[[], pn.viewable.Viewable],
     embed: bool = False,
-) -> pn.Column:
-    """A slot holding a placeholder for section ``key`` until the browser wants it.
+) -> SectionPlaceholder:
+    """A placeholder for section ``key``, to put in a layout that :func:`build_when_wanted`
+    watches.
 
     Parameters
     ----------
@@ -172,16 +173,32 @@ def lazy_section(
         sizing_mode="stretch_width",
         margin=(0, 0, 24, 0),  # as a section's layout
     )
-    slot = pn.Column(placeholder, sizing_mode="stretch_width", margin=0)
+    placeholder._build = build
+    return placeholder
+
+
+def build_when_wanted(layout: pn.layout.ListLike) -> pn.layout.ListLike:
+    """Put each section in its placeholder's place among ``layout``'s objects once the
+    browser wants it; returns ``layout``.
+
+    The placeholders sit in the page's own column rather than each in a column of its own:
+    a Panel layout per section costs every visitor about 10 KiB of server memory.
+    """
 
     def on_wanted(event) -> None:
-        if not event.new or placeholder.failed or slot.objects[0] is not placeholder:
+        placeholder = event.obj
+        here = any(obj is placeholder for obj in layout.objects)
+        if not event.new or placeholder.failed or not here:
             return
         try:
-            slot.objects = [build()]
+            section = placeholder._build()
         except Exception as exc:
-            report_exception(exc, f"building the {key} section")
+            report_exception(exc, f"building the {placeholder.key} section")
             placeholder.failed = True
+            return
+        layout.objects = [section if obj is placeholder else obj for obj in layout.objects]
 
-    placeholder.param.watch(on_wanted, "wanted")
-    return slot
+    for obj in layout.objects:
+        if isinstance(obj, SectionPlaceholder):
+            obj.param.watch(on_wanted, "wanted")
+    return layout

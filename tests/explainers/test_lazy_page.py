@@ -9,7 +9,13 @@ import panel as pn
 import pytest
 
 from explainers import lazy, page
-from explainers.lazy import SectionPlaceholder, eager_sections, height_css, lazy_section
+from explainers.lazy import (
+    SectionPlaceholder,
+    build_when_wanted,
+    eager_sections,
+    height_css,
+    lazy_section,
+)
 
 KEYS = list(page.SECTIONS)
 
@@ -84,17 +90,18 @@ def test_a_lazy_section_is_built_once_when_the_browser_wants_it():
         calls.append(1)
         return _Built()
 
-    slot = lazy_section("rbm", "The restricted machine", build)
-    (placeholder,) = slot.objects
+    placeholder = lazy_section("rbm", "The restricted machine", build)
+    slot = build_when_wanted(pn.Column("above", placeholder, "below"))
     assert isinstance(placeholder, SectionPlaceholder)
     assert (placeholder.key, placeholder.title) == ("rbm", "The restricted machine")
     assert calls == []
     placeholder.wanted = True  # what the browser sends when the reader comes near
     assert calls == [1]
-    assert slot.objects[0].object == "built"  # the section's layout replaced the placeholder
+    # The section's layout took the placeholder's place, and nothing else moved.
+    assert [getattr(o, "object", None) for o in slot.objects] == ["above", "built", "below"]
     placeholder.wanted = False
     placeholder.wanted = True  # a client repeating itself builds nothing more
-    assert calls == [1] and len(slot.objects) == 1
+    assert calls == [1] and len(slot.objects) == 3
 
 
 def test_a_section_that_fails_to_build_is_reported_and_the_placeholder_says_so(monkeypatch):
@@ -104,16 +111,16 @@ def test_a_section_that_fails_to_build_is_reported_and_the_placeholder_says_so(m
     def build():
         raise RuntimeError("boom")
 
-    slot = lazy_section("ising", "A magnet", build)
-    placeholder = slot.objects[0]
+    placeholder = lazy_section("ising", "A magnet", build)
+    slot = build_when_wanted(pn.Column(placeholder))
     placeholder.wanted = True
     assert reported == ["building the ising section"]
     assert placeholder.failed and slot.objects == [placeholder]
 
 
 def test_embed_mode_gives_shorter_placeholders():
-    full = lazy_section("rbm", "t", _Built).objects[0].min_height
-    embedded = lazy_section("rbm", "t", _Built, embed=True).objects[0].min_height
+    full = lazy_section("rbm", "t", _Built).min_height
+    embedded = lazy_section("rbm", "t", _Built, embed=True).min_height
     assert _height_at(embedded, 1000) < _height_at(full, 1000)
 
 
@@ -129,12 +136,9 @@ def test_story_page_builds_the_first_section_and_those_in_the_link(monkeypatch):
     monkeypatch.setattr(page, "build_section", counting_build)
     story = page.story_page()
     assert built == ["hopfield", "rbm"]
-    placeholders = [
-        obj.objects[0]
-        for obj in story.objects
-        if isinstance(obj, pn.Column) and isinstance(obj.objects[0], SectionPlaceholder)
-    ]
+    placeholders = [obj for obj in story.objects if isinstance(obj, SectionPlaceholder)]
     assert [p.key for p in placeholders] == [k for k in KEYS if k not in ("hopfield", "rbm")]
     # The reader scrolls to one: it is built then, and only it.
     placeholders[0].wanted = True
     assert built == ["hopfield", "rbm", placeholders[0].key]
+    assert placeholders[0] not in story.objects
