@@ -86,13 +86,13 @@ FULL = Plan(
     interactive_repeats=3,
     slider_moves=40,
     idle_sessions=20,
-    idle_story_sessions=6,
+    idle_story_sessions=10,
     crowd=30,
     races=10,
     race_runs=1000,
-    ramp_one=(40, 50, 60, 80, 100),
-    ramp_two=(40, 60, 80, 100, 120),
-    budget_s=540.0,
+    ramp_one=(40, 60, 80, 100, 120, 140),
+    ramp_two=(60, 100, 120, 140, 160),
+    budget_s=720.0,
 )
 QUICK = Plan(
     window_s=2.0,
