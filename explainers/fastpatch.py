@@ -365,22 +365,21 @@ def _frame_bytes(patches) -> bytes:
 
 
 def _write(ws, data: bytes) -> None:
-    """Send ``data`` on a websocket whose stream has nothing queued: straight to the socket,
-    and only what the socket does not take through Tornado (which then finishes the write).
-    Tornado's own write costs a future and several calls per frame."""
+    """Send ``data`` on a websocket: straight to the socket when its stream has nothing
+    queued, and through Tornado whatever the socket does not take, everything when an
+    earlier write is still queued (to keep the order) and everything over TLS (which keeps
+    its own state).  Tornado's own write costs a future and several calls per frame."""
     stream = ws.stream
-    if isinstance(stream, SSLIOStream):  # TLS keeps its own state: let Tornado write
-        stream.write(data).add_done_callback(_swallow)
-        return
     sent = 0
-    try:
-        sent = stream.socket.send(data)
-    except (BlockingIOError, InterruptedError):
-        pass
-    except OSError:  # the tab has gone; the animator notices on its next tick
-        return
+    if not stream.writing() and not isinstance(stream, SSLIOStream):
+        try:
+            sent = stream.socket.send(data)
+        except (BlockingIOError, InterruptedError):
+            pass
+        except OSError:  # the tab has gone; the animator notices on its next tick
+            return
     if sent < len(data):
-        stream.write(data[sent:]).add_done_callback(_swallow)
+        stream.write(data[sent:] if sent else data).add_done_callback(_swallow)
 
 
 class FrameWriter:
@@ -453,9 +452,6 @@ class FrameWriter:
             for conn in self._session._subscribed_connections:
                 ws = conn._socket.ws_connection
                 if ws is not None and not ws.is_closing():
-                    if ws.stream.writing():  # queued behind an earlier write: keep order
-                        ws.stream.write(data).add_done_callback(_swallow)
-                    else:
-                        _write(ws, data)
+                    _write(ws, data)
         for event in others:  # not for the wire (callbacks added, messages): Bokeh's way
             self.doc.callbacks.trigger_on_change(event)
