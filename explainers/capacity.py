@@ -399,11 +399,7 @@ class Capacity(Section):
         self.p = max_patterns(100)
 
     def new_seed(self, _event=None) -> None:
-        rng = np.random.default_rng()
-        new = self.seed
-        while new == self.seed:
-            new = int(rng.integers(0, 2**31 - 1))
-        self.seed = new
+        self.seed = self._other_seed()
 
     def apply_values(self, raw, source: str = "link") -> list[str]:
         # p's upper bound follows n, so n must land first or a link's p would be clamped

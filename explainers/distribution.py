@@ -8,8 +8,6 @@ number of samples on a log-log plot.  The reader can edit all six weights and fo
 
 from __future__ import annotations
 
-import secrets
-
 import numpy as np
 import panel as pn
 import param
@@ -333,9 +331,7 @@ class BoltzmannDistribution(Section):
 
     def new_seed(self, _event=None) -> None:
         """Pick a different seed and draw a fresh run with it."""
-        seed = self.seed
-        while seed == self.seed:
-            seed = secrets.randbelow(2**31)
+        seed = self._other_seed()
         self._showing_samples = True
         self.seed = seed  # the seed watcher starts the run
 

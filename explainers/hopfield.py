@@ -367,11 +367,7 @@ class HopfieldGrid(Section):
 
     def new_seed(self, _event=None) -> None:
         """Another seed, and a fresh random start picture from it."""
-        new = self.seed
-        rng = np.random.default_rng()
-        while new == self.seed:
-            new = int(rng.integers(0, 2**31 - 1))
-        self.param.update(seed=new, start="")
+        self.param.update(seed=self._other_seed(), start="")
 
     def _on_running(self, event) -> None:
         if not event.new:  # paused: every number exact again

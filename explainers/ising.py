@@ -230,11 +230,7 @@ class SpinLattice(Section):
         return lat.overlaps() if lat.patterns is not None else None
 
     def new_seed(self, _event=None) -> None:
-        rng = np.random.default_rng()
-        new = self.seed
-        while new == self.seed:
-            new = int(rng.integers(0, 2**31 - 1))
-        self.seed = new
+        self.seed = self._other_seed()
 
     def set_critical(self, _event=None) -> None:
         self.temperature = round(T_CRITICAL, 3)

@@ -9,7 +9,6 @@ brings.  Every number comes from :class:`engine.BoltzmannLearner`.
 
 from __future__ import annotations
 
-import secrets
 from collections import deque
 
 import numpy as np
@@ -376,10 +375,7 @@ class BoltzmannLearning(Section):
             self._show_state()
 
     def new_seed(self, _event=None) -> None:
-        seed = self.seed
-        while seed == self.seed:
-            seed = secrets.randbelow(2**31)
-        self.seed = seed  # the watcher resets
+        self.seed = self._other_seed()  # the watcher resets
 
     @param.depends("seed", watch=True)
     def _on_seed(self) -> None:

@@ -324,11 +324,7 @@ class RBMTrainer(Section):
 
     def new_seed(self, _event=None) -> None:
         """Another seed (and so a new run)."""
-        rng = np.random.default_rng()
-        new = self.seed
-        while new == self.seed:
-            new = int(rng.integers(0, 100_000))
-        self.seed = new
+        self.seed = self._other_seed()
 
     def advance(self, n_steps: int, live: bool = False) -> None:
         """Make ``n_steps`` training updates with the current method and show the result."""

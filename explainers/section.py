@@ -19,6 +19,7 @@ from __future__ import annotations
 import html
 import math
 import re
+import secrets
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -166,6 +167,14 @@ class Section(pn.viewable.Viewer):
         b = pn.widgets.Button(label=label, description=tooltip, **kw)
         b.on_click(action)
         return b
+
+    def _other_seed(self) -> int:
+        """A random seed in [0, 2^31) other than the current ``seed``, for the "New seed"
+        buttons: a click must always change something."""
+        seed = self.seed
+        while seed == self.seed:
+            seed = secrets.randbelow(2**31)
+        return seed
 
     def body(self) -> pn.viewable.Viewable:
         """The interactive part: controls, plots, readouts."""
