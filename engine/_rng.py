@@ -44,26 +44,27 @@ def make_streams(seed, n_streams: int) -> np.ndarray:
     return states
 
 
-@numba.njit(inline="always", cache=True)
-def _rotl(x, k):
-    return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
-
-
-@numba.njit(cache=True)
-def next_u64(states, r):
-    """Advance stream ``r`` of ``states`` and return the next 64-bit word."""
-    s0 = states[r, 0]
-    s1 = states[r, 1]
-    s2 = states[r, 2]
-    s3 = states[r, 3]
-    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+@numba.njit(inline="always", cache=True, nogil=True)
+def xoshiro_next(s0, s1, s2, s3):
+    """One xoshiro256** step on a state held in four scalars; returns the word and the new
+    state. Hot loops call this directly so that the state stays in registers instead of
+    being read from and written to the stream array on every draw."""
+    m = s1 * np.uint64(5)
+    result = ((m << np.uint64(7)) | (m >> np.uint64(57))) * np.uint64(9)
     t = s1 << np.uint64(17)
     s2 ^= s0
     s3 ^= s1
     s1 ^= s2
     s0 ^= s3
     s2 ^= t
-    s3 = _rotl(s3, 45)
+    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
+    return result, s0, s1, s2, s3
+
+
+@numba.njit(cache=True)
+def next_u64(states, r):
+    """Advance stream ``r`` of ``states`` and return the next 64-bit word."""
+    result, s0, s1, s2, s3 = xoshiro_next(states[r, 0], states[r, 1], states[r, 2], states[r, 3])
     states[r, 0] = s0
     states[r, 1] = s1
     states[r, 2] = s2

@@ -40,6 +40,7 @@ import numba
 import numpy as np
 
 from ._rng import make_streams
+from ._rng import xoshiro_next as _xoshiro_next
 
 __all__ = [
     "FIELD_TOL",
@@ -337,23 +338,6 @@ def _fields_into(W, b, s, h):
         # E = -1/2 s.(h - b) - b.s = -1/2 s.(h + b)
         E -= 0.5 * s[i] * (acc + b[i])
     return E
-
-
-@numba.njit(inline="always", cache=True, nogil=True)
-def _xoshiro_next(s0, s1, s2, s3):
-    """One xoshiro256** step on a state held in four scalars (same sequence as
-    ``_rng.next_u64``). Hot loops keep the state in registers this way instead of
-    reading and writing the stream array on every draw."""
-    m = s1 * np.uint64(5)
-    result = ((m << np.uint64(7)) | (m >> np.uint64(57))) * np.uint64(9)
-    t = s1 << np.uint64(17)
-    s2 ^= s0
-    s3 ^= s1
-    s1 ^= s2
-    s0 ^= s3
-    s2 ^= t
-    s3 = (s3 << np.uint64(45)) | (s3 >> np.uint64(19))
-    return result, s0, s1, s2, s3
 
 
 @numba.njit(inline="always", cache=True, nogil=True)
