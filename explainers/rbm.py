@@ -778,7 +778,7 @@ class RBMTrainer(Section):
             self._button("Step", self.step),
             self._button("Reset", self.reset, "Start again from the same random weights"),
             self._button("New seed", self.new_seed, "Other random weights, a new run"),
-            pn.widgets.IntInput.from_param(self.param.seed, name="Seed", width=120),
+            pn.widgets.IntInput.from_param(self.param.seed, name="Seed", width=130),
             align_items="end",
         )
         controls = pn.FlexBox(
