@@ -1,7 +1,7 @@
 """Serve the explainer: the whole story at ``/`` and each section alone at ``/<key>``.
 
 Run it with ``make run`` (or ``python app.py``); configuration comes from environment
-variables, listed in the README and read by :mod:`explainers.serving`.
+variables, listed in the README and read by :mod:`explainers.site.serving`.
 """
 
 import os
@@ -11,8 +11,8 @@ import os
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-from explainers.page import routes  # noqa: E402
-from explainers.serving import serve  # noqa: E402
+from explainers.site.page import routes  # noqa: E402
+from explainers.site.serving import serve  # noqa: E402
 
 if __name__ == "__main__":
     # Load every compiled kernel before the first visitor arrives (about a second with numba's

@@ -47,7 +47,7 @@ from pathlib import Path
 
 import psutil
 
-from explainers.serving import CHECK_UNUSED_MS, DEFAULT_SESSION_LIFETIME_MS
+from explainers.site.serving import CHECK_UNUSED_MS, DEFAULT_SESSION_LIFETIME_MS
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.deploy.apps import AppProcess, http_get
 

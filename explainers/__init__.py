@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 
-from .page import SECTIONS
+from .site.page import SECTIONS
 
 _CLASSES = {target.split(":")[1]: target.split(":")[0] for target in SECTIONS.values()}
 

@@ -28,6 +28,7 @@ import panel as pn
 import param
 from bokeh.models import Tooltip
 
+from . import prose as _prose
 from .animation import notify, report_exception
 
 MAX_RAW_LENGTH = 64  # no legitimate value in a link is longer than this
@@ -298,22 +299,34 @@ class Section(pn.viewable.Viewer):
         self._embed_code.visible = True
 
     # -- layout --------------------------------------------------------------------------
+    @classmethod
+    def text(cls, name: str, default: str | None = None, **values: object) -> str:
+        """Part ``name`` of this section's prose file, ``explainers/content/<key>.md``."""
+        return _prose.text(cls.key, name, default, **values)
+
+    def _standard_part(self, name: str) -> str:
+        # The class attribute wins while a section still keeps its prose in code.
+        return getattr(self, name) or self.text(name, "")
+
     def prose_parts(self) -> list[pn.viewable.Viewable]:
         """The intro, the formula and "Try this", as separate panes."""
-        parts: list[Any] = [pn.pane.Markdown(self.intro, stylesheets=[PROSE_CSS], margin=(0, 0))]
-        if self.formula:
+        intro, formula, try_this = (
+            self._standard_part(n) for n in ("intro", "formula", "try_this")
+        )
+        parts: list[Any] = [pn.pane.Markdown(intro, stylesheets=[PROSE_CSS], margin=(0, 0))]
+        if formula:
             parts.append(
                 pn.pane.LaTeX(
-                    f"$${self.formula}$$",
+                    f"$${formula}$$",
                     renderer="katex",
                     sizing_mode="stretch_width",
                     styles={"font-size": "1.1em"},
                 )
             )
-        if self.try_this:
+        if try_this:
             parts.append(
                 pn.pane.HTML(
-                    f'<p class="try"><b>Try this:</b> {self.try_this}</p>',
+                    f'<p class="try"><b>Try this:</b> {try_this}</p>',
                     stylesheets=[PROSE_CSS],
                     margin=(0, 0),
                 )

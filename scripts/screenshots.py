@@ -15,7 +15,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from explainers.page import SECTIONS  # noqa: E402
+from explainers.site.page import SECTIONS  # noqa: E402
 from tests.conftest import CHROMIUM_ARGS, free_port, start_app, stop_app, wait_http  # noqa: E402
 
 # What a reader would click first, and how long to let it run, per section.

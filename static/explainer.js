@@ -14,7 +14,7 @@
   }
   window.explainerDeepFind = (selector) => deepFind(document, selector);
 
-  // The title of section `key`: the real one, or its placeholder's (explainers/lazy.py)
+  // The title of section `key`: the real one, or its placeholder's (explainers/site/lazy.py)
   // while the section is not built yet.
   function titleOf(key) {
     return deepFind(document, "#" + CSS.escape(key));

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 import panel as pn
 
-from explainers.page import _page, build_section, configure
-from explainers.serving import STATIC_DIR, STATIC_URL
+from explainers.site.page import _page, build_section, configure
+from explainers.site.serving import STATIC_DIR, STATIC_URL
 
 
 def free_port() -> int:
@@ -41,7 +41,7 @@ class InProcessServer:
     Parameters
     ----------
     keys : iterable of str
-        Section keys (from :data:`explainers.page.SECTIONS`).
+        Section keys (from :data:`explainers.site.page.SECTIONS`).
     tamper : callable(section) or None
         Called on every freshly built section before the page is made (to inject faults).
     lifetime_ms : int

@@ -12,7 +12,7 @@ import time
 import panel as pn
 import pytest
 
-from explainers.page import SECTIONS, section_class
+from explainers.site.page import SECTIONS, section_class
 
 from ..serve_inprocess import InProcessServer, messages
 from .helpers import wait_for_bokeh, wait_until

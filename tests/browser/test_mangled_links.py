@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 import pytest
 
-from explainers.page import SECTIONS
+from explainers.site.page import SECTIONS
 
 from .helpers import changes, collect_console_errors, start_counting_changes, wait_until
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from explainers.page import SECTIONS, section_class
+from explainers.site.page import SECTIONS, section_class
 
 from .helpers import (
     collect_console_errors,

@@ -3,7 +3,7 @@ read-only ``/_stats`` endpoint for tests.
 
 The session tests need to see inside the server process (how many sessions Bokeh holds, how
 many periodic callbacks are still running).  This script builds the same routes with the
-same ``EXPLAINER_*`` configuration (:func:`explainers.serving.serve_kwargs`) and adds one
+same ``EXPLAINER_*`` configuration (:func:`explainers.site.serving.serve_kwargs`) and adds one
 JSON endpoint.  It is test tooling only: the real app never exposes such a page.
 """
 
@@ -17,8 +17,8 @@ import panel as pn
 from tornado.web import RequestHandler
 
 from explainers.animation import Animator
-from explainers.page import routes
-from explainers.serving import _configure_logging, serve_kwargs, server_options
+from explainers.site.page import routes
+from explainers.site.serving import _configure_logging, serve_kwargs, server_options
 
 SERVER = None
 

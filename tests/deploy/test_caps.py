@@ -22,7 +22,7 @@ import pytest
 from bokeh.client import pull_session
 from bokeh.models import NumericInput, RadioButtonGroup, Select, Slider, Spinner
 
-from explainers.page import SECTIONS, section_class
+from explainers.site.page import SECTIONS, section_class
 
 from ..hostile.checks import check_declared, selector_objects
 from ..serve_inprocess import InProcessServer, messages

@@ -13,7 +13,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from explainers.serving import (
+from explainers.site.serving import (
     DEFAULT_MAX_MESSAGE_BYTES,
     security_headers,
     serve_kwargs,
@@ -67,7 +67,7 @@ def test_default_origins_follow_the_port():
     ],
 )
 def test_bad_value_is_reported_and_replaced_by_the_default(caplog, name, value, key, default):
-    with caplog.at_level(logging.WARNING, logger="explainers.serving"):
+    with caplog.at_level(logging.WARNING, logger="explainers.site.serving"):
         options = server_options({name: value})
     assert options[key] == default
     messages = [r.getMessage() for r in caplog.records]
@@ -92,7 +92,7 @@ def test_bad_value_is_reported_and_replaced_by_the_default(caplog, name, value, 
     ],
 )
 def test_good_values_are_taken(caplog, name, value, key, expected):
-    with caplog.at_level(logging.WARNING, logger="explainers.serving"):
+    with caplog.at_level(logging.WARNING, logger="explainers.site.serving"):
         assert server_options({name: value})[key] == expected
     assert caplog.records == []
 
@@ -104,7 +104,7 @@ def test_unused_sessions_are_checked_at_least_as_often_as_they_expire():
 
 def test_origins_are_normalised_to_host_and_port(caplog):
     env = {"EXPLAINER_ALLOW_ORIGINS": "https://Course.Example.org/, localhost:8080  x.org:99999"}
-    with caplog.at_level(logging.WARNING, logger="explainers.serving"):
+    with caplog.at_level(logging.WARNING, logger="explainers.site.serving"):
         options = server_options(env)
     assert options["allow_origins"] == ["course.example.org", "localhost:8080"]
     assert "'x.org:99999'" in caplog.text
@@ -112,20 +112,20 @@ def test_origins_are_normalised_to_host_and_port(caplog):
 
 def test_unusable_origins_fall_back_to_the_default(caplog):
     env = {"EXPLAINER_PORT": "7000", "EXPLAINER_ALLOW_ORIGINS": "a b;c, <script>"}
-    with caplog.at_level(logging.WARNING, logger="explainers.serving"):
+    with caplog.at_level(logging.WARNING, logger="explainers.site.serving"):
         options = server_options(env)
     # "a" is a valid host name, so it is kept; the other two are refused.
     assert options["allow_origins"] == ["a"]
     assert "'b;c'" in caplog.text and "'<script>'" in caplog.text
     caplog.clear()
-    with caplog.at_level(logging.WARNING, logger="explainers.serving"):
+    with caplog.at_level(logging.WARNING, logger="explainers.site.serving"):
         options = server_options({"EXPLAINER_PORT": "7000", "EXPLAINER_ALLOW_ORIGINS": "b;c"})
     assert options["allow_origins"] == ["localhost:7000", "127.0.0.1:7000"]
     assert "no usable entry" in caplog.text
 
 
 def test_wildcard_origin_is_allowed_only_with_a_warning(caplog):
-    with caplog.at_level(logging.WARNING, logger="explainers.serving"):
+    with caplog.at_level(logging.WARNING, logger="explainers.site.serving"):
         options = server_options({"EXPLAINER_ALLOW_ORIGINS": "*"})
     assert options["allow_origins"] == ["*"]
     assert "any web page" in caplog.text
@@ -157,7 +157,7 @@ def test_frame_ancestors_accepts_csp_sources(value, expected):
     ],
 )
 def test_frame_ancestors_never_lets_anything_into_the_header(caplog, value):
-    with caplog.at_level(logging.WARNING, logger="explainers.serving"):
+    with caplog.at_level(logging.WARNING, logger="explainers.site.serving"):
         sources = server_options({"EXPLAINER_FRAME_ANCESTORS": value})["frame_ancestors"]
     header = security_headers(sources)["Content-Security-Policy"]
     assert caplog.records, "a refused source must be reported"

@@ -8,8 +8,8 @@ import re
 import panel as pn
 import pytest
 
-from explainers import lazy, page
-from explainers.lazy import (
+from explainers.site import lazy, page
+from explainers.site.lazy import (
     SectionPlaceholder,
     build_when_wanted,
     eager_sections,

@@ -142,7 +142,8 @@ _DUMP = """
 import json, sys
 import panel as pn
 from bokeh.document import Document
-from explainers import page, slim
+from explainers import slim
+from explainers.site import page
 if sys.argv[1] == "off":
     slim.install = lambda: False  # configure() would install it
 page.configure()

@@ -2,7 +2,7 @@
 
 Hypothesis throws generated junk (NaN, ±inf, negative and huge numbers, wrong types, unknown
 names, overlong strings, unicode junk, empty values) at ``apply_values`` of every section in
-:data:`explainers.page.SECTIONS`, built without a browser.  After every call:
+:data:`explainers.site.page.SECTIONS`, built without a browser.  After every call:
 
 * no exception escaped;
 * every parameter of the section is inside its declared bounds / objects / pattern;
@@ -27,8 +27,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from explainers.page import SECTIONS, section_class
 from explainers.section import MAX_RAW_LENGTH, Section
+from explainers.site.page import SECTIONS, section_class
 
 from .checks import check_declared, selector_objects
 

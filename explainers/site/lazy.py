@@ -16,7 +16,7 @@ import panel as pn
 import param
 from panel.custom import JSComponent
 
-from .animation import report_exception
+from ..animation import report_exception
 
 # Rendered heights in px of each section in Chromium (measured 2025, panel 1.9.4): in the
 # 780 px column and on a 375 px phone, with its prose and in embed mode (prose hidden).

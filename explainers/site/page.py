@@ -15,14 +15,14 @@ from pathlib import Path
 
 import panel as pn
 
-from . import fastpatch, slim
-from .animation import report_exception, tab_visibility
+from .. import fastpatch, slim
+from ..animation import report_exception, tab_visibility
+from ..section import Section
 from .lazy import build_when_wanted, eager_sections, lazy_section
-from .section import Section
 
 log = logging.getLogger("explainers")
 
-STATIC = Path(__file__).resolve().parent.parent / "static"
+STATIC = Path(__file__).resolve().parents[2] / "static"
 
 # Story order: memory, how much fits, temperature, probability, the physics, annealing,
 # learning, and the restricted machine that makes learning cheap.

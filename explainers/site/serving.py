@@ -34,14 +34,14 @@ from typing import Any
 
 from tornado.web import OutputTransform
 
-log = logging.getLogger("explainers.serving")
+log = logging.getLogger("explainers.site.serving")
 
 TITLE = "Boltzmann machines, visually"
 
 #: Bokeh owns ``/static`` (its own JavaScript), so the project's top-level ``static/``
 #: directory is served here instead.
 STATIC_URL = "/assets"
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
