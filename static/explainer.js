@@ -72,11 +72,20 @@
     following.timer = setTimeout(tick, 250);
   }
 
+  // Point the URL's #anchor at a section without the browser jumping. Panel's Location
+  // model rewrites the URL from its own copy of the hash when the query string changes,
+  // and only a hashchange event updates that copy: send one, or the anchor gets lost.
+  function setHash(key) {
+    const before = location.href;
+    history.replaceState(history.state, "", location.pathname + location.search + "#" + key);
+    window.dispatchEvent(new HashChangeEvent("hashchange", { oldURL: before, newURL: location.href }));
+  }
+
   window.explainerScrollTo = function (key) {
     const el = titleOf(key) || deepFind(document, ".explainer-" + key);
     if (!el) return true; // let the browser try the plain anchor
     jumpTo(el, "smooth");
-    history.replaceState(null, "", location.search + "#" + key);
+    setHash(key);
     if (pending(el)) follow(key);
     else stopFollowing();
     return false;
