@@ -39,7 +39,6 @@ from engine import (
     to_spins,
 )
 
-from . import fastpatch
 from . import palette as pal
 from .animation import Animator, notify
 from .section import Section
@@ -138,7 +137,7 @@ class Readouts:
                 self._values[i] = value
                 changes.append((i, value))
         if changes:
-            fastpatch.patch(self.source, {"value": changes})
+            self.source.patch({"value": changes})
 
 
 class ThrottledText:

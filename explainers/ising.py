@@ -23,7 +23,6 @@ from bokeh.models import LinearAxis, Range1d, Span
 
 from engine import SHAPES, T_CRITICAL, Lattice, onsager_energy_per_spin, to_spins
 
-from . import fastpatch
 from . import palette as pal
 from .animation import Animator, report_exception, run_in_background
 from .capacity import fix_frame, resize_heatmap
@@ -302,7 +301,7 @@ class SpinLattice(Section):
             self._numbers_at = now
         if words:
             self._words_at = now
-        with fastpatch.hold():
+        with pn.io.hold():
             self._show(spins, energy, magnet, overlaps, numbers, words)
 
     def _on_running(self, event) -> None:

@@ -52,7 +52,6 @@ from bokeh.plotting import figure
 
 from engine import RBM, SHAPES
 
-from . import fastpatch
 from . import palette as pal
 from .animation import Animator, notify, report_exception, run_in_background
 from .section import PROSE_CSS, Section
@@ -392,7 +391,7 @@ class RBMTrainer(Section):
             # serialised when the frame is sent, after the stream has been applied.)
             self._curves.data = point
         else:
-            fastpatch.stream(self._curves, point, HISTORY)
+            self._curves.stream(point, HISTORY)
         steps = self._curves.data["step"]
         self._step_range.fit(steps[0], steps[-1])
         if step == 0:
@@ -419,7 +418,7 @@ class RBMTrainer(Section):
 
     def _show_peak(self) -> None:
         ll, step = self._best
-        fastpatch.patch(self._peak, {"step": [(0, int(step))], "loglik": [(0, float(ll))]})
+        self._peak.patch({"step": [(0, int(step))], "loglik": [(0, float(ll))]})
         for span in self._peak_spans:
             span.location = step
         self._peak_shown = True
@@ -447,7 +446,7 @@ class RBMTrainer(Section):
         # tenths below 1, whole numbers above) so the limits change in a few visible steps.
         top = float(np.abs(W).max())
         scale = max(0.1, math.ceil(top * 10.0) / 10.0) if top <= 1.0 else float(math.ceil(top))
-        fastpatch.patch_array(self._fields, "image", 0, fields_image(W))
+        self._fields.patch({"image": [(0, fields_image(W))]})
         if scale != self._scale:
             self._scale = scale
             self._field_colors.update(low=-scale, high=scale)

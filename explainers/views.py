@@ -23,7 +23,6 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from . import fastpatch
 from . import palette as pal
 
 # Visually hidden but read by screen readers.
@@ -234,8 +233,7 @@ class PixelGrid:
         if changed.size == 0:
             return
         colors = self._colors(values[changed])
-        fastpatch.patch(
-            self.source,
+        self.source.patch(
             {
                 "state": [(int(i), float(values[i])) for i in changed],
                 "color": [(int(i), str(c)) for i, c in zip(changed, colors, strict=True)],
@@ -407,7 +405,7 @@ class LineChart:
             c: v if isinstance(v, list) else np.asarray(v).tolist()
             for c, v in ((c, data[c]) for c in self.columns)
         }
-        fastpatch.stream(self.source, columns, self.rollover)
+        self.source.stream(columns, self.rollover)
         xs = self.source.data[self.x]
         if self.x_range is not None and len(xs):
             self.x_range.fit(xs[0], xs[-1])
@@ -468,9 +466,7 @@ class HeatMap:
 
     def update(self, array, vmin: float | None = None, vmax: float | None = None) -> None:
         # Bokeh draws images bottom-up; flip so row 0 is at the top like the pixel grids.
-        fastpatch.patch_array(
-            self.source, "image", 0, np.ascontiguousarray(np.asarray(array)[::-1])
-        )
+        self.source.patch({"image": [(0, np.ascontiguousarray(np.asarray(array)[::-1]))]})
         if vmin is not None:
             self.mapper.low = vmin
         if vmax is not None:
