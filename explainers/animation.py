@@ -176,7 +176,7 @@ class Animator(param.Parameterized):
         self._where = where
         self._clock = clock
         self._cb = None
-        self._started_at = 0.0
+        self._started_at = clock()
         self.frames = 0  # produced since creation; a plain int, read by tests and benchmarks
         self.button = pn.widgets.Button(label=label_run, button_type="primary", width=90)
         self.button.on_click(lambda _e: self.toggle())
