@@ -344,8 +344,9 @@ class Annealing(Section):
     def _show_outcome(self) -> None:
         self._alt.flush()
         kind, text = self.descent_outcome()
+        name = html.escape(strategy_label(self._descent_strategy))
         self._outcome.object = (
-            f"Descent {self._descents} ({html.escape(strategy_label(self._descent_strategy))}) ended in "
+            f"Descent {self._descents} ({name}) ended in "
             f'<b style="color:{pal.OUTCOME_COLORS[kind]}">{text}</b>, '
             f"energy {_num(self._chain.energy)}."
         )
