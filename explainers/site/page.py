@@ -29,6 +29,7 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 SECTIONS: dict[str, str] = {
     "hopfield": "explainers.hopfield:HopfieldGrid",
     "capacity": "explainers.capacity:Capacity",
+    "modern": "explainers.modern:ModernHopfield",
     "sigmoid": "explainers.sigmoid:StochasticNeuron",
     "distribution": "explainers.distribution:BoltzmannDistribution",
     "ising": "explainers.ising:SpinLattice",
