@@ -22,6 +22,7 @@ import html
 import math
 import re
 import secrets
+import time
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -190,6 +191,12 @@ class Section(pn.viewable.Viewer):
     # whose link gets it wrong ("nine 0/1 digits ...").
     text_formats: ClassVar[dict[str, str]] = {}
 
+    @staticmethod
+    def clock() -> float:
+        """Seconds on a monotonic clock, for every cadence a section keeps (tests set
+        ``section.clock`` to a clock of their own instead of sleeping)."""
+        return time.monotonic()
+
     embed = param.Boolean(default=False, doc="Hide the prose and show only the widget.")
 
     def __init__(self, **params):
@@ -202,6 +209,21 @@ class Section(pn.viewable.Viewer):
         self._full_link: pn.pane.HTML | None = None
         #: Set by the story page: moving a control then also points the URL's #anchor here.
         self.in_story = False
+
+    # -- public hooks (tests, notebooks) ------------------------------------------------
+    def source(self, name: str):
+        """The section's Bokeh data source called ``name`` (the names browser tests use)."""
+        for pane in self.__panel__().select(pn.pane.Bokeh):
+            found = pane.object.select_one({"name": name}) if pane.object is not None else None
+            if found is not None:
+                return found
+        raise KeyError(f"{self.key} has no data source named {name!r}")
+
+    def shown_text(self) -> str:
+        """The text of every visible text pane, in layout order: what a reader can read."""
+        kinds = (pn.pane.HTML, pn.pane.Markdown, pn.pane.Alert, pn.pane.LaTeX)
+        panes = self.__panel__().select(lambda o: isinstance(o, kinds) and o.visible)
+        return "\n".join(str(pane.object) for pane in panes)
 
     # -- to implement ------------------------------------------------------------------
     @staticmethod

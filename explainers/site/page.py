@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 import panel as pn
 
-from .. import fastpatch, slim
 from ..animation import report_exception, tab_visibility
 from ..section import Section
 from .lazy import build_when_wanted, eager_sections, lazy_section
@@ -29,6 +28,7 @@ log = logging.getLogger("explainers")
 SECTIONS: dict[str, str] = {
     "hopfield": "explainers.hopfield:HopfieldGrid",
     "capacity": "explainers.capacity:Capacity",
+    "modern": "explainers.modern:ModernHopfield",
     "sigmoid": "explainers.sigmoid:StochasticNeuron",
     "distribution": "explainers.distribution:BoltzmannDistribution",
     "ising": "explainers.ising:SpinLattice",
@@ -66,8 +66,6 @@ def configure() -> None:
     if not _configured:
         pn.extension("katex", notifications=True, design="native")
         pn.config.exception_handler = lambda exc: report_exception(exc)
-        fastpatch.install()  # frames cost by their size, not the page's (see fastpatch)
-        slim.install()  # a lighter record in Bokeh's property containers (see slim)
         _configured = True
     # Set inside a session, Panel keeps these for that session only: add them to each page.
     if "assets/style.css" not in pn.config.css_files:
@@ -196,28 +194,7 @@ def _header(keys: list[str]) -> pn.pane.HTML:
     )
 
 
-def _forget_views(session_context) -> None:
-    """Drop what Panel still keeps of a closed session's document.
-
-    Panel registers the notification area of each session in its process-wide table of
-    views but never removes it when the session ends (it is not a root Panel served), and
-    through the document that entry kept every section of the session alive: 100 closed
-    sessions kept their animators and pages (tests/deploy/test_sessions.py).
-    """
-    doc = session_context._document
-    views = pn.state._views
-    for ref, (view, root, vdoc, _comm) in list(views.items()):
-        if vdoc is doc:
-            try:
-                view._cleanup(root)
-            except Exception:  # best effort: the entry goes regardless
-                log.debug("cleaning up a view of a closed session failed", exc_info=True)
-            views.pop(ref, None)
-
-
 def _page(*objects, embed: bool = False) -> pn.Column:
-    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        pn.state.on_session_destroyed(_forget_views)
     sensor = tab_visibility()
     return pn.Column(
         *objects,
