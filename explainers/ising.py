@@ -23,8 +23,9 @@ from engine import SHAPES, T_CRITICAL, Lattice, onsager_energy_per_spin, to_spin
 from . import palette as pal
 from .animation import Animator, report_exception
 from .jobs import LatestJob
+from .readouts import Readouts
 from .section import Section
-from .views import SR_ONLY_CSS, HeatMap, LineChart, fix_frame, ink, readout
+from .views import SR_ONLY_CSS, HeatMap, LineChart, fix_frame, ink
 
 SIDES = (32, 64, 128, 256)
 MAX_SWEEPS_PER_FRAME = 20  # a real cap: 20 sweeps of 256 × 256 is already ~30 ms of work
@@ -186,9 +187,7 @@ class SpinLattice(Section):
         )
         self._phase = pn.pane.HTML("", css_classes=["ising-phase"], margin=(4, 4))
         self._decorate_traces()
-        self._sweeps_out = readout("Sweeps", "0")
-        self._energy_out = readout("Energy per spin")
-        self._magnet_out = readout("Magnetisation")
+        self.readouts = Readouts("ising-readouts", ["Sweeps", "Energy per spin", "Magnetisation"])
         self.animator = Animator(self._frame, where="the spin lattice")
         self.animator.param.watch(self._on_running, "running")
         self.reset()
@@ -311,9 +310,14 @@ class SpinLattice(Section):
             self._show_numbers(energy, magnet, overlaps, words)
 
     def _show_numbers(self, energy: float, magnet: float, overlaps, words: bool = True) -> None:
-        self._sweeps_out.value = str(self.sweeps)
-        self._energy_out.value = f"{energy:+.3f}".replace("-", "−")
-        self._magnet_out.value = f"{magnet:+.3f}".replace("-", "−")
+        self.readouts.update(
+            {
+                "Sweeps": str(self.sweeps),
+                "Energy per spin": f"{energy:+.3f}".replace("-", "−"),
+                "Magnetisation": f"{magnet:+.3f}".replace("-", "−"),
+            },
+            announce=words,
+        )
         if words:
             self._alt.object = (
                 f"Spin lattice, {self.L} by {self.L}, after {self.sweeps} sweeps: "
@@ -336,6 +340,7 @@ class SpinLattice(Section):
                 r.glyph.line_width = 1.5
                 r.glyph.line_dash = "dashed"
         self._tc_line = Span(
+            name="ising-critical-temperature",
             location=T_CRITICAL,
             dimension="width",
             y_range_name="temperature",
@@ -344,6 +349,7 @@ class SpinLattice(Section):
             line_alpha=0.8,
         )
         self._exact_line = Span(
+            name="ising-exact-energy",
             location=onsager_energy_per_spin(self.temperature),
             dimension="width",
             line_color=pal.MUTED,
@@ -447,9 +453,7 @@ class SpinLattice(Section):
             self.param.watch(
                 lambda e, v=view: setattr(v, "visible", e.new == "hopfield"), "couplings"
             )
-        readouts = pn.FlexBox(
-            self._sweeps_out, self._energy_out, self._magnet_out, align_items="center"
-        )
+        readouts = self.readouts.pane
         return pn.Column(
             buttons,
             temperature,

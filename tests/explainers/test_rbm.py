@@ -429,7 +429,7 @@ def test_bad_url_values_are_clamped_or_refused_with_messages():
     assert s.dream_steps == 1000  # clamped
     assert len(msgs) == 8
     assert any("pattern" in m and "&lt;script" in m for m in msgs)
-    assert s._notice.visible
+    assert s.notice
 
 
 def test_good_url_values_are_applied():
@@ -523,7 +523,7 @@ def test_a_malformed_pattern_in_a_link_is_refused_with_its_form_named(bad):
     assert s.pattern == "000000000"
     assert s.lr == pytest.approx(0.1)  # the other values still apply
     assert len(msgs) == 1 and "nine 0/1 digits" in msgs[0]
-    assert s._notice.visible
+    assert s.notice
 
 
 def test_while_animating_the_peak_marker_follows_with_the_readouts_and_is_exact_on_pause():
