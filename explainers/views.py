@@ -569,13 +569,6 @@ def legend(low: str, high: str, palette: list[str], width: int = 220) -> pn.pane
     return pn.pane.HTML(html, margin=(0, 4))
 
 
-def readout(label: str, value: str = "–") -> pn.indicators.String:
-    """A labelled live number (energy, updates, Z, p ...)."""
-    return pn.indicators.String(
-        label=label, value=value, default_color="var(--explainer-ink, inherit)", font_size="20pt"
-    )
-
-
 def picture_html(
     values, shape: tuple[int, int], label: str, title: str = "", size: int = 64
 ) -> str:
