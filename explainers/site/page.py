@@ -18,6 +18,7 @@ import panel as pn
 from ..animation import report_exception, tab_visibility
 from ..section import Section
 from .lazy import build_when_wanted, eager_sections, lazy_section
+from .serving import TITLE
 
 log = logging.getLogger("explainers")
 
@@ -28,6 +29,7 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 SECTIONS: dict[str, str] = {
     "hopfield": "explainers.hopfield:HopfieldGrid",
     "capacity": "explainers.capacity:Capacity",
+    "modern": "explainers.modern:ModernHopfield",
     "sigmoid": "explainers.sigmoid:StochasticNeuron",
     "distribution": "explainers.distribution:BoltzmannDistribution",
     "ising": "explainers.ising:SpinLattice",
@@ -70,6 +72,12 @@ def configure() -> None:
     if "assets/style.css" not in pn.config.css_files:
         pn.config.css_files = [*pn.config.css_files, "assets/style.css"]
     pn.config.js_files = {**pn.config.js_files, "explainer": "assets/explainer.js"}
+    # The frame's height for the embed snippet; a lost connection made plain, and mended.
+    pn.config.js_files = {
+        **pn.config.js_files,
+        "embed": "assets/embed.js",
+        "reconnect": "assets/reconnect.js",
+    }
 
 
 def section_class(key: str) -> type[Section]:
@@ -119,6 +127,49 @@ def _theme_link() -> str:
     return (
         f'<a class="theme-toggle" href="?theme={other}" '
         f"onclick=\"return explainerSetTheme('{other}')\">{label}</a>"
+    )
+
+
+NAV_CSS = """
+.page-nav { display: flex; flex-wrap: wrap; gap: .3em 1.2em; align-items: baseline;
+            font-family: var(--explainer-sans); font-size: .9rem; margin: .2em 0; }
+.page-nav a { color: var(--explainer-link); }
+.page-nav .theme-toggle { margin-left: auto; }
+"""
+
+
+def page_title(key: str | None = None) -> str:
+    """The ``<title>`` of the story page (``key`` None) or of section ``key``'s page."""
+    if key is None:
+        return TITLE
+    return f"{section_class(key).title} · {TITLE}"
+
+
+def titles() -> dict[str, str]:
+    """Route -> ``<title>``, for :func:`explainers.site.serving.serve`."""
+    return {"/": page_title(), **{f"/{key}": page_title(key) for key in available_sections()}}
+
+
+def _section_nav(key: str) -> pn.pane.HTML:
+    """Links from a section's own page: the story (at this section), the sections before
+    and after it, and the theme."""
+    keys = available_sections()
+    i = keys.index(key)
+    links = [f'<a href="./#{key}">↑ The whole story</a>']
+    for label, other, rel in (("Previous", i - 1, "prev"), ("Next", i + 1, "next")):
+        if 0 <= other < len(keys):
+            name = html.escape(section_class(keys[other]).title)
+            shown = "‹ Previous" if rel == "prev" else "Next ›"
+            links.append(
+                f'<a class="{rel}" href="./{keys[other]}" rel="{rel}" title="{name}" '
+                f'aria-label="{label} section: {name}">{shown}</a>'
+            )
+    links.append(_theme_link())
+    return pn.pane.HTML(
+        f'<nav class="page-nav" aria-label="Pages">{"".join(links)}</nav>',
+        stylesheets=[NAV_CSS],
+        sizing_mode="stretch_width",
+        margin=(8, 0, 0, 0),
     )
 
 
@@ -172,6 +223,7 @@ def story_page() -> pn.Column:
     def build(key: str) -> Section:
         section = build_section(key)
         section.embed = embed
+        section.in_story = True
         return section
 
     parts: list[pn.viewable.Viewable] = []
@@ -193,7 +245,8 @@ def section_page(key: str) -> pn.Column:
     embed = _embed_requested()
     if embed:
         section.embed = True
-    return _page(section, embed=embed)
+        return _page(section, embed=embed)
+    return _page(_section_nav(key), section)
 
 
 def routes() -> dict[str, Callable[[], pn.viewable.Viewable]]:
