@@ -28,7 +28,7 @@ from .section import Section
 from .views import SR_ONLY_CSS, HeatMap, LineChart, fix_frame, ink
 
 SIDES = (32, 64, 128, 256)
-MAX_SWEEPS_PER_FRAME = 20  # a real cap: 20 sweeps of 256 × 256 is already ~30 ms of work
+MAX_SWEEPS_PER_FRAME = 20  # a real cap: a client can send any value
 NAMES = ("T", "L", "O")  # the story's three shapes, drawn big and stored on the lattice
 NOISE = 0.2  # fraction of spins flipped in the Hopfield start
 TRACE_POINTS = 900  # about 30 s of history at 30 frames/s
@@ -36,9 +36,7 @@ IMAGE_PX = 512  # largest width of the lattice picture; it shrinks to fit a phon
 THUMB_PX = 72
 NUMBERS_EVERY_S = 0.5  # readouts refresh at most this often while animating (readable)
 WORDS_EVERY_S = 2.0  # and the sentences for screen readers (nobody listens faster)
-# Up to this many spin updates a batch runs on the event loop itself (≈ 1 ms at 50 M/s):
-# handing it to a worker and back would cost the server more than the sweeps.  Bigger
-# batches (a 256² lattice, many sweeps per frame) go to the pool so other readers wait less.
+# Smaller batches run on the event loop: a trip to a worker and back would cost more.
 INLINE_UPDATES = 64 * 1024
 COUPLING_CHOICES = {"ferromagnet": "ferro", "±J glass": "pmJ", "Hopfield": "hopfield"}
 METHOD_CHOICES = {"heat-bath": "heat-bath", "Metropolis": "metropolis"}

@@ -77,8 +77,8 @@ N_DREAMS = 240  # chains per Dream; the fractions are over all of them
 SHOWN_DREAMS = 12  # ... and this many are drawn
 DREAM_COLS = 6
 MAX_SPEED = 50  # training steps per frame: a real cap, a client can send any value
-#: Gibbs round trips (summed over chains) one frame may spend: about 1-2 ms here.  CD-1 at
-#: full speed uses 1500; PCD or large k get fewer steps per frame instead of slow frames.
+#: Gibbs round trips (summed over chains) one frame may spend: PCD or a large k get fewer
+#: steps per frame rather than slow frames.
 MAX_WORK = 3000
 TABLE_CSS = """
 table { border-collapse: collapse; font-size: .9em; margin-bottom: .3em; }
