@@ -13,10 +13,16 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 from explainers.site.page import routes  # noqa: E402
 from explainers.site.serving import serve  # noqa: E402
+from explainers.site.startup import numba_cache  # noqa: E402
+
+# Before numba is imported: where its cache can go decides whether the kernels load at all.
+_NUMBA_NOTE = numba_cache()
 
 if __name__ == "__main__":
     # Load every compiled kernel before the first visitor arrives (about a second with numba's
     # cache warm), so nobody waits for it in the middle of a lesson.
+    if _NUMBA_NOTE:
+        print(_NUMBA_NOTE, flush=True)
     from engine.warmup import run as warm_engine
 
     warm_engine()
