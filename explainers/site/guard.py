@@ -251,6 +251,7 @@ CHANGES: dict[str, dict[str, Callable[[Any, Any], Verdict]]] = {
     "CheckboxGroup": {"active": _check_indices},
     "Tabs": {"active": _check_index},
     "Select": {"value": _check_choice},
+    "CustomSelect": {"value": _check_choice},  # Panel's Select
     **{k: {"value": _check_text, "value_input": _check_text} for k in _TEXTS},
     "Card": {"collapsed": _check_bool},
     "Tooltip": {"visible": _check_bool},  # a help icon's tip, shown on hover
