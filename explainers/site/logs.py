@@ -76,7 +76,12 @@ class Summary:
 
 #: Exceptions Tornado or Bokeh log with a traceback although a client's request caused them
 #: (see docs/upstream.md): (exception type name, text in its message).
-CLIENT_FAULTS = (("ValueError", "null byte"), ("KeyError", "Origin"))
+CLIENT_FAULTS = (
+    ("ValueError", "null byte"),
+    ("KeyError", "Origin"),
+    ("WebSocketClosedError", ""),  # a frame written just after the reader's tab closed
+    ("StreamClosedError", ""),
+)
 
 
 def client_fault(record: logging.LogRecord) -> None:
