@@ -77,6 +77,9 @@ def configure() -> None:
         "embed": "assets/embed.js",
         "reconnect": "assets/reconnect.js",
     }
+    # reconnect.js's banner says what happened and what comes next; Panel's toast would only
+    # repeat its first half.
+    pn.config.disconnect_notification = ""
 
 
 def section_class(key: str) -> type[Section]:
