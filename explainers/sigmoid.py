@@ -109,7 +109,6 @@ class StochasticNeuron(Section):
             pn.widgets.FloatSlider.from_param(
                 self.param.delta_e, label="ΔE", step=0.1, format="+0.0", width=240
             ),
-            self.readouts.pane,
             align_items="center",
         )
         limits = pn.pane.Markdown(
@@ -121,6 +120,7 @@ class StochasticNeuron(Section):
         )
         return pn.Column(
             sliders,
+            self.readouts.pane,
             pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width"),
             limits,
             sizing_mode="stretch_width",
