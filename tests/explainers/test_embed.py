@@ -141,3 +141,13 @@ def test_course_page_snippets_are_what_the_embed_button_writes():
         assert section.apply_values(values) == []
         origin = f"{parts.scheme}://{parts.netloc}"
         assert f"{iframe}\n{script}" == section.embed_snippet(origin)
+
+
+def test_every_route_has_a_title_even_a_broken_sections(monkeypatch):
+    from explainers.site import page
+
+    monkeypatch.setitem(page.SECTIONS, "broken", "explainers.no_such_module:Nothing")
+    titles = page.titles()
+    assert set(titles) == set(page.routes())
+    assert titles["/broken"] == page.TITLE
+    assert titles["/hopfield"] == f"{section_class('hopfield').title} · {page.TITLE}"
