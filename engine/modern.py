@@ -53,6 +53,7 @@ __all__ = [
     "dense_energy",
     "dense_settle",
     "double_factorial",
+    "half_capacity",
     "modern_energy",
     "modern_retrieve",
     "modern_update",
@@ -426,6 +427,39 @@ def dense_capacity_curve(
     result: dict = {k: (r / made, m / made) for k, (r, m) in out.items()}
     result["recalls"] = made
     return result
+
+
+def half_capacity(counts, fraction, level=0.5):
+    """The number of patterns where a capacity curve first falls to ``level``.
+
+    Interpolated linearly in log p between the two grid counts around the crossing.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (c,), increasing
+    fraction : array_like of float, shape (c,)
+        Fraction recalled at each count (as from :func:`dense_capacity_curve`).
+    level : float in (0, 1)
+
+    Returns
+    -------
+    float
+        ``counts[0]`` if the curve starts at or below ``level``; ``inf`` if it never gets
+        there.
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    f = np.asarray(fraction, dtype=np.float64)
+    if c.ndim != 1 or c.shape != f.shape or c.size == 0 or np.any(c <= 0):
+        raise ValueError("counts and fraction must be 1-D, of equal length, counts > 0")
+    below = np.flatnonzero(f <= level)
+    if below.size == 0:
+        return math.inf
+    j = int(below[0])
+    if j == 0:
+        return float(c[0])
+    f0, f1 = f[j - 1], f[j]
+    t = (f0 - level) / (f0 - f1)
+    return float(np.exp(np.log(c[j - 1]) + t * np.log(c[j] / c[j - 1])))
 
 
 # ---------------------------------------------------------------- modern (continuous)

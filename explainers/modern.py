@@ -29,6 +29,7 @@ from engine import (
     DENSE_KINDS,
     dense_capacity_curve,
     dense_settle,
+    half_capacity,
     modern_retrieve,
     theory_capacity,
 )
@@ -149,20 +150,6 @@ def _compute_capacity(n: int, report):
         progress=lambda f: report(f),
     )
     return n, curves, time.perf_counter() - t0
-
-
-def half_point(counts: np.ndarray, fraction: np.ndarray) -> float:
-    """The first count where ``fraction`` falls to 1/2 or below, interpolated in log p
-    between grid points; ``inf`` if it never does."""
-    below = np.flatnonzero(fraction <= 0.5)
-    if below.size == 0:
-        return math.inf
-    j = int(below[0])
-    if j == 0:
-        return float(counts[0])
-    f0, f1 = fraction[j - 1], fraction[j]
-    t = (f0 - 0.5) / (f0 - f1)
-    return float(np.exp(np.log(counts[j - 1]) + t * np.log(counts[j] / counts[j - 1])))
 
 
 class ModernHopfield(Section):
@@ -379,7 +366,7 @@ class ModernHopfield(Section):
         self.capacity_result = result
         theory = {k: theory_capacity(n, k) for k in DENSE_KINDS}
         shown = [k for k in DENSE_KINDS if 1 <= theory[k] <= CAP_P_MAX]
-        halves = {k: half_point(CAP_COUNTS, curves[k][0]) for k in DENSE_KINDS}
+        halves = {k: half_capacity(CAP_COUNTS, curves[k][0]) for k in DENSE_KINDS}
         with pn.io.hold():
             self._capacity_src.data = {"p": CAP_COUNTS} | {
                 KIND_KEYS[k]: curves[k][0] for k in DENSE_KINDS
