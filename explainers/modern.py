@@ -480,9 +480,7 @@ class ModernHopfield(Section):
             ),
             pn.widgets.IntInput.from_param(self.param.seed, label="Seed", width=130),
             self._button("New noise", self.new_noise, "Flip other cells"),
-            self._button(
-                "Recall", self.recall, "Settle the start with each energy", button_type="primary"
-            ),  # fmt: skip
+            self._button("Recall", self.recall, "Settle the start with each energy"),
             align_items="end",
         )
         pictures = wrap_row(*(hm.pane for hm in self._pictures.values()))
