@@ -10,7 +10,7 @@ Three parts, every number from :mod:`engine.modern`:
    over the stored letters there.
 3. Capacity. Fraction of random patterns recalled against their number, for the four
    energies on the same patterns, with the theory's counts marked.  Heavy, so it runs on
-   the background pool (:class:`explainers.capacity.Latest`) and a newer request supersedes
+   the background pool (:class:`explainers.jobs.LatestJob`) and a newer request supersedes
    a running one.
 """
 
@@ -36,10 +36,9 @@ from engine import (
 from engine.capacity import ALPHA_C, RETRIEVAL_THRESHOLD
 
 from . import palette as pal
-from .capacity import Latest, fix_frame
-from .hopfield import wrap_row
+from .jobs import LatestJob
 from .section import PROSE_CSS, Section
-from .views import HeatMap, ink, lean, readout, themed
+from .views import HeatMap, fix_frame, ink, lean, readout, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
 N_UNITS = SIDE * SIDE
@@ -205,8 +204,8 @@ class ModernHopfield(Section):
         self._progress = pn.indicators.Progress(
             value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
         )
-        self._cap_job = Latest(
-            _compute_capacity, self._show_capacity, self._cap_progress, "the capacity curves"
+        self._cap_job = LatestJob(
+            _compute_capacity, self._show_capacity, self._cap_progress, where="the capacity curves"
         )
         self._show_start()
         self._update_attention()
