@@ -37,8 +37,9 @@ from engine.capacity import ALPHA_C, RETRIEVAL_THRESHOLD
 
 from . import palette as pal
 from .jobs import LatestJob
+from .readouts import Readouts
 from .section import PROSE_CSS, Section
-from .views import HeatMap, fix_frame, ink, lean, readout, themed, wrap_row
+from .views import HeatMap, fix_frame, ink, lean, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
 N_UNITS = SIDE * SIDE
@@ -53,6 +54,7 @@ CAP_SEED = 2016  # the capacity plot's patterns are fixed: one seed, not the rea
 CAP_MIN_RECALLS = 64  # recalls per point of the curve (at least)
 BETA_MAX = 0.5
 MAX_ITER = 500  # continuous updates before the fixed-point search gives up
+BLEND_LABEL, TOP_LABEL, ITER_LABEL = "letters in the blend, 1/Σw²", "largest weight", "updates"
 
 # Bold capitals, '#' = on.  Drawn here so the section needs no data files.
 _LETTER_ART = """
@@ -198,9 +200,7 @@ class ModernHopfield(Section):
         self._store_text = pn.pane.HTML("", margin=(0, 4))
         self._beta_text = pn.pane.HTML("", css_classes=["modern-beta-text"], margin=(0, 4))
         self._cap_text = pn.pane.HTML("", css_classes=["modern-capacity-text"], margin=(0, 4))
-        self._blend_out = readout("Letters in the blend, 1/Σw²")
-        self._top_out = readout("Largest weight")
-        self._iter_out = readout("Updates to the fixed point")
+        self.readouts = Readouts("modern-readouts", (BLEND_LABEL, TOP_LABEL, ITER_LABEL), per_row=3)
         self._progress = pn.indicators.Progress(
             value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
         )
@@ -336,10 +336,14 @@ class ModernHopfield(Section):
         with pn.io.hold():
             self._attention_src.data = {"letter": list(names), "weight": weights}
             self._draw(self._fixed, fixed)
-            self._blend_out.value = f"{blend_size(weights):.2f}"
-            self._top_out.value = f"{weights[top]:.2f} ({names[top]})"
             iterations = energies.size - 1
-            self._iter_out.value = f"{iterations}" if iterations < MAX_ITER else f"> {MAX_ITER}"
+            self.readouts.update(
+                {
+                    BLEND_LABEL: f"{blend_size(weights):.2f}",
+                    TOP_LABEL: f"{weights[top]:.2f} ({names[top]})",
+                    ITER_LABEL: f"{iterations}" if iterations < MAX_ITER else f"> {MAX_ITER}",
+                }
+            )
             self._beta_text.object = self.text(
                 "beta_state",
                 beta=f"{self.beta:.3f}",
@@ -501,7 +505,7 @@ class ModernHopfield(Section):
                 ),
             ),
             pn.pane.Bokeh(self._attention_figure(), sizing_mode="stretch_width"),
-            pn.FlexBox(self._blend_out, self._top_out, self._iter_out, align_items="center"),
+            self.readouts.pane,
             self._beta_text,
             sizing_mode="stretch_width",
         )

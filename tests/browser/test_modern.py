@@ -59,7 +59,7 @@ def test_link_state_is_restored(page, app_url):
     errors = open_section(page, url)
     wait_until(lambda: len(weights(page)) == 5)
     s = ModernHopfield(letter="E", beta=0.5, letters=5)
-    np.testing.assert_allclose(weights(page), s._attention_src.data["weight"])
+    np.testing.assert_allclose(weights(page), s.source("modern-attention").data["weight"])
     page.get_by_role("button", name="Recall").click()
     wait_until(lambda: source_data(page, "modern-recall")["rule"])
     assert errors == []

@@ -57,10 +57,11 @@ def test_defaults_classic_fails_and_every_dense_energy_recalls(section):
     for k in (3, 5, "exp"):
         assert exact(r, k, "M")
     # The pictures and the bars are those results.
-    np.testing.assert_array_equal(s._recall_src.data["overlap"], [r[k][3] for k in DENSE_KINDS])
-    img = np.asarray(s._pictures["k2"].source.data["image"][0])[::-1].ravel()
+    shown = s.source("modern-recall").data["overlap"]
+    np.testing.assert_array_equal(shown, [r[k][3] for k in DENSE_KINDS])
+    img = np.asarray(s.source("modern-result-k2").data["image"][0])[::-1].ravel()
     np.testing.assert_array_equal(img, r[2][0])
-    assert "<b>failed</b>" in s._recall_text.object.split("<br>")[0]
+    assert s.shown_text().count("<b>failed</b>") == 1  # the classic line only
 
 
 def test_classic_results_are_the_hebbian_networks(section):
@@ -84,8 +85,8 @@ def test_changing_the_start_clears_old_results(section):
     s = section
     s.recall()
     s.seed = 7
-    assert s.recall_results is None and s._recall_src.data["rule"] == []
-    start = np.asarray(s._pictures["start"].source.data["image"][0])[::-1].ravel()
+    assert s.recall_results is None and s.source("modern-recall").data["rule"] == []
+    start = np.asarray(s.source("modern-start").data["image"][0])[::-1].ravel()
     np.testing.assert_array_equal(start, corrupt("M", 0.2, 7))
     assert np.count_nonzero(start != LETTERS["M"]) == 20
 
@@ -96,15 +97,16 @@ def test_beta_moves_from_average_through_blend_to_one_letter(section):
     seen = {}
     for beta in (0.0, 0.01, 0.15, 0.5):
         s.beta = beta
-        w = np.asarray(s._attention_src.data["weight"])
-        assert s._attention_src.data["letter"] == list(stored_names("E", 26))
+        w = np.asarray(s.source("modern-attention").data["weight"])
+        assert s.source("modern-attention").data["letter"] == list(stored_names("E", 26))
         assert w.sum() == pytest.approx(1.0)
         seen[beta] = blend_kind(w)
         if beta > 0:
             _, patterns = s.stored()
             _, _, want = modern_retrieve(patterns, s.start().astype(float), beta, max_iter=500)
             np.testing.assert_allclose(w, want)
-        assert seen[beta] in s._beta_text.object
+        assert seen[beta] in s.shown_text()
+        assert s.readouts["largest weight"].startswith(f"{w.max():.2f}")
     assert seen == {
         0.0: "the global average",
         0.01: "the global average",
@@ -120,17 +122,17 @@ def test_capacity_curves_are_the_engines(section):
     want = dense_capacity_curve(
         24, CAP_COUNTS, DENSE_KINDS, noise=0.0, seed=CAP_SEED, min_recalls=CAP_MIN_RECALLS
     )
-    d = s._capacity_src.data
+    d = s.source("modern-capacity").data
     np.testing.assert_array_equal(d["p"], CAP_COUNTS)
     for k, col in zip(DENSE_KINDS, ("k2", "k3", "k5", "exp"), strict=True):
         np.testing.assert_array_equal(d[col], want[k][0])
     # Theory marks: computed, and only those inside the plot.
-    marks = s._theory_src.data["p"]
+    marks = s.source("modern-theory").data["p"]
     assert marks == pytest.approx([theory_capacity(24, k) for k in DENSE_KINDS])
     s.cap_n = 40
     assert s.capacity_result[0] == 40
-    assert len(s._theory_src.data["p"]) == 3  # 2^20 is off the plot
-    assert "n = 40" in s._cap_text.object
+    assert len(s.source("modern-theory").data["p"]) == 3  # 2^20 is off the plot
+    assert "n = 40" in s.shown_text()
 
 
 def test_dense_results_agree_with_the_engine_for_every_letter(section):
