@@ -43,7 +43,7 @@ from .views import HeatMap, fix_frame, ink, lean, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
 N_UNITS = SIDE * SIDE
-PICTURE_PX = 96
+PICTURE_PX = 70
 KIND_NAMES = {2: "classic x²", 3: "dense x³", 5: "dense x⁵", "exp": "dense exp"}
 KIND_KEYS = {2: "k2", 3: "k3", 5: "k5", "exp": "exp"}  # column / source-name suffixes
 KIND_COLORS = {2: pal.MUTED, 3: pal.ACCENT_3, 5: pal.ACCENT_2, "exp": pal.ACCENT}
@@ -53,6 +53,7 @@ CAP_COUNTS = np.unique(np.round(2.0 ** (np.arange(0, 25) / 2)).astype(np.int64))
 CAP_SEED = 2016  # the capacity plot's patterns are fixed: one seed, not the reader's
 CAP_MIN_RECALLS = 64  # recalls per point of the curve (at least)
 BETA_MAX = 0.5
+WORKERS = 2  # threads per capacity computation (the engine's result does not depend on it)
 MAX_ITER = 500  # continuous updates before the fixed-point search gives up
 BLEND_LABEL, TOP_LABEL, ITER_LABEL = "letters in the blend, 1/Σw²", "largest weight", "updates"
 
@@ -149,6 +150,7 @@ def _compute_capacity(n: int, report):
         seed=CAP_SEED,
         min_recalls=CAP_MIN_RECALLS,
         progress=lambda f: report(f),
+        n_workers=WORKERS,
     )
     return n, curves, time.perf_counter() - t0
 
@@ -189,7 +191,7 @@ class ModernHopfield(Section):
         )
         self._pictures = {
             name: self._picture(f"modern-{name}", title)
-            for name, title in (("stored", "stored letter"), ("start", "corrupted start"))
+            for name, title in (("stored", "stored letter"), ("start", "corrupted"))
         }
         for k in DENSE_KINDS:
             self._pictures[KIND_KEYS[k]] = self._picture(
@@ -229,7 +231,10 @@ class ModernHopfield(Section):
     def _picture(name: str, title: str, grey: bool = False) -> HeatMap:
         palette = pal.GREY_PALETTE if grey else [pal.SPIN_OFF, pal.SPIN_ON]
         hm = HeatMap(name, (SIDE, SIDE), palette, -1.0, 1.0, width=PICTURE_PX, title=title)
+        hm.mapper.nan_color = "#00000000"  # a result not yet computed: no colour at all
         fix_frame(hm.figure, PICTURE_PX)
+        # The frame alone sets the size (a fixed width as well clipped the frame's edge).
+        hm.figure.width = hm.figure.height = None
         return hm
 
     # -- state ---------------------------------------------------------------------------
@@ -292,7 +297,7 @@ class ModernHopfield(Section):
         names, _ = self.stored()
         start = self.start()
         self.recall_results = None
-        blank = np.zeros((SIDE, SIDE))
+        blank = np.full((SIDE, SIDE), np.nan)
         with pn.io.hold():
             self._draw(self._pictures["stored"], LETTERS[self.letter])
             self._draw(self._pictures["start"], start)
@@ -486,7 +491,10 @@ class ModernHopfield(Section):
             self._button("Recall", self.recall, "Settle the start with each energy"),
             align_items="end",
         )
-        pictures = wrap_row(*(hm.pane for hm in self._pictures.values()))
+        # Plain rows: in a wrapping row these fixed-frame pictures were drawn clipped. Two
+        # rows, so that the four results still fit across a phone.
+        panes = [hm.pane for hm in self._pictures.values()]
+        pictures = pn.Column(pn.Row(*panes[:2]), pn.Row(*panes[2:]), margin=0)
         attention = pn.Column(
             pn.widgets.FloatSlider.from_param(
                 self.param.beta,
@@ -495,15 +503,13 @@ class ModernHopfield(Section):
                 format="0.000",
                 width=260,
             ),
-            wrap_row(
-                self._fixed.pane,
-                pn.pane.LaTeX(
-                    f"$${self.text('attention')}$$",
-                    renderer="katex",
-                    sizing_mode="stretch_width",
-                    styles={"font-size": "1.05em"},
-                ),
+            pn.pane.LaTeX(
+                f"$${self.text('attention')}$$",
+                renderer="katex",
+                sizing_mode="stretch_width",
+                styles={"font-size": "1.05em", "overflow-x": "auto"},
             ),
+            self._fixed.pane,
             pn.pane.Bokeh(self._attention_figure(), sizing_mode="stretch_width"),
             self.readouts.pane,
             self._beta_text,

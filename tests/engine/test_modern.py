@@ -233,6 +233,13 @@ def test_curves_are_seeded_and_share_their_patterns():
         np.testing.assert_array_equal(a[k][0], b[k][0][::-1])
         np.testing.assert_array_equal(a[k][1], b[k][1][::-1])
     assert np.all(a["recalls"] >= 64)
+    # Threads change nothing; progress rises to 1 on the calling thread.
+    seen = []
+    c = dense_capacity_curve(20, counts, seed=5, noise=0.1, n_workers=2, progress=seen.append)
+    for k in DENSE_KINDS:
+        np.testing.assert_array_equal(a[k][0], c[k][0])
+        np.testing.assert_array_equal(a[k][1], c[k][1])
+    assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0)
     # One pattern is always recalled from itself.
     assert all(a[k][0][0] == 1.0 for k in DENSE_KINDS)
 
