@@ -47,6 +47,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
+from ._checks import seed_sequence
+
 __all__ = [
     "DENSE_KINDS",
     "attention",
@@ -362,7 +364,7 @@ def dense_capacity_curve(
         Numbers of stored patterns.
     kinds : sequence of (int >= 2 or "exp")
     noise : float in [0, 1]
-    seed : int >= 0 or None
+    seed : int >= 0, numpy Generator or None
         Set ``t`` of count ``p`` comes from ``SeedSequence(seed, spawn_key=(n, p, t))``, so
         a point does not depend on the other counts asked for.
     min_recalls, recalls : int >= 1
@@ -398,12 +400,7 @@ def dense_capacity_curve(
     min_recalls, recalls = int(min_recalls), int(recalls)
     if min_recalls < 1 or recalls < 1:
         raise ValueError("min_recalls and recalls must be >= 1")
-    if seed is None:
-        entropy = int(np.random.SeedSequence().entropy)
-    elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
-    else:
-        entropy = int(seed)
+    entropy = int(seed_sequence(seed).entropy)
     n_workers = int(n_workers)
     if not 1 <= n_workers <= 64:
         raise ValueError(f"n_workers must be between 1 and 64, got {n_workers}")

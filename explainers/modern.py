@@ -206,7 +206,7 @@ class ModernHopfield(Section):
         self._progress = pn.indicators.Progress(
             value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
         )
-        self._cap_job = LatestJob(
+        self.capacity_job = LatestJob(
             _compute_capacity, self._show_capacity, self._cap_progress, where="the capacity curves"
         )
         self._show_start()
@@ -364,7 +364,7 @@ class ModernHopfield(Section):
         self._progress.value = 0
         self._cap_text.object = "<i>computing the curves…</i>"
         if self._loaded:
-            self._cap_job.request(self.cap_n)
+            self.capacity_job.request(self.cap_n)
 
     def _cap_progress(self, fraction: float, _partial) -> None:
         self._progress.value = int(round(100 * fraction))
