@@ -17,6 +17,7 @@ import panel as pn
 
 from .. import fastpatch, slim
 from ..animation import report_exception, tab_visibility
+from ..conventions import conventions_note
 from ..section import Section
 from .lazy import build_when_wanted, eager_sections, lazy_section
 
@@ -208,7 +209,7 @@ def story_page() -> pn.Column:
             parts.append(build(key))
         except Exception as exc:
             report_exception(exc, f"building the {key} section")
-    return build_when_wanted(_page(_header(keys), *parts, embed=embed))
+    return build_when_wanted(_page(_header(keys), conventions_note(), *parts, embed=embed))
 
 
 def section_page(key: str) -> pn.Column:
