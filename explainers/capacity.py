@@ -450,20 +450,22 @@ class Capacity(Section):
             align_items="end",
         )
         exercise = pn.Column(
-            pn.pane.HTML(
-                '<p class="try" style="margin:0">'
-                + self.text("exercise", rule=max_patterns(EXERCISE_N))
-                + "</p>",
-                stylesheets=[PROSE_CSS],
-                sizing_mode="stretch_width",
-                margin=(4, 4),
+            self.hide_when_embedded(
+                pn.pane.HTML(
+                    '<p class="try" style="margin:0">'
+                    + self.text("exercise", rule=max_patterns(EXERCISE_N))
+                    + "</p>",
+                    stylesheets=[PROSE_CSS],
+                    sizing_mode="stretch_width",
+                    margin=(4, 4),
+                )
             ),
             self._button(
                 f"Check it: n = {EXERCISE_N}, p = {max_patterns(EXERCISE_N)}",
                 self.exercise,
                 f"Set n = {EXERCISE_N} and p = {max_patterns(EXERCISE_N)}",
             ),
-            self._exercise_answer,
+            self.hide_when_embedded(self._exercise_answer),
             sizing_mode="stretch_width",
         )
         readouts = self.readouts.pane

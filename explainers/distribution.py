@@ -543,7 +543,7 @@ class BoltzmannDistribution(Section):
             align_items="center",
         )
         editor = pn.Card(
-            pn.pane.Markdown(self.text("editor_help"), margin=(0, 4)),
+            self.prose_pane("editor_help"),
             pn.FlexBox(*(self._slider(n, n) for n in WEIGHT_NAMES)),
             pn.FlexBox(*(self._slider(n, n) for n in BIAS_NAMES), reset),
             title=self.text("editor_title"),
@@ -551,14 +551,14 @@ class BoltzmannDistribution(Section):
             sizing_mode="stretch_width",
             margin=(8, 0),
         )
-        cold_hot = pn.pane.Markdown(self.text("cold_hot"), margin=(0, 4))
-        sampling = pn.pane.Markdown(self.text("sampling"), margin=(8, 4, 0, 4))
+        cold_hot = self.prose_pane("cold_hot")
+        sampling = self.prose_pane("sampling")
         return pn.Column(
             top_row,
             pn.pane.Bokeh(self._bars_figure(), sizing_mode="stretch_width", margin=(4, 0)),
             legend("low energy (likely)", "high energy (rare)", pal.ENERGY_PALETTE),
             cold_hot,
-            self._ratio_text,
+            self.hide_when_embedded(self._ratio_text),
             sampling,
             pn.FlexBox(
                 self._sample_button, new_seed, clear, n_input, seed_input, align_items="end"

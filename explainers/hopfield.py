@@ -44,7 +44,7 @@ from . import palette as pal
 from .animation import Animator, notify
 from .four_units import FourUnits
 from .readouts import Readouts
-from .section import PROSE_CSS, Section
+from .section import Section
 from .views import (
     SR_ONLY_CLASS_CSS,
     LineChart,
@@ -469,7 +469,7 @@ class HopfieldGrid(Section):
             sliders,
             pn.FlexBox(cell, flip, align_items="end"),
             self._trace.pane,
-            pn.pane.Markdown(self.basins_text(), stylesheets=[PROSE_CSS], margin=(8, 4, 0, 4)),
-            self.four_units.view(),
+            self.prose_pane("basins", **basin_facts()),
+            self.hide_when_embedded(self.four_units.view()),
             sizing_mode="stretch_width",
         )

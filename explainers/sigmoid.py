@@ -120,11 +120,11 @@ class StochasticNeuron(Section):
             self._readout,
             align_items="center",
         )
-        limits = pn.pane.Markdown(self.text("limits"), margin=(0, 0))
+        limits = self.prose_pane("limits")
         return pn.Column(
             sliders,
             pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width"),
-            self._odds,
+            self.hide_when_embedded(self._odds),
             limits,
             sizing_mode="stretch_width",
         )
