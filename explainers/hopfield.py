@@ -353,7 +353,7 @@ class HopfieldGrid(Section):
         """Flip cell ``i`` (row-major, 0..8)."""
         i = int(i)
         if not 0 <= i < N_CELLS:
-            notify(f"There is no cell {i}; cells are numbered 0 to 8.")
+            notify(self.text("msg_no_cell", cell=i, last=N_CELLS - 1))
             return
         s = self._chain.s
         s[i] = -s[i]
