@@ -334,7 +334,7 @@ class BoltzmannDistribution(Section):
             e_next=_signed(levels[1]),
             gap=f"{levels[1] - levels[0]:.2f}",
             t=f"{self.temperature:.2f}",
-            ratio=f"{ratio:.3g}",
+            ratio=_big(ratio),
         )
 
     def _update_diagram(self, W, b) -> None:
@@ -574,13 +574,26 @@ def _signed(x: float) -> str:
     return f"{x:+.2f}".replace("-", "−")
 
 
+def _big(x: float) -> str:
+    """1.65 as 1.65, 22026.5 as 2.2 × 10⁴ (readable at any size)."""
+    if not np.isfinite(x):
+        return "∞"
+    if x < 1e4:
+        return f"{x:.3g}"
+    mant, exp = f"{x:.1e}".split("e")
+    return f"{mant} × 10{_superscript(int(exp))}"
+
+
+def _superscript(k: int) -> str:
+    return str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 def _small(x: float) -> str:
     """0.0123 as 0.0123, 3e-7 as 3.0 × 10⁻⁷ (readable at any size)."""
     if x >= 1e-4:
         return f"{x:.4f}"
     mant, exp = f"{x:.1e}".split("e")
-    sup = str(int(exp)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    return f"{mant} × 10{sup}"
+    return f"{mant} × 10{_superscript(int(exp))}"
 
 
 def _sample_job(W, b, T, n, seed) -> dict:

@@ -115,7 +115,7 @@ class StochasticNeuron(Section):
                 self.param.temperature, label="Temperature T", step=0.05, format="0.00", width=240
             ),
             pn.widgets.FloatSlider.from_param(
-                self.param.delta_e, label="ΔE", step=0.1, format="+0.0", width=240
+                self.param.delta_e, label="ΔE = E(on) − E(off)", step=0.1, format="+0.0", width=240
             ),
             self._readout,
             align_items="center",

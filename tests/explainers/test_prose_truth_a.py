@@ -238,6 +238,15 @@ def test_distribution_ratio_follows_edits(weights, T):
     assert f"1/{math.exp(gap / T):.3g}" in text
 
 
+def test_distribution_ratio_at_large_odds_is_readable():
+    d = BoltzmannDistribution(temperature=0.05)
+    gap = d.energy_levels()[1] - d.energy_levels()[0]
+    mant, exp = f"{math.exp(gap / 0.05):.1e}".split("e")
+    assert int(exp) >= 4
+    sup = str(int(exp)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+    assert f"1/{mant} × 10{sup}" in d._ratio_text.object
+
+
 def test_distribution_flat_and_tied_states():
     d = BoltzmannDistribution()
     d.param.update(**{n: 0.0 for n in ("w12", "w13", "w14", "w23", "w24", "w34", "b1")})
