@@ -166,6 +166,22 @@ def test_the_heat_bath_rule_is_sigma_2h_over_T_for_spins():
     assert p_turn_on(-2 * h, 0.8) == pytest.approx(cond)
 
 
+def test_hopfield_try_this_cold_settles_hot_never_does():
+    """'near 0 ... drops into T or L (or a mirror image) and stays'; 'drag the
+    temperature to 2: the grid boils and never settles'."""
+    for seed in range(4):
+        cold = HopfieldGrid(temperature=0.0, seed=seed)
+        cold.advance(200)
+        assert cold.status()[0] in ("memory", "mirror")
+        state = cold.state.copy()
+        cold.advance(500)
+        assert (cold.state == state).all()
+        hot = HopfieldGrid(temperature=2.0, seed=seed)
+        for _ in range(300):  # frames of 10 updates, as at speed 10
+            hot.advance(10)
+            assert hot.status()[0] == "exploring"
+
+
 # -- the 4-unit example --------------------------------------------------------------------
 def test_four_units_outcome_depends_on_who_moves_first():
     ex = four_unit_example()
@@ -224,6 +240,14 @@ def test_distribution_default_staircase_claim():
     assert f"{math.exp(0.5):.2f}" == "1.65"
 
 
+def test_distribution_try_this_with_the_default_network():
+    """'down to 0.2 ... one bar swallow almost everything'; 'up to 10 ... level out'."""
+    d = BoltzmannDistribution(temperature=0.2)
+    assert d.stats.probs.max() > 0.9
+    d.temperature = 10.0
+    assert d.stats.probs.max() - d.stats.probs.min() < 0.03  # all near 1/16 = 0.0625
+
+
 @pytest.mark.parametrize(
     ("weights", "T"), [({"w12": 2.0, "w34": -1.3, "b2": 0.4}, 0.7), ({"w13": 3.0}, 2.5)]
 )
@@ -274,6 +298,23 @@ def test_distribution_tv_axis_is_floored_and_says_so():
     assert "stops at 1.0 × 10⁻⁵" in d._tv_text.object
 
 
+def test_sampling_claims_cold_chains_stay_well_above_the_guide():
+    """'shrinks roughly like 1/√N' at T = 1; at T ≈ 0.3 'several times above it, for most
+    seeds' (default network)."""
+    from explainers.distribution import _sample_job
+
+    d = BoltzmannDistribution()
+    ratios = {1.0: [], 0.3: []}
+    for T in ratios:
+        for n in (2000, 20000):
+            for seed in (1, 2, 3):
+                r = _sample_job(d.W, d.b, T, n, seed)
+                ratios[T].append(r["tv"][-1] / r["guide"][-1])
+    assert max(ratios[1.0]) < 2.0
+    assert min(ratios[0.3]) > 2.0 and np.median(ratios[0.3]) > 4.0
+    assert "several times above\nit, for most seeds" in prose.text("distribution", "sampling")
+
+
 # -- capacity -----------------------------------------------------------------------------
 def curve(n: int, noise: float = 0.1, seed: int = 1):
     alphas = load_grid(n) / n
@@ -298,6 +339,13 @@ def test_capacity_half_point_and_exercise_answer_are_read_off_the_engines_curve(
     assert c.exercise_answer((200, 0.1, 1, 1), alphas, r) == prose.text(
         "capacity", "exercise_pending"
     )
+
+
+def test_capacity_success_threshold_is_the_engines():
+    from engine import RETRIEVAL_THRESHOLD
+
+    assert RETRIEVAL_THRESHOLD == 0.95
+    assert "m > 0.95" in prose.text("capacity", "intro").replace("\n", " ")
 
 
 def test_capacity_claims_about_n_100_and_400():
