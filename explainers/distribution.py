@@ -25,8 +25,9 @@ from engine import (
 from . import palette as pal
 from . import prose
 from .jobs import LatestJob
+from .readouts import Readouts
 from .section import Section
-from .views import ink, legend, readout, themed
+from .views import ink, legend, themed
 
 N_UNITS = 4
 N_STATES = 1 << N_UNITS
@@ -253,15 +254,11 @@ class BoltzmannDistribution(Section):
         self._diagram_pane = pn.pane.HTML("", width=236, height=236, margin=(0, 8, 0, 0))
 
     def _make_readouts(self) -> None:
-        self._z = readout("Z", "–")
-        self._log_z = readout("log Z", "–")
-        self._top = readout("most likely state", "–")
-        self._e_range = readout("energy range", "–")
+        self.readouts = Readouts(
+            "distribution-readouts", ["Z", "log Z", "most likely state", "energy range"], 2
+        )
         self._tv_text = pn.pane.Markdown(self.text("no_samples"), margin=(0, 4))
         self._ratio_text = pn.pane.HTML("", css_classes=["distribution-ratio"], margin=(0, 4))
-        for r in (self._z, self._log_z, self._top, self._e_range):
-            r.font_size = "15pt"
-            r.title_size = "10pt"
 
     # -- exact part ------------------------------------------------------------------------
     @param.depends("temperature", *WEIGHT_NAMES, *BIAS_NAMES, watch=True)
@@ -290,11 +287,15 @@ class BoltzmannDistribution(Section):
             )
             self._update_diagram(W, b)
             self._rescale()
-            self._z.value = f"{np.exp(stats.log_z):.4g}"
-            self._log_z.value = f"{stats.log_z:.3f}"
-            self._top.value = self.most_likely_text()
+            self.readouts.update(
+                {
+                    "Z": f"{np.exp(stats.log_z):.4g}",
+                    "log Z": f"{stats.log_z:.3f}",
+                    "most likely state": self.most_likely_text(),
+                    "energy range": f"{e_lo:+.2f} … {e_hi:+.2f}",
+                }
+            )
             self._ratio_text.object = self.ratio_text()
-            self._e_range.value = f"{e_lo:+.2f} … {e_hi:+.2f}"
 
     def most_likely(self) -> np.ndarray:
         """Indices of every state tied for the highest probability (ties: TIE_RTOL)."""
@@ -410,6 +411,11 @@ class BoltzmannDistribution(Section):
             self._tv_x.update(start=8, end=result["n"] * 1.3)
             self._tv_y.update(start=lo / 1.6, end=min(max(hi, lo) * 1.6, 2.0))
         return hidden
+
+    @property
+    def tv_range(self) -> tuple[float, float]:
+        """(start, end) of the TV chart's distance axis as drawn."""
+        return (self._tv_y.start, self._tv_y.end)
 
     def clear_samples(self, _event=None) -> None:
         """Remove the sampled overlay and stop re-sampling on every change."""
@@ -534,9 +540,7 @@ class BoltzmannDistribution(Section):
         reset = pn.widgets.Button(label="Default network", width=140)
         reset.on_click(self.reset_network)
 
-        readouts = pn.FlexBox(
-            self._z, self._log_z, self._top, self._e_range, gap="0 18px", align_items="center"
-        )
+        readouts = self.readouts.pane
         top_row = pn.FlexBox(
             self._diagram_pane,
             pn.Column(temperature, readouts, margin=0, styles={"flex": "1 1 300px"}),

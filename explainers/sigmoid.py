@@ -11,8 +11,9 @@ from bokeh.plotting import figure
 from engine import p_on
 
 from . import palette as pal
+from .readouts import Readouts
 from .section import Section
-from .views import ink, readout, themed
+from .views import ink, themed
 
 DE_RANGE = 8.0  # the plot's ΔE axis runs from -8 to +8
 
@@ -49,7 +50,8 @@ class StochasticNeuron(Section):
             {"de": x, "p": p_turn_on(x, self.temperature)}, name="sigmoid-curve"
         )
         self._point = ColumnDataSource({"de": [self.delta_e], "p": [self.p]}, name="sigmoid-point")
-        self._readout = readout("p(turn on)", f"{self.p:.2f}")
+        self.readouts = Readouts("sigmoid-readouts", ["p(turn on)"], width=140)
+        self.readouts.update({"p(turn on)": f"{self.p:.2f}"})
         self._odds = pn.pane.HTML(self.odds_text(), css_classes=["sigmoid-odds"], margin=(0, 4))
 
     def odds_text(self) -> str:
@@ -76,7 +78,7 @@ class StochasticNeuron(Section):
         with pn.io.hold():
             self._curve.patch({"p": [(slice(0, len(x)), p_turn_on(x, self.temperature))]})
             self._point.patch({"de": [(0, self.delta_e)], "p": [(0, self.p)]})
-            self._readout.value = f"{self.p:.2f}"
+            self.readouts.update({"p(turn on)": f"{self.p:.2f}"})
             self._odds.object = self.odds_text()
 
     def _figure(self) -> figure:
@@ -117,7 +119,7 @@ class StochasticNeuron(Section):
             pn.widgets.FloatSlider.from_param(
                 self.param.delta_e, label="ΔE = E(on) − E(off)", step=0.1, format="+0.0", width=240
             ),
-            self._readout,
+            self.readouts.pane,
             align_items="center",
         )
         limits = self.prose_pane("limits")

@@ -122,12 +122,12 @@ def test_a_wrong_basin_corruption_is_announced_and_the_status_says_so():
         if wrong:
             seen_wrong += 1
             other = "LT"[mu]
-            assert "differ" in h._note.object and f"inverted {other}" in h._note.object
+            assert "These are two of the" in h.shown_text()
             assert kind == "mirror"
             assert words.startswith(f"settled in inverted {other}") and name in words
         else:
             seen_right += 1
-            assert "differ" not in h._note.object
+            assert "These are two of the" not in h.shown_text()
             assert (kind, words) == ("memory", f"settled in {name}")
     assert seen_wrong >= 1 and seen_right >= 50
 
@@ -257,7 +257,7 @@ def test_distribution_ratio_follows_edits(weights, T):
     states, energies, probs = exact_boltzmann(d.W, d.b, T)
     levels = np.unique(np.round(energies, 9))
     gap = levels[1] - levels[0]
-    text = d._ratio_text.object
+    text = d.shown_text()
     assert f"ΔE = {gap:.2f} higher" in text and f"T = {T:.2f}" in text
     assert f"1/{math.exp(gap / T):.3g}" in text
 
@@ -268,18 +268,18 @@ def test_distribution_ratio_at_large_odds_is_readable():
     mant, exp = f"{math.exp(gap / 0.05):.1e}".split("e")
     assert int(exp) >= 4
     sup = str(int(exp)).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
-    assert f"1/{mant} × 10{sup}" in d._ratio_text.object
+    assert f"1/{mant} × 10{sup}" in d.shown_text()
 
 
 def test_distribution_flat_and_tied_states():
     d = BoltzmannDistribution()
     d.param.update(**{n: 0.0 for n in ("w12", "w13", "w14", "w23", "w24", "w34", "b1")})
-    assert "all 16 states have the same energy" in d._ratio_text.object
-    assert d._top.value == "16 states tie, p = 0.062 each"
+    assert "all 16 states have the same energy" in d.shown_text()
+    assert d.readouts["most likely state"] == "16 states tie, p = 0.062 each"
     d.param.update(**{n: 3.0 for n in ("w12", "w13", "w14", "w23", "w24", "w34")})
     top = d.most_likely()
     assert top.size == 2  # all on and all off
-    assert d._top.value == (
+    assert d.readouts["most likely state"] == (
         f"{glyph_text(d.stats.states[top[0]])} = {glyph_text(d.stats.states[top[1]])}"
         "  p = 0.500 each"
     )
@@ -294,8 +294,8 @@ def test_distribution_tv_axis_is_floored_and_says_so():
     result = d.last_sample
     smallest = min(v for v in np.concatenate([result["tv"], result["guide"]]) if v > 0)
     assert smallest < TV_FLOOR  # the case the floor is for (was 10⁻²⁰⁸ on the axis)
-    assert d._tv_y.start >= TV_FLOOR / 1.6 - 1e-18
-    assert "stops at 1.0 × 10⁻⁵" in d._tv_text.object
+    assert d.tv_range[0] >= TV_FLOOR / 1.6 - 1e-18
+    assert "stops at 1.0 × 10⁻⁵" in d.shown_text()
 
 
 def test_sampling_claims_cold_chains_stay_well_above_the_guide():
