@@ -255,7 +255,10 @@ class BoltzmannDistribution(Section):
 
     def _make_readouts(self) -> None:
         self.readouts = Readouts(
-            "distribution-readouts", ["Z", "log Z", "most likely state", "energy range"], 2
+            # the most likely state last, in the right column: a tie makes its text long
+            "distribution-readouts",
+            ["Z", "log Z", "energy range", "most likely state"],
+            2,
         )
         self._tv_text = pn.pane.Markdown(self.text("no_samples"), margin=(0, 4))
         self._ratio_text = pn.pane.HTML("", css_classes=["distribution-ratio"], margin=(0, 4))

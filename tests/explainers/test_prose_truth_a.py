@@ -275,13 +275,13 @@ def test_distribution_flat_and_tied_states():
     d = BoltzmannDistribution()
     d.param.update(**{n: 0.0 for n in ("w12", "w13", "w14", "w23", "w24", "w34", "b1")})
     assert "all 16 states have the same energy" in d.shown_text()
-    assert d.readouts["most likely state"] == "16 states tie, p = 0.062 each"
+    assert d.readouts["most likely state"] == "16 tied: p = 0.062 each"
     d.param.update(**{n: 3.0 for n in ("w12", "w13", "w14", "w23", "w24", "w34")})
     top = d.most_likely()
     assert top.size == 2  # all on and all off
     assert d.readouts["most likely state"] == (
         f"{glyph_text(d.stats.states[top[0]])} = {glyph_text(d.stats.states[top[1]])}"
-        "  p = 0.500 each"
+        ": p = 0.500 each"
     )
 
 
