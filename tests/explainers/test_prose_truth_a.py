@@ -148,6 +148,9 @@ def test_the_intro_claims():
         p_obey = p_plus if h > 0 else 1 - p_plus
         assert p_obey == pytest.approx(1 / (1 + math.exp(-2 * abs(h) / T)))
     assert "σ(2h/T)" in intro and "σ(2|h|/T)" in intro and "(#conventions)" in intro
+    # the formula's w_ij = (1/9) Σ_μ ξ_i ξ_j, zero diagonal
+    np.testing.assert_allclose(W * 9, PATTERNS.T @ PATTERNS - 2 * np.eye(9))
+    assert r"w_{ij} = \tfrac{1}{9}\sum_{\mu}" in prose.text("hopfield", "formula")
 
 
 def test_the_heat_bath_rule_is_sigma_2h_over_T_for_spins():
