@@ -15,6 +15,7 @@ from collections.abc import Callable
 import panel as pn
 
 from ..animation import report_exception, tab_visibility
+from ..conventions import conventions_note
 from ..section import Section
 from .lazy import build_when_wanted, eager_sections, lazy_section
 from .serving import STATIC_DIR as STATIC  # noqa: F401 (kept for callers of page.STATIC)
@@ -244,7 +245,7 @@ def story_page() -> pn.Column:
             parts.append(build(key))
         except Exception as exc:
             report_exception(exc, f"building the {key} section")
-    return build_when_wanted(_page(_header(keys), *parts, embed=embed))
+    return build_when_wanted(_page(_header(keys), conventions_note(), *parts, embed=embed))
 
 
 def section_page(key: str) -> pn.Column:

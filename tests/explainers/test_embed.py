@@ -92,9 +92,9 @@ def test_framing_note_reports_the_running_servers_setting(monkeypatch):
 def test_embed_panel_shows_snippet_and_framing_note():
     toy = Toy()
     toy.__panel__()
-    toy._toggle_embed_code()
-    shown = toy._embed_code.object
-    assert toy._embed_code.visible
+    (button,) = [b for b in toy.__panel__().select(pn.widgets.Button) if b.label == "Embed"]
+    button.clicks += 1  # as a click does
+    shown = toy.shown_text()
     assert "&lt;iframe" in shown and "EXPLAINER_FRAME_ANCESTORS" in shown
 
 
