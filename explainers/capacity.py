@@ -28,7 +28,7 @@ from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
 from .section import PROSE_CSS, Section
-from .views import HeatMap, fix_frame, ink, themed
+from .views import HeatMap, fix_frame, ink, themed, wrap_row
 
 N_MIN, N_MAX = 50, 400
 ALPHA_TOP = 0.30  # the curve and the reader's p both stop at this load
@@ -469,8 +469,7 @@ class Capacity(Section):
             sizing_mode="stretch_width",
         )
         readouts = self.readouts.pane
-        # A Row: in a FlexBox these fixed-frame pictures got an empty (0 × 0) frame.
-        pictures = pn.Row(*(hm.pane for hm in self._pictures))
+        pictures = wrap_row(*(hm.pane for hm in self._pictures))
         return pn.Column(
             controls,
             exercise,

@@ -546,7 +546,7 @@ class BoltzmannDistribution(Section):
         readouts = self.readouts.pane
         top_row = pn.FlexBox(
             self._diagram_pane,
-            pn.Column(temperature, readouts, margin=0, styles={"flex": "1 1 300px"}),
+            pn.Column(temperature, margin=0, styles={"flex": "1 1 300px"}),
             align_items="center",
         )
         editor = pn.Card(
@@ -562,6 +562,7 @@ class BoltzmannDistribution(Section):
         sampling = self.prose_pane("sampling")
         return pn.Column(
             top_row,
+            readouts,
             pn.pane.Bokeh(self._bars_figure(), sizing_mode="stretch_width", margin=(4, 0)),
             legend("low energy (likely)", "high energy (rare)", pal.ENERGY_PALETTE),
             cold_hot,

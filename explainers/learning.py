@@ -69,7 +69,7 @@ class _CorrelationMaps:
     """Three 9x9 maps side by side in ONE figure: data, model and their difference.
 
     One figure that scales with the column keeps the three maps in a row even on a phone
-    (fixed-size figures in a wrapping FlexBox render blank in Panel 1.9.4). Each map has
+    (figures never go in a ``pn.FlexBox``: see ``views.wrap_row``). Each map has
     its own named source with an ``image`` column, updated in place by ``patch``.
     """
 

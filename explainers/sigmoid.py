@@ -119,12 +119,12 @@ class StochasticNeuron(Section):
             pn.widgets.FloatSlider.from_param(
                 self.param.delta_e, label="ΔE = E(on) − E(off)", step=0.1, format="+0.0", width=240
             ),
-            self.readouts.pane,
             align_items="center",
         )
         limits = self.prose_pane("limits")
         return pn.Column(
             sliders,
+            self.readouts.pane,
             pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width"),
             self.hide_when_embedded(self._odds),
             limits,

@@ -115,11 +115,11 @@ def lean(renderer: GlyphRenderer) -> GlyphRenderer:
 
 
 def wrap_row(*objects, **kw) -> pn.Row:
-    """The one layout helper for figures: a row that wraps onto several lines when narrow.
+    """The layout helper for a row of figures: a ``pn.Row`` that wraps when narrow.
 
-    A plain ``pn.Row`` with CSS wrapping rather than ``pn.FlexBox``: with Panel 1.9 and
-    Bokeh 3.9 a figure inside a FlexBox next to one outside it can stay blank (see
-    docs/upstream.md).
+    Within one section, figures sit either all in ``pn.FlexBox`` rows or none: a figure in a
+    FlexBox beside one outside it can stay blank (docs/upstream.md).  FlexBoxes are for
+    widgets and text.
     """
     return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
 

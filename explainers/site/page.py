@@ -146,8 +146,14 @@ def page_title(key: str | None = None) -> str:
 
 
 def titles() -> dict[str, str]:
-    """Route -> ``<title>``, for :func:`explainers.site.serving.serve`."""
-    return {"/": page_title(), **{f"/{key}": page_title(key) for key in available_sections()}}
+    """Route -> ``<title>`` for every route of :func:`routes`, for
+    :func:`explainers.site.serving.serve` (a section that fails to import keeps the story's
+    title: its page says what went wrong)."""
+    available = set(available_sections())
+    out = {"/": page_title()}
+    for key in SECTIONS:
+        out[f"/{key}"] = page_title(key) if key in available else TITLE
+    return out
 
 
 def _section_nav(key: str) -> pn.pane.HTML:
