@@ -43,7 +43,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator, notify, report_exception, run_in_background
 from .hopfield import grid_view, wrap_row
-from .section import Section
+from .section import Section, labelled_progress, tip
 from .views import LineChart, PixelGrid, ink, themed
 
 N_CELLS = 9
@@ -223,11 +223,11 @@ class Annealing(Section):
             name="Race progress", value=0, max=100, visible=False, sizing_mode="stretch_width"
         )
         self._race_button = pn.widgets.Button(
-            label="Race", button_type="primary", description="Race every strategy, many runs"
+            label="Race", button_type="primary", description=tip("Race every strategy, many runs")
         )
         self._race_button.on_click(self.start_race)
         self._descent_button = pn.widgets.Button(
-            label="Run one descent", description="Run one chain of the chosen strategy"
+            label="Run one descent", description=tip("Run one chain of the chosen strategy")
         )
         self._descent_button.on_click(self.start_descent)
         self.animator = Animator(self._frame, where="the annealing descent")
@@ -482,7 +482,7 @@ class Annealing(Section):
         )
         race_box = pn.Column(
             pn.FlexBox(self._race_button, runs, seed, align_items="end"),
-            self._progress,
+            labelled_progress(self._progress, "Racing"),
             self._race_caption,
             pn.pane.Bokeh(self._race_fig, sizing_mode="stretch_width"),
             self._race_table,

@@ -26,7 +26,7 @@ from engine import ALPHA_C, RETRIEVAL_THRESHOLD, capacity_curve, max_patterns, r
 
 from . import palette as pal
 from .animation import report_exception, run_in_background
-from .section import PROSE_CSS, Section
+from .section import PROSE_CSS, Section, labelled_progress
 from .views import HeatMap, ink, readout, themed
 
 N_MIN, N_MAX = 50, 400
@@ -300,7 +300,7 @@ class Capacity(Section):
         self.current_key: tuple | None = None
         self.example: tuple | None = None  # (pattern, start, recalled, overlap) as shown
         self._progress = pn.indicators.Progress(
-            value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
+            value=0, max=100, width=200, bar_color="primary", visible=False, margin=(8, 8)
         )
         self._status = pn.pane.HTML("", css_classes=["capacity-status"], margin=(4, 4))
         self._alpha_out = readout("Load α = p / n")
@@ -384,6 +384,7 @@ class Capacity(Section):
 
     def recompute_curve(self) -> None:
         self._progress.value = 0
+        self._progress.visible = True
         self._status.object = "<i>computing the curve…</i>"
         if self._loaded:
             self._curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
@@ -426,7 +427,7 @@ class Capacity(Section):
         n, _, _, trials = key
         with pn.io.hold():
             self._curve_src.data = {"alpha": alphas, "retrieved": r, "overlap": m}
-            self._progress.value = 100
+            self._progress.visible = False
             self._status.object = (
                 f"Curve for n = {n}: {alphas.size} loads × {trials} "
                 f"{'set' if trials == 1 else 'sets'} of patterns, computed in {seconds:.2f} s."
@@ -571,7 +572,11 @@ class Capacity(Section):
             controls,
             exercise,
             self._rule_out,
-            pn.FlexBox(self._progress, self._status, align_items="center"),
+            pn.FlexBox(
+                labelled_progress(self._progress, "Computing the curve"),
+                self._status,
+                align_items="center",
+            ),
             pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width"),
             readouts,
             pictures,

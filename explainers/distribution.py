@@ -24,7 +24,7 @@ from engine import (
 
 from . import palette as pal
 from .animation import report_exception, run_in_background
-from .section import Section
+from .section import Section, tip
 from .views import ink, legend, readout, themed
 
 N_UNITS = 4
@@ -501,7 +501,7 @@ class BoltzmannDistribution(Section):
             self.param.temperature, label="Temperature T", step=0.05, format="0.00", width=300
         )
         self._sample_button = pn.widgets.Button(
-            label="Sample", color="primary", width=100, description="Run the network"
+            label="Sample", color="primary", width=100, description=tip("Run the network")
         )
         self._sample_button.on_click(self.request_sample)
         new_seed = pn.widgets.Button(label="New seed", width=100)

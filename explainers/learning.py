@@ -38,7 +38,7 @@ from engine import (
 
 from . import palette as pal
 from .animation import Animator
-from .section import Section
+from .section import Section, tip
 from .views import SR_ONLY_CSS, LineChart, bare_figure, ink, legend, themed
 
 N_UNITS = 9
@@ -454,9 +454,9 @@ class BoltzmannLearning(Section):
         return themed(fig)
 
     def body(self) -> pn.viewable.Viewable:
-        step = pn.widgets.Button(label="Step", width=80, description="One learning step")
+        step = pn.widgets.Button(label="Step", width=80, description=tip("One learning step"))
         step.on_click(self.step_once)
-        reset = pn.widgets.Button(label="Reset", width=80, description="Same seed, step 0")
+        reset = pn.widgets.Button(label="Reset", width=80, description=tip("Same seed, step 0"))
         reset.on_click(self.reset)
         new_seed = pn.widgets.Button(label="New seed", width=100)
         new_seed.on_click(self.new_seed)

@@ -46,16 +46,48 @@ a { color: var(--explainer-link); }
 """
 
 
-TIP_CSS = ":host { white-space: initial; max-width: 300px; }"
+TIP_CSS = ":host { white-space: initial; max-width: 240px; font-size: 14px; }"
+
+# KaTeX's own stylesheet (static/katex, its fonts declared by the page): given to each
+# formula pane so it reaches the pane's shadow root; formulas at the prose's size.
+KATEX_CSS = "assets/katex/katex.min.css"
+FORMULA_CSS = """
+:host { font-size: 1.06rem; color: var(--explainer-ink, inherit); max-width: 100%; }
+.katex { font-size: 1.1em; }
+.katex-display { overflow-x: auto; overflow-y: hidden; padding: .2em 0; }
+"""
+
+# In presentation mode the section's controls and plots flow in two columns, so the main
+# plot sits beside its simulation (the variables are set by static/style.css).
+BODY_CSS = """
+:host { columns: var(--explainer-body-columns, auto); column-gap: 40px;
+        display: var(--explainer-body-display, flex) !important; }
+:host > * { break-inside: avoid; }
+"""
 
 
 def tip(text: str) -> Tooltip:
     """A button's hover text as a plain-text tooltip.
 
     Panel turns a description string into a tooltip holding a separate HTML model (for
-    Markdown); plain text needs none, and each model costs memory in every session.
+    Markdown); plain text needs none, and each model costs memory in every session.  It
+    opens above the button: beside it, it covered the next control in the row.
     """
-    return Tooltip(content=text, position="right", stylesheets=[TIP_CSS])
+    return Tooltip(content=text, position="top", stylesheets=[TIP_CSS])
+
+
+def labelled_progress(bar: pn.indicators.Progress, label: str) -> pn.Row:
+    """``bar`` with ``label`` before it (the bar's accessible name too, see
+    static/reader.js); the pair shows only while the bar is visible, i.e. while work runs."""
+    row = pn.Row(
+        pn.pane.HTML(f'<span class="progress-label">{html.escape(label)}</span>', margin=(8, 4)),
+        bar,
+        visible=bar.visible,
+        css_classes=["work-progress"],
+        margin=0,
+    )
+    bar.param.watch(lambda event: setattr(row, "visible", event.new), "visible")
+    return row
 
 
 def _bounds(p: param.Parameter) -> tuple[float | None, float | None]:
@@ -152,6 +184,7 @@ class Section(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self.heading = "h2"  # "h1" where the section is the whole page
         self._layout: pn.Column | None = None
         self._notice = pn.pane.Alert("", alert_type="warning", visible=False, margin=(4, 0))
         self._embed_code = pn.pane.HTML("", visible=False, margin=(4, 0))
@@ -320,7 +353,7 @@ class Section(pn.viewable.Viewer):
                     f"$${formula}$$",
                     renderer="katex",
                     sizing_mode="stretch_width",
-                    styles={"font-size": "1.1em"},
+                    stylesheets=[KATEX_CSS, FORMULA_CSS],
                 )
             )
         if try_this:
@@ -344,6 +377,9 @@ class Section(pn.viewable.Viewer):
         except Exception as exc:  # a broken section must not take the page down
             report_exception(exc, f"building the {self.key} section")
             body = pn.pane.Alert(f"This section failed to load: {exc}", alert_type="danger")
+        if isinstance(body, pn.Column):
+            body.stylesheets = [*body.stylesheets, BODY_CSS]
+            body.css_classes = [*body.css_classes, "explainer-body"]
         # The prose panes sit directly in the section's column (no column of their own:
         # one model fewer per session) and hide together in embed mode.
         prose = self.prose_parts()
@@ -365,7 +401,8 @@ class Section(pn.viewable.Viewer):
         )
         self._layout = pn.Column(
             pn.pane.HTML(
-                f'<h2 id="{self.key}" class="section-title">{html.escape(self.title)}</h2>',
+                f'<{self.heading} id="{self.key}" class="section-title">'
+                f"{html.escape(self.title)}</{self.heading}>",
                 stylesheets=["assets/article.css"],
                 margin=(16, 0, 0, 0),
             ),
