@@ -43,7 +43,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator, notify, report_exception, run_in_background
 from .hopfield import grid_view, wrap_row
-from .section import Section, labelled_progress, tip
+from .section import Section, WorkProgress, tip
 from .views import LineChart, PixelGrid, ink, themed
 
 N_CELLS = 9
@@ -219,11 +219,11 @@ class Annealing(Section):
             "No race yet: press Race.", css_classes=["annealing-race-caption"], margin=(4, 0)
         )
         self._race_table = pn.pane.HTML("", margin=(0, 0), sizing_mode="stretch_width")
-        self._progress = pn.indicators.Progress(
-            name="Race progress", value=0, max=100, visible=False, sizing_mode="stretch_width"
-        )
+        self._progress = WorkProgress("Racing every strategy")
         self._race_button = pn.widgets.Button(
-            label="Race", button_type="primary", description=tip("Race every strategy, many runs")
+            label="Race",
+            button_type="primary",
+            description=tip("Race every strategy, many runs", "below"),
         )
         self._race_button.on_click(self.start_race)
         self._descent_button = pn.widgets.Button(
@@ -482,7 +482,7 @@ class Annealing(Section):
         )
         race_box = pn.Column(
             pn.FlexBox(self._race_button, runs, seed, align_items="end"),
-            labelled_progress(self._progress, "Racing"),
+            self._progress,
             self._race_caption,
             pn.pane.Bokeh(self._race_fig, sizing_mode="stretch_width"),
             self._race_table,

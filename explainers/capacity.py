@@ -26,7 +26,7 @@ from engine import ALPHA_C, RETRIEVAL_THRESHOLD, capacity_curve, max_patterns, r
 
 from . import palette as pal
 from .animation import report_exception, run_in_background
-from .section import PROSE_CSS, Section, labelled_progress
+from .section import PROSE_CSS, Section, WorkProgress
 from .views import HeatMap, ink, readout, themed
 
 N_MIN, N_MAX = 50, 400
@@ -299,9 +299,7 @@ class Capacity(Section):
         self.curve_seconds = float("nan")  # wall time of the last full curve
         self.current_key: tuple | None = None
         self.example: tuple | None = None  # (pattern, start, recalled, overlap) as shown
-        self._progress = pn.indicators.Progress(
-            value=0, max=100, width=200, bar_color="primary", visible=False, margin=(8, 8)
-        )
+        self._progress = WorkProgress("Computing the curve")
         self._status = pn.pane.HTML("", css_classes=["capacity-status"], margin=(4, 4))
         self._alpha_out = readout("Load α = p / n")
         self._retrieved_out = readout("Recalled (m > 0.95)")
@@ -572,11 +570,7 @@ class Capacity(Section):
             controls,
             exercise,
             self._rule_out,
-            pn.FlexBox(
-                labelled_progress(self._progress, "Computing the curve"),
-                self._status,
-                align_items="center",
-            ),
+            pn.FlexBox(self._progress, self._status, align_items="center"),
             pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width"),
             readouts,
             pictures,

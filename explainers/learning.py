@@ -139,7 +139,7 @@ class _CorrelationMaps:
     @staticmethod
     def _note(scale: float) -> str:
         return (
-            '<span style="font-size:.85em">difference map (the gradient): '
+            '<span style="font-size:.8125rem">difference map (the gradient): '
             f"same colours, scale ±{scale:g}</span>"
         )
 

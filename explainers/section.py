@@ -66,28 +66,49 @@ BODY_CSS = """
 """
 
 
-def tip(text: str) -> Tooltip:
+def tip(text: str, attachment: str = "above") -> Tooltip:
     """A button's hover text as a plain-text tooltip.
 
     Panel turns a description string into a tooltip holding a separate HTML model (for
     Markdown); plain text needs none, and each model costs memory in every session.  It
-    opens above the button: beside it, it covered the next control in the row.
+    opens above the button (beside it, it covered the next control in the row); "below"
+    where the controls above or beside it would be covered.
     """
-    return Tooltip(content=text, position="top", stylesheets=[TIP_CSS])
+    position = "bottom_center" if attachment == "below" else "top_center"
+    return Tooltip(content=text, position=position, attachment=attachment, stylesheets=[TIP_CSS])
 
 
-def labelled_progress(bar: pn.indicators.Progress, label: str) -> pn.Row:
-    """``bar`` with ``label`` before it (the bar's accessible name too, see
-    static/reader.js); the pair shows only while the bar is visible, i.e. while work runs."""
-    row = pn.Row(
-        pn.pane.HTML(f'<span class="progress-label">{html.escape(label)}</span>', margin=(8, 4)),
-        bar,
-        visible=bar.visible,
-        css_classes=["work-progress"],
-        margin=0,
-    )
-    bar.param.watch(lambda event: setattr(row, "visible", event.new), "visible")
-    return row
+class WorkProgress(pn.viewable.Viewer):
+    """A progress bar named by what it does, shown only while that work runs.
+
+    Set ``visible`` when the work starts and stops, ``value`` (0-100) as it goes.  Plain HTML
+    (a ``<progress>`` inside its ``<label>``), so screen readers hear the name too.
+    """
+
+    value = param.Integer(default=0, bounds=(0, 100), doc="Percent done.")
+    visible = param.Boolean(default=False, doc="Whether the work is running.")
+
+    def __init__(self, label: str, **params):
+        super().__init__(**params)
+        self.label = label
+        self._pane = pn.pane.HTML(
+            self._html(), visible=self.visible, css_classes=["work-progress"], margin=(4, 8)
+        )
+        self.param.watch(self._show, ["value", "visible"])
+
+    def _html(self) -> str:
+        return (
+            f'<label class="progress-label">{html.escape(self.label)} '
+            f'<progress max="100" value="{self.value}">{self.value} %</progress></label>'
+        )
+
+    def _show(self, *_events) -> None:
+        with pn.io.hold():
+            self._pane.object = self._html()
+            self._pane.visible = self.visible
+
+    def __panel__(self) -> pn.pane.HTML:
+        return self._pane
 
 
 def _bounds(p: param.Parameter) -> tuple[float | None, float | None]:

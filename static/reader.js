@@ -73,13 +73,6 @@
         box.removeAttribute("aria-label");
       }
     }
-    // A progress bar is named by the label beside it (explainers/section.py).
-    for (const bar of root.querySelectorAll("progress:not([aria-label])")) {
-      const row = host && host.parentNode;
-      const lab = row && row.querySelector && row.querySelector("[class*='HTML']");
-      const name = lab && lab.shadowRoot ? text(lab.shadowRoot.querySelector(".progress-label")) : "";
-      if (name) bar.setAttribute("aria-label", name);
-    }
   }
 
   function patch() {
@@ -95,28 +88,48 @@
   // -- focus that survives a re-render ---------------------------------------------------
   // When a button's label changes (Run -> Pause) Bokeh rebuilds the button, and the focus
   // would fall back to <body>: put it on the new button in the same place.
-  let last = null; // { host, index } of the focused control
+  let last = null; // { model, host, index, el } of the focused control
   const FOCUSABLE = "button, input, select, textarea, [tabindex]:not([tabindex='-1'])";
-  document.addEventListener("focusin", (event) => {
-    const target = event.composedPath()[0];
+  function* views() {
+    if (window.Bokeh && Bokeh.index && Bokeh.index.all_views) yield* Bokeh.index.all_views();
+  }
+  // Remembered when the control is pressed (focusin does not reach the document when focus
+  // moves between two shadow trees inside the same host).
+  function remember(target) {
     const root = target && target.getRootNode && target.getRootNode();
     if (!root || !root.host) return;
     const index = [...root.querySelectorAll(FOCUSABLE)].indexOf(target);
-    if (index >= 0) last = { host: root.host, index, el: target };
-  }, true);
+    if (index < 0) return;
+    let model = null;
+    for (const view of views()) if (view.el === root.host) { model = view.model; break; }
+    last = { model, host: root.host, index, el: target };
+  }
   function restoreFocus() {
-    if (!last || last.el.isConnected) return false;
+    if (!last) return false;
     const active = document.activeElement;
     if (active && active !== document.body) return false;
-    const root = last.host.isConnected && last.host.shadowRoot;
-    const replacement = root && root.querySelectorAll(FOCUSABLE)[last.index];
-    if (!replacement) return false;
-    replacement.focus({ preventScroll: true });
+    let target = last.el.isConnected ? last.el : null;
+    if (!target) {
+      let root = last.host.isConnected ? last.host.shadowRoot : null;
+      // The view itself may be rebuilt: find the one now drawing the same model.
+      if (!root && last.model) {
+        for (const view of views()) {
+          if (view.model === last.model && view.el.isConnected && view.el.shadowRoot) {
+            root = view.el.shadowRoot;
+            break;
+          }
+        }
+      }
+      target = root && root.querySelectorAll(FOCUSABLE)[last.index];
+    }
+    // A button disabled while its work runs lost the focus: it gets it back once enabled.
+    if (!target || target.disabled) return false;
+    target.focus({ preventScroll: true });
     return true;
   }
   let watching = 0;
   function watchFocus() {
-    const until = performance.now() + 10000;
+    const until = performance.now() + 30000;
     const token = ++watching;
     const tick = () => {
       if (token !== watching) return;
@@ -142,7 +155,8 @@
     return best;
   }
   function mainButton(section) {
-    for (const root of shadowRoots(section)) {
+    if (!section.shadowRoot) return null;
+    for (const root of [section.shadowRoot, ...shadowRoots(section.shadowRoot)]) {
       const b = root.querySelector("button.bk-btn-primary:not([disabled])");
       if (b) return b;
     }
@@ -151,7 +165,10 @@
   document.addEventListener("keydown", (event) => {
     if (event.key === "Enter" || event.key === " ") {
       const target = event.composedPath()[0];
-      if (target && target.matches && target.matches("button")) watchFocus();
+      if (target && target.matches && target.matches("button")) {
+        remember(target);
+        watchFocus();
+      }
     }
     if (event.key !== " " || event.ctrlKey || event.altKey || event.metaKey) return;
     const target = event.composedPath()[0];
@@ -164,7 +181,11 @@
   }, true);
   document.addEventListener("click", (event) => {
     const target = event.composedPath()[0];
-    if (target && target.closest && target.closest("button")) watchFocus();
+    const button = target && target.closest && target.closest("button");
+    if (button && event.detail === 0) {
+      remember(button); // a click from the keyboard (or a script), not the mouse
+      watchFocus();
+    }
   }, true);
 
   // -- presentation mode --------------------------------------------------------------------

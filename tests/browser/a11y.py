@@ -47,10 +47,16 @@ JS_LAYOUT = """
       if (cs.visibility === "hidden" || cs.display === "none") continue;
       // Tooltips float by design; KaTeX's MathML copy is clipped away (screen readers only),
       // and a formula too wide scrolls inside its own box (checked by its box).
-      if (el.closest(".bk-tooltip, .katex")) continue;
-      if (r.right > innerWidth + 1 && cs.position !== "fixed")
+      if (el.closest(".bk-Tooltip, .katex")) continue;
+      // Only what can be seen: text, pictures and controls (Bokeh keeps empty placeholder
+      // boxes for glyph renderers that may reach past a plot's edge).
+      const shows = el.matches("canvas, svg, img, button, input, select, textarea") ||
+        [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+      if (shows && r.right > innerWidth + 1 && cs.position !== "fixed")
         out.overflow.push(`${el.tagName}.${el.className} right=${Math.round(r.right)}`);
-      const text = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+      // SVG text is scaled with its picture; its nominal size says little.
+      const text = !(el instanceof SVGElement) &&
+        [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
       if (text) out.small.push([parseFloat(cs.fontSize), el.tagName + "." + el.className,
                                 el.textContent.trim().slice(0, 40)]);
     }
@@ -73,7 +79,7 @@ JS_ACTIVE = """
   let el = document.activeElement;
   while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
   if (!el) return null;
-  return { tag: el.tagName, text: (el.textContent || "").trim(),
+  return { tag: el.tagName, text: (el.textContent || "").trim().slice(0, 60),
            label: el.getAttribute("aria-label"), cls: String(el.className) };
 }
 """
@@ -82,3 +88,16 @@ JS_ACTIVE = """
 def active_element(page) -> dict | None:
     """The element that has the keyboard focus, followed into shadow roots."""
     return page.evaluate(JS_ACTIVE)
+
+
+def deep_map(page, selector: str, fn: str) -> list:
+    """``fn`` (a JavaScript function of one element) applied to every element matching
+    ``selector``, in document order, across shadow roots."""
+    return page.evaluate(
+        "([selector, fn]) => { const f = eval(fn); const out = [];"
+        " const walk = (r) => { for (const el of r.querySelectorAll('*')) {"
+        " if (el.matches(selector)) out.push(f(el));"
+        " if (el.shadowRoot) walk(el.shadowRoot); } };"
+        " walk(document); return out; }",
+        [selector, fn],
+    )
