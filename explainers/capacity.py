@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 
 import numpy as np
 import panel as pn
@@ -23,11 +22,13 @@ from bokeh.models import ColumnDataSource, HoverTool, Label, Range1d, Span
 from bokeh.plotting import figure
 
 from engine import ALPHA_C, RETRIEVAL_THRESHOLD, capacity_curve, max_patterns, recall_example
+from engine.examples import first_crossing
 
 from . import palette as pal
-from .animation import report_exception, run_in_background
+from .jobs import LatestJob
+from .readouts import Readouts
 from .section import PROSE_CSS, Section, WorkProgress
-from .views import HeatMap, ink, readout, themed
+from .views import HeatMap, fix_frame, ink, themed, wrap_row
 
 N_MIN, N_MAX = 50, 400
 ALPHA_TOP = 0.30  # the curve and the reader's p both stop at this load
@@ -37,6 +38,8 @@ N_BLOCKS = 5  # the curve arrives in this many pieces, low loads first
 WORKERS = 2  # threads per computation (the engine's result does not depend on it)
 EXAMPLE_PX = 100  # width of each of the three small pictures
 PAD_COLOR = "#00000000"  # padding cells of a non-square picture: no colour at all
+EXERCISE_N = 100  # the theory notes' exercise: how many patterns do 100 units hold?
+RELIABLE = 0.9  # "holds" in the exercise's stricter sense: this fraction comes back
 
 
 def load_grid(n: int) -> np.ndarray:
@@ -78,134 +81,8 @@ def as_picture(s, shape: tuple[int, int]) -> np.ndarray:
     return out.reshape(rows, cols)
 
 
-def resize_heatmap(hm: HeatMap, rows: int, cols: int, fill: float = np.nan) -> None:
-    """Give a :class:`~explainers.views.HeatMap` a new array shape without a new figure.
-
-    (Small enough to live here; it would sit naturally on ``HeatMap`` itself.)
-    """
-    fig = hm.figure
-    fig.x_range.end, fig.y_range.end = cols, rows
-    glyph = fig.renderers[0].glyph
-    glyph.dw, glyph.dh = cols, rows
-    if fig.frame_width:
-        fig.frame_height = max(int(fig.frame_width * rows / cols), 8)
-    hm.source.data = {"image": [np.full((rows, cols), fill)]}
-
-
-def fix_frame(fig, width: int | None = None) -> None:
-    """Stop Bokeh aligning this picture's frame with the other plots of the layout.
-
-    By default Bokeh lines up the frames of every plot in a column, so a square lattice
-    picture above a line chart with axes gets squeezed by the chart's axis widths (and small
-    pictures in a wrapping row got an empty frame).  ``width`` also fixes the frame's pixel
-    width so the picture's cells stay square.
-    """
-    fig.frame_align = False
-    fig.outline_line_color = pal.CELL_LINE
-    if width is not None:
-        fig.frame_width = width
-        fig.frame_height = width
-
-
-class _Superseded(Exception):
-    """Raised inside a background job whose request is no longer the newest."""
-
-
-class Latest:
-    """Run ``compute`` in the background; a newer request supersedes a running one.
-
-    At most one job per instance is in flight.  A request made while one runs only records
-    its arguments; the running job notices at its next ``report`` call and stops, and then
-    the newest arguments start.  So a storm of clicks costs one job, not a queue of them.
-
-    Parameters
-    ----------
-    compute : callable(*args, report) -> object
-        The work.  It must call ``report(fraction, partial=None)`` now and then; ``partial``
-        (if given) is handed to ``on_partial`` on the session's event loop.
-    on_done : callable(object)
-        Receives the result of the newest request, on the event loop.
-    on_progress : callable(float, object) or None
-        Receives (fraction, latest partial result or None), on the event loop.
-    """
-
-    def __init__(
-        self,
-        compute: Callable,
-        on_done: Callable[[object], None],
-        on_progress: Callable[[float, object], None] | None = None,
-        where: str = "a background computation",
-    ):
-        self._compute = compute
-        self._on_done = on_done
-        self._on_progress = on_progress
-        self._where = where
-        self._wanted = 0  # generation of the newest request
-        self._args: tuple = ()
-        self._busy = False
-        self._partial: tuple[int, object] = (0, None)
-        # Callbacks queued before the browser connects can be delivered out of order, so
-        # progress that is older than what is on screen, or that arrives after its job's
-        # result, is dropped.
-        self._shown: tuple[int, float] = (0, -1.0)
-        self._finished = 0
-        self.launched = 0  # jobs actually started (for tests and benchmarks)
-
-    @property
-    def busy(self) -> bool:
-        return self._busy
-
-    def request(self, *args) -> None:
-        self._wanted += 1
-        self._args = args
-        if not self._busy:
-            self._launch()
-
-    def _launch(self) -> None:
-        gen, args = self._wanted, self._args
-        self._busy = True
-        self.launched += 1
-
-        def job(progress):
-            def report(fraction: float, partial=None) -> None:
-                if self._wanted != gen:
-                    raise _Superseded
-                if partial is not None:
-                    self._partial = (gen, partial)
-                progress(fraction)
-
-            try:
-                return gen, self._compute(*args, report), None
-            except _Superseded:
-                return gen, None, None
-            except Exception as exc:  # delivered to the loop, where it is shown
-                return gen, None, exc
-
-        def progressed(fraction: float) -> None:
-            if gen != self._wanted or gen == self._finished:
-                return
-            if self._shown[0] == gen and fraction <= self._shown[1]:
-                return
-            self._shown = (gen, fraction)
-            pgen, partial = self._partial
-            self._on_progress(fraction, partial if pgen == gen else None)
-
-        run_in_background(job, self._done, progressed if self._on_progress else None, self._where)
-
-    def _done(self, result) -> None:
-        self._busy = False
-        gen, value, exc = result
-        self._finished = gen
-        if exc is not None:
-            report_exception(exc, self._where)
-        if gen != self._wanted:
-            self._launch()
-        elif exc is None:
-            self._on_done(value)
-
-
 def _compute_curve(n, noise, seed, trials, report):
-    """The retrieval curve on :func:`load_grid`, block by block (see :class:`Latest`).
+    """The retrieval curve on :func:`load_grid`, block by block (see ``jobs.LatestJob``).
 
     Returns ``(key, alphas, retrieved, overlap, seconds)``; every point equals what one
     call ``capacity_curve(n, alphas, trials, seed, noise)`` gives, because the engine draws
@@ -249,30 +126,6 @@ class Capacity(Section):
 
     key = "capacity"
     title = "How much can a Hopfield network remember?"
-    intro = (
-        "Every stored pattern adds its own little valley to the energy landscape, and the "
-        "valleys share one set of weights. While there are few of them, each pattern sits "
-        "in a valley of its own and a corrupted copy rolls back into it. Add more, and the "
-        "patterns start to get in each other's way: the valleys shift, merge, and new, "
-        "spurious ones appear between them, until a network started *on* a pattern drifts "
-        "somewhere else.\n\n"
-        "Here the network has **n** units and stores **p** random patterns with the "
-        "Hebbian rule. Each pattern is corrupted (a fraction of its units flipped) and the "
-        "network settles by cold, one-unit-at-a-time updates. The *overlap* m measures how "
-        "close the result is to the pattern: 1 is perfect, 0 is no better than chance. "
-        "A recall counts as a success when m > 0.95. What matters is the load α = p / n: "
-        "for large networks recall collapses near **α ≈ 0.138**. Small networks blur that "
-        "edge, so watch how the curve sharpens as n grows."
-    )
-    formula = (
-        r"\begin{gathered}\alpha = \frac{p}{n},\qquad m = \frac{1}{n}\sum_{i=1}^{n} s_i\,\xi_i"
-        r"\\ \text{recall fails for } \alpha \gtrsim \alpha_c \approx 0.138\end{gathered}"
-    )
-    try_this = (
-        "press the exercise button below, then push p up one pattern at a time and watch the "
-        "red markers slide down the curves. Then set n to 400: the drop gets steeper and "
-        "moves towards 0.138."
-    )
     url_params = ("n", "p", "noise", "seed")
 
     n = param.Integer(default=100, bounds=(N_MIN, N_MAX), doc="Number of units n.")
@@ -301,10 +154,17 @@ class Capacity(Section):
         self.example: tuple | None = None  # (pattern, start, recalled, overlap) as shown
         self._progress = WorkProgress("Computing the curve")
         self._status = pn.pane.HTML("", css_classes=["capacity-status"], margin=(4, 4))
-        self._alpha_out = readout("Load α = p / n")
-        self._retrieved_out = readout("Recalled (m > 0.95)")
-        self._overlap_out = readout("Mean overlap")
+        self.readouts = Readouts(
+            "capacity-readouts", ["Load α = p / n", "Recalled (m > 0.95)", "Mean overlap"]
+        )
         self._rule_out = pn.pane.HTML("", css_classes=["capacity-rule"], margin=(0, 4))
+        self._half_out = pn.pane.HTML("", css_classes=["capacity-half"], margin=(0, 4))
+        self._exercise_answer = pn.pane.HTML(
+            self.text("exercise_pending"),
+            css_classes=["capacity-exercise-answer"],
+            stylesheets=[PROSE_CSS],
+            margin=(0, 4),
+        )
         shape = picture_shape(self.n)
         self._pictures = [
             HeatMap(
@@ -325,12 +185,12 @@ class Capacity(Section):
         for hm in self._pictures:
             hm.mapper.nan_color = PAD_COLOR
             fix_frame(hm.figure, EXAMPLE_PX)
-            resize_heatmap(hm, *shape)
+            hm.resize(*shape)
         self._example_text = pn.pane.HTML("", css_classes=["capacity-example"], margin=(0, 4))
-        self._curve_job = Latest(
-            _compute_curve, self._show_curve, self._curve_progress, "the capacity curve"
+        self.curve_job = LatestJob(
+            _compute_curve, self._show_curve, self._curve_progress, where="the capacity curve"
         )
-        self._current_job = Latest(_compute_current, self._show_current, None, "the recall")
+        self.current_job = LatestJob(_compute_current, self._show_current, where="the recall")
         msg = self._sync_p_bounds()
         if msg:
             self.show_messages([msg])
@@ -359,7 +219,7 @@ class Capacity(Section):
         if self.p > top:
             old = self.p
             self.p = top
-            return f"With n = {self.n}, p can be at most {top} (α = 0.30); lowered {old} to {top}."
+            return self.text("p_lowered", n=self.n, top=top, old=old)
         return None
 
     @param.depends("n", watch=True)
@@ -382,20 +242,20 @@ class Capacity(Section):
 
     def recompute_curve(self) -> None:
         self._progress.value = 0
-        self._progress.visible = True
-        self._status.object = "<i>computing the curve…</i>"
+        self._status.object = self.text("computing")
         if self._loaded:
-            self._curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
+            self._progress.visible = True
+            self.curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
 
     def recompute_current(self) -> None:
         if self._loaded:
-            self._current_job.request(self.n, self.p, self.noise, self.seed, trials_for(self.n))
+            self.current_job.request(self.n, self.p, self.noise, self.seed, trials_for(self.n))
 
     # -- actions -------------------------------------------------------------------------
     def exercise(self, _event=None) -> None:
         """The theory notes' exercise: n = 100 units, p = 14 ≈ 0.138 × 100 patterns."""
-        self.n = 100
-        self.p = max_patterns(100)
+        self.n = EXERCISE_N
+        self.p = max_patterns(EXERCISE_N)
 
     def new_seed(self, _event=None) -> None:
         self.seed = self._other_seed()
@@ -426,10 +286,15 @@ class Capacity(Section):
         with pn.io.hold():
             self._curve_src.data = {"alpha": alphas, "retrieved": r, "overlap": m}
             self._progress.visible = False
-            self._status.object = (
-                f"Curve for n = {n}: {alphas.size} loads × {trials} "
-                f"{'set' if trials == 1 else 'sets'} of patterns, computed in {seconds:.2f} s."
+            self._status.object = self.text(
+                "curve_status",
+                n=n,
+                loads=alphas.size,
+                sets=f"{trials} {'set' if trials == 1 else 'sets'} of patterns",
+                seconds=f"{seconds:.2f}",
             )
+            self._half_out.object = self.half_text(key, alphas, r)
+            self._exercise_answer.object = self.exercise_answer(key, alphas, r)
 
     def _show_current(self, result) -> None:
         key, r, m, example = result
@@ -444,28 +309,62 @@ class Capacity(Section):
                 "retrieved": [r],
                 "overlap": [m],
             }
-            self._alpha_out.value = f"{p / n:.3f}"
-            self._retrieved_out.value = f"{100 * r:.0f} %"
-            self._overlap_out.value = f"{m:.3f}"
+            self.readouts.update(
+                {
+                    "Load α = p / n": f"{p / n:.3f}",
+                    "Recalled (m > 0.95)": f"{100 * r:.0f} %",
+                    "Mean overlap": f"{m:.3f}",
+                }
+            )
             for hm, s in zip(self._pictures, (pattern, start, recalled), strict=True):
-                if hm.source.data["image"][0].shape != shape:
-                    resize_heatmap(hm, *shape)
+                if hm.shape != shape:
+                    hm.resize(*shape)
                 hm.update(as_picture(s, shape))
-            verdict = "recalled" if overlap > RETRIEVAL_THRESHOLD else "<b>not</b> recalled"
-            flipped = int(np.count_nonzero(pattern != start))
-            wrong = int(np.count_nonzero(pattern != recalled))
+            verdict = self.text("verdict_yes" if overlap > RETRIEVAL_THRESHOLD else "verdict_no")
             pad = shape[0] * shape[1] - n
-            pad_note = f" ({pad} blank cells pad the picture to {shape[0]} × {shape[1]})"
-            self._example_text.object = (
-                f"Pattern 1 of {p}, with {flipped} of {n} units flipped, settles with {wrong} "
-                f"units wrong, overlap <b>m = {overlap:.2f}</b>: {verdict}."
-                f"{pad_note if pad else ''}"
+            pad_note = self.text("pad_note", pad=pad, rows=shape[0], cols=shape[1])
+            self._example_text.object = self.text(
+                "example",
+                p=p,
+                flipped=int(np.count_nonzero(pattern != start)),
+                n=n,
+                wrong=int(np.count_nonzero(pattern != recalled)),
+                overlap=f"{overlap:.2f}",
+                verdict=verdict,
+                pad_note=f" {pad_note}" if pad else "",
             )
 
     def _show_rule(self) -> None:
-        self._rule_out.object = (
-            f"Rule of thumb for n = {self.n}: about 0.138 × {self.n} ≈ "
-            f"<b>{max_patterns(self.n)}</b> patterns."
+        self._rule_out.object = self.text("rule", n=self.n, p=max_patterns(self.n))
+
+    def half_text(self, key: tuple, alphas, retrieved) -> str:
+        """Where the curve on screen first falls below one half, against 0.138."""
+        n = key[0]
+        alpha = first_crossing(alphas, retrieved, 0.5)
+        if np.isnan(alpha):
+            return self.text("half_none", n=n)
+        if abs(alpha - ALPHA_C) < 0.01:
+            relation = "close to"
+        else:
+            relation = "above" if alpha > ALPHA_C else "below"
+        return self.text("half", n=n, alpha=f"{alpha:.3f}", p=f"{alpha * n:.0f}", relation=relation)
+
+    def exercise_answer(self, key: tuple, alphas, retrieved) -> str:
+        """The exercise read off the curve when it is the n = 100 curve, else a prompt."""
+        n, noise, seed, _ = key
+        if n != EXERCISE_N:
+            return self.text("exercise_pending")
+        p90 = first_crossing(alphas, retrieved, RELIABLE) * n
+        p_half = first_crossing(alphas, retrieved, 0.5) * n
+        if np.isnan(p90) or np.isnan(p_half):
+            return self.text("half_none", n=n)
+        return self.text(
+            "exercise_answer",
+            noise=f"{noise:.2f}",
+            seed=seed,
+            at_least=f"{100 * RELIABLE:.0f}",
+            p90=f"{p90:.0f}",
+            p_half=f"{p_half:.0f}",
         )
 
     # -- layout --------------------------------------------------------------------------
@@ -550,28 +449,33 @@ class Capacity(Section):
             align_items="end",
         )
         exercise = pn.Column(
-            pn.pane.HTML(
-                '<p class="try" style="margin:0"><b>Exercise</b> (from the theory notes): '
-                "how many random patterns can n = 100 units hold? "
-                "About 0.138 × 100 ≈ <b>14</b>.</p>",
-                stylesheets=[PROSE_CSS],
-                sizing_mode="stretch_width",
-                margin=(4, 4),
+            self.hide_when_embedded(
+                pn.pane.HTML(
+                    '<p class="try" style="margin:0">'
+                    + self.text("exercise", rule=max_patterns(EXERCISE_N))
+                    + "</p>",
+                    stylesheets=[PROSE_CSS],
+                    sizing_mode="stretch_width",
+                    margin=(4, 4),
+                )
             ),
-            self._button("Check it: n = 100, p = 14", self.exercise, "Set n = 100 and p = 14"),
+            self._button(
+                f"Check it: n = {EXERCISE_N}, p = {max_patterns(EXERCISE_N)}",
+                self.exercise,
+                f"Set n = {EXERCISE_N} and p = {max_patterns(EXERCISE_N)}",
+            ),
+            self.hide_when_embedded(self._exercise_answer),
             sizing_mode="stretch_width",
         )
-        readouts = pn.FlexBox(
-            self._alpha_out, self._retrieved_out, self._overlap_out, align_items="center"
-        )
-        # A Row: in a FlexBox these fixed-frame pictures got an empty (0 × 0) frame.
-        pictures = pn.Row(*(hm.pane for hm in self._pictures))
+        readouts = self.readouts.pane
+        pictures = wrap_row(*(hm.pane for hm in self._pictures))
         return pn.Column(
             controls,
             exercise,
             self._rule_out,
             pn.FlexBox(self._progress, self._status, align_items="center"),
             pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width"),
+            self._half_out,
             readouts,
             pictures,
             self._example_text,

@@ -21,12 +21,12 @@ state is then named by :func:`engine.describe_state`: memory T, memory L, a mirr
 
 from __future__ import annotations
 
-import time
+import functools
+import math
 
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Range1d
 
 from engine import (
     SHAPES,
@@ -38,12 +38,22 @@ from engine import (
     to_bits,
     to_spins,
 )
+from engine.examples import corruption_outcomes, reachable_fixed_points
 
-from . import fastpatch
 from . import palette as pal
 from .animation import Animator, notify
+from .four_units import FourUnits
+from .readouts import Readouts
 from .section import Section
-from .views import SR_ONLY_CLASS_CSS, LineChart, PixelGrid, bare_figure, ink, lean, picture_html
+from .views import (
+    SR_ONLY_CLASS_CSS,
+    LineChart,
+    PixelGrid,
+    grid_view,
+    ink,
+    picture_html,
+    wrap_row,
+)
 
 NAMES = ("T", "L")
 N_CELLS = 9
@@ -57,126 +67,12 @@ POINTS_PER_FRAME = 10  # energy points sent per frame at most, whatever the spee
 READOUTS_EVERY_S = 0.1
 TRACE_POINTS = 600  # history kept on the energy chart
 
-# Shown under the status line, in the same pane (one model fewer per session).
-SETTLED_NOTE = (
-    '<div style="margin-top:.6em"><small>Settled = no single flip would lower the energy '
-    "and, at T&nbsp;&gt;&nbsp;0, no cell has changed in the last 27 updates.</small></div>"
-)
-
 STATUS_COLORS = {
     "exploring": pal.MUTED,
     "memory": pal.OUTCOME_COLORS["memory"],
     "mirror": pal.OUTCOME_COLORS["mirror"],
     "spurious": pal.OUTCOME_COLORS["spurious"],
 }
-
-
-def wrap_row(*objects, **kw) -> pn.Row:
-    """A row that wraps onto several lines on a narrow screen.
-
-    Used instead of ``pn.FlexBox`` for rows that hold Bokeh figures: with Panel 1.9.4 and
-    Bokeh 3.9.2, when a page has a figure inside a FlexBox and another figure outside one,
-    the document never becomes "idle" and the figures inside the FlexBox stay blank.
-    """
-    return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
-
-
-class Readouts:
-    """Labelled live numbers drawn as text on one small canvas.
-
-    A Panel indicator's ``value`` goes through Panel's watcher and theming machinery (about
-    1-2 ms of server time per change, the whole frame budget), and a Bokeh ``Div`` is cheap
-    on the server but makes the browser redo the page layout on every change (measured:
-    the page drops to a few frames per second).  Text glyphs fed from one source cost a
-    small ``patch`` on the server and a repaint of one small canvas in the browser.
-
-    Parameters
-    ----------
-    name : str
-        Name of the source (a test hook); columns ``label`` and ``value``.
-    labels : sequence of str
-        One readout per label, side by side.
-    """
-
-    def __init__(self, name: str, labels, width: int = 250, height: int = 74):
-        labels = list(labels)
-        self.labels = labels
-        k = len(labels)
-        self.source = ColumnDataSource(
-            {
-                "x": [float(i) for i in range(k)],
-                "label": labels,
-                "value": ["–"] * k,
-                "y_label": [1.0] * k,
-                "y_value": [0.0] * k,
-            },
-            name=name,
-        )
-        fig = bare_figure(
-            width, height, min_border=0, x_range=Range1d(-0.05, k), y_range=Range1d(-0.25, 1.75)
-        )
-        fig.border_fill_alpha = 0.0
-        fig.background_fill_alpha = 0.0
-        common = {"source": self.source, "text_baseline": "bottom", "text_align": "left"}
-        lean(
-            fig.text("x", "y_label", text="label", text_font_size="12pt", color=pal.MUTED, **common)
-        )
-        lean(fig.text("x", "y_value", text="value", text_font_size="20pt", color=ink(), **common))
-        self.figure = fig
-        self.pane = pn.pane.Bokeh(fig, margin=(4, 4))
-        self._values = ["–"] * k
-
-    def __getitem__(self, label: str) -> str:
-        return self._values[self.labels.index(label)]
-
-    def update(self, values: dict[str, str]) -> None:
-        """Set several readouts in one patch (one event in the frame's message)."""
-        changes = []
-        for label, value in values.items():
-            i = self.labels.index(label)
-            if value != self._values[i]:
-                self._values[i] = value
-                changes.append((i, value))
-        if changes:
-            fastpatch.patch(self.source, {"value": changes})
-
-
-class ThrottledText:
-    """Stands in for a pane's ``object`` and passes changes on at most once per interval.
-
-    Used for a grid's screen-reader text while it animates: nobody can listen to 30
-    descriptions a second, and each change of a Panel pane costs 1-2 ms of server time.
-    Call :meth:`flush` when the animation stops so the text is exact again.
-    """
-
-    def __init__(self, pane, interval_s: float = 1.0):
-        self.pane = pane
-        self.interval_s = interval_s
-        self._pending: str | None = None
-        self._last = -float("inf")
-
-    @property
-    def object(self) -> str:
-        return self.pane.object if self._pending is None else self._pending
-
-    @object.setter
-    def object(self, text: str) -> None:
-        self._pending = text
-        if time.monotonic() - self._last >= self.interval_s:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending is not None and self._pending != self.pane.object:
-            self.pane.object = self._pending
-            self._last = time.monotonic()
-        self._pending = None
-
-
-def grid_view(grid: PixelGrid) -> tuple[pn.Column, ThrottledText]:
-    """``grid.view()`` whose screen-reader text is throttled (see :class:`ThrottledText`)."""
-    alt = ThrottledText(grid.alt)
-    grid.alt = alt
-    return pn.Column(grid.pane, alt.pane, margin=0), alt
 
 
 def _cell_name(i: int) -> str:
@@ -188,38 +84,48 @@ def bits_text(s) -> str:
     return "".join(str(int(v)) for v in to_bits(np.asarray(s)))
 
 
+@functools.cache
+def basin_facts() -> dict[str, object]:
+    """What every one- and two-cell corruption of T and L ends in, from the engine.
+
+    A corruption "ends wrong" when the only fixed point the T = 0 rule can reach from it,
+    in any update order, is the other memory's mirror (:func:`corruption_outcomes`).
+    """
+    patterns = to_spins(np.array([SHAPES[k].ravel() for k in NAMES]))
+    W, b = hebbian(patterns), np.zeros(N_CELLS)
+    wrong = {}
+    for mu in range(len(NAMES)):
+        mirror = -patterns[1 - mu]
+        for k in range(1, MAX_FLIPS + 1):
+            outs = corruption_outcomes(W, b, patterns[mu], k)
+            wrong[mu, k] = sum(len(e) == 1 and (e[0] == mirror).all() for _, e in outs)
+    pairs = math.comb(N_CELLS, 2)
+    differ = np.flatnonzero(patterns[0] != -patterns[1])
+    # "Corrupt a memory": memory and flip count (1..MAX_FLIPS) uniform, then the cells
+    p_wrong = np.mean(
+        [
+            np.mean([wrong[mu, k] / math.comb(N_CELLS, k) for k in range(1, MAX_FLIPS + 1)])
+            for mu in range(len(NAMES))
+        ]
+    )
+    return {
+        "pairs": pairs,
+        "t_wrong": wrong[0, 2],
+        "l_wrong": wrong[1, 2],
+        "t_right": pairs - wrong[0, 2],
+        "single_wrong": wrong[0, 1] + wrong[1, 1],
+        "distance": int(differ.size),
+        "distance_minus_one": int(differ.size) - 1,
+        "where": "; ".join(_cell_name(int(c)) for c in differ),
+        "percent": f"{100 * p_wrong:.0f}",
+    }
+
+
 class HopfieldGrid(Section):
     """A 3×3 Hopfield network storing T and L, run by heat-bath updates at temperature T."""
 
     key = "hopfield"
     title = "A memory that rolls downhill"
-    intro = (
-        "Nine cells, each on (+1) or off (−1), all wired to each other. The wiring was "
-        "set by the Hebbian rule to store two pictures, a **T** and an **L**: two cells "
-        "that are on together in a picture get a positive weight, cells that disagree a "
-        "negative one. That turns every possible grid into a point on an energy landscape, "
-        "and the stored pictures sit at the bottom of its valleys.\n\n"
-        "One *update* picks a cell at random and lets it read its field h, the weighted "
-        "vote of the other eight cells. At T = 0 the cell simply obeys the vote: the "
-        "energy can only go down, and the grid slides into the nearest valley — that is "
-        "recall. At T > 0 it obeys only most of the time, with probability σ(2h/T), so now "
-        "and then it steps uphill. The weights cannot tell a picture from its negative, so "
-        "the inverted T and L are valleys too: the *mirror images*. With just two memories "
-        "this little network has no other valleys; the annealing section stores a third "
-        "and meets the spurious ones."
-    )
-    formula = (
-        r"\begin{gathered}"
-        r"E(\mathbf{s}) = -\sum_{i \lt j} w_{ij}\, s_i s_j, \quad "
-        r"w_{ij} = \tfrac{1}{9}\sum_{\mu} \xi^\mu_i \xi^\mu_j \\"
-        r"p(s_i = +1) = \sigma\!\left(\frac{2h_i}{T}\right), \quad h_i = \sum_j w_{ij} s_j"
-        r"\end{gathered}"
-    )
-    try_this = (
-        "put the temperature near 0 and press Run: the grid drops into T or L (or a mirror "
-        "image) and stays. Press “Corrupt a memory” and watch it repair the picture. Then "
-        "drag the temperature to 2: the grid boils and never settles."
-    )
     url_params = ("temperature", "speed", "seed", "start")
     text_formats = {"start": "nine 0/1 digits (the grid row by row)"}
 
@@ -244,7 +150,7 @@ class HopfieldGrid(Section):
         self._W = hebbian(self._patterns)
         self._b = np.zeros(N_CELLS)
         # Keyed by the bytes of the int8 state: a cheap lookup in every frame.
-        self._minima = {m.astype(np.int8).tobytes() for m in local_minima(self._W, self._b)}
+        self.minima = {m.astype(np.int8).tobytes() for m in local_minima(self._W, self._b)}
         self._names: dict[bytes, tuple[str, int]] = {}
         self._editing = False  # an edit writes `start` without restarting the run
         self._grid = PixelGrid(
@@ -255,7 +161,7 @@ class HopfieldGrid(Section):
             size=180,
             label="Hopfield grid",
         )
-        self._grid_view, self._alt = grid_view(self._grid)
+        self._grid_view, self._alt = grid_view(self._grid, clock=lambda: self.clock())
         # The stored pictures never change: plain HTML, not two more figures.
         self._thumbs = pn.pane.HTML(
             "".join(
@@ -276,14 +182,21 @@ class HopfieldGrid(Section):
             height=200,
             y_range=self._energy_range(),
         )
-        self._readouts = Readouts("hopfield-readouts", ["Energy", "Updates"])
+        self.readouts = Readouts("hopfield-readouts", ["Energy", "Updates"], width=250)
         self._status = pn.pane.HTML(
             "", css_classes=["hopfield-status"], margin=(4, 4), styles={"max-width": "220px"}
         )
         self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
         self._status_kind = ("", "")
+        self._wrong_basin: tuple[str, bytes] | None = None
+        self._settled_note = (
+            '<div style="margin-top:.6em"><small>'
+            + self.text("settled_note", updates=SETTLE_UPDATES)
+            + "</small></div>"
+        )
+        self.four_units = FourUnits()
         self._readouts_at = -float("inf")
-        self.animator = Animator(self._frame, where="the Hopfield grid")
+        self.animator = Animator(self._frame, where="the Hopfield grid", clock=lambda: self.clock())
         self.animator.param.watch(self._on_running, "running")
         self.reset()
 
@@ -297,6 +210,16 @@ class HopfieldGrid(Section):
     def state(self) -> np.ndarray:
         """Current grid as ±1 int8, shape (9,), row-major."""
         return self._chain.s
+
+    @property
+    def chain(self) -> GlauberChain:
+        """The running chain (its state, temperature and update count)."""
+        return self._chain
+
+    @property
+    def grid(self) -> PixelGrid:
+        """The clickable grid; ``grid.alt`` is its screen-reader text."""
+        return self._grid
 
     @property
     def energy(self) -> float:
@@ -315,7 +238,7 @@ class HopfieldGrid(Section):
     def is_settled(self, _state: bytes | None = None) -> bool:
         """The rule in the module docstring: a local minimum that has stopped changing."""
         state = self._chain.s.tobytes() if _state is None else _state
-        if state not in self._minima:
+        if state not in self.minima:
             return False
         if self.temperature == 0.0:
             return True
@@ -325,13 +248,16 @@ class HopfieldGrid(Section):
         """``(kind, text)``: kind is "exploring", "memory", "mirror" or "spurious"."""
         state = self._chain.s.tobytes() if _state is None else _state
         if not self.is_settled(state):
-            return "exploring", "exploring"
+            return "exploring", self.text("status_exploring")
         kind, k = self._name_state(state)
         if kind == "memory":
-            return kind, f"settled in {NAMES[k]}"
+            return kind, self.text("status_memory", memory=NAMES[k])
         if kind == "mirror":
-            return kind, f"settled in a mirror image (inverted {NAMES[k]})"
-        return kind, "stuck in a spurious state"
+            if self._wrong_basin is not None and self._wrong_basin[1] == state:
+                source = self._wrong_basin[0]
+                return kind, self.text("status_wrong_basin", memory=NAMES[k], source=source)
+            return kind, self.text("status_mirror", memory=NAMES[k])
+        return kind, self.text("status_spurious")
 
     def _name_state(self, s: bytes) -> tuple[str, int]:
         # Only local minima are named, and there are few: remember the engine's answers.
@@ -359,6 +285,7 @@ class HopfieldGrid(Section):
         self._corrupt_rng = np.random.default_rng([self.seed, 1])
         self._last_change = 0
         self._note.object = ""
+        self._wrong_basin = None
         with pn.io.hold():
             self._trace.clear()
             self._stream([0], [self._chain.energy])
@@ -373,6 +300,7 @@ class HopfieldGrid(Section):
         if not event.new:  # paused: every number exact again
             self._alt.flush()
             self._show_readouts()
+            self.readouts.flush()
 
     def advance(self, n_updates: int, live: bool = False) -> None:
         """Do ``n_updates`` single-cell updates and show the result (``live``: an animation
@@ -402,9 +330,10 @@ class HopfieldGrid(Section):
     def _frame(self) -> None:
         self.advance(self.speed, live=True)
 
-    def set_state(self, s, note: str = "") -> None:
+    def set_state(self, s, note: str = "", wrong_basin: tuple[str, bytes] | None = None) -> None:
         """Put a picture on the grid (an edit): the run continues from it, and it becomes
-        the start picture that Reset and a copied link return to."""
+        the start picture that Reset and a copied link return to.  ``wrong_basin``: (the
+        corrupted memory, the mirror it is bound to end in) when a corruption crossed over."""
         s = np.asarray(s, dtype=np.int8)
         self._chain.s = s
         self._last_change = self._chain.n_updates
@@ -414,6 +343,7 @@ class HopfieldGrid(Section):
         finally:
             self._editing = False
         self._note.object = note
+        self._wrong_basin = wrong_basin
         with pn.io.hold():
             self._stream([self._chain.n_updates], [self.energy])
             self._show()
@@ -423,11 +353,11 @@ class HopfieldGrid(Section):
         """Flip cell ``i`` (row-major, 0..8)."""
         i = int(i)
         if not 0 <= i < N_CELLS:
-            notify(f"There is no cell {i}; cells are numbered 0 to 8.")
+            notify(self.text("msg_no_cell", cell=i, last=N_CELLS - 1))
             return
         s = self._chain.s
         s[i] = -s[i]
-        self.set_state(s, f"You flipped the cell in {_cell_name(i)}.")
+        self.set_state(s, self.text("note_flip", cell=_cell_name(i)))
 
     def corrupt(self, _event=None) -> tuple[str, list[int]]:
         """Load T or L with one or two cells flipped, both chosen by the seeded RNG.
@@ -441,20 +371,43 @@ class HopfieldGrid(Section):
         s = self._patterns[mu].copy()
         s[cells] = -s[cells]
         where = " and ".join(_cell_name(c) for c in cells)
-        plural = "cell" if k == 1 else "cells"
-        self.set_state(s, f"Loaded <b>{NAMES[mu]}</b> with {k} {plural} flipped ({where}).")
+        count = f"{k} cell" if k == 1 else f"{k} cells"
+        ends = reachable_fixed_points(self._W, self._b, s)
+        other = 1 - mu
+        if len(ends) == 1 and (ends[0] == -self._patterns[other]).all():
+            # this corruption can only end in the other memory's mirror: say so now
+            facts = basin_facts()
+            left = int(np.count_nonzero(s != -self._patterns[other]))
+            note = self.text(
+                "note_wrong_basin",
+                memory=NAMES[mu],
+                other=NAMES[other],
+                count=count,
+                cells=where,
+                distance=facts["distance"],
+                left=left,
+                left_s="" if left == 1 else "s",
+            )
+            self.set_state(s, note, (NAMES[mu], ends[0].tobytes()))
+        else:
+            self.set_state(s, self.text("note_corrupt", memory=NAMES[mu], count=count, cells=where))
         return NAMES[mu], cells
+
+    def basins_text(self) -> str:
+        """The "Repair has limits" paragraph, every number from :func:`basin_facts`."""
+        return self.text("basins", **basin_facts())
 
     # -- drawing -----------------------------------------------------------------------
     def _stream(self, updates: list[int], energies: list[float]) -> None:
-        # Plain lists: Bokeh extends them in place, while numpy columns are copied whole
-        # on every stream (it was half of a frame's CPU time).
+        # Plain lists: Bokeh extends them in place; numpy columns are copied on every stream.
         self._trace.stream({"update": updates, "energy": energies})
 
-    def _show_readouts(self) -> None:
-        self._readouts_at = time.monotonic()
+    def _show_readouts(self, live: bool = False) -> None:
+        self._readouts_at = self.clock()
         text = f"{self._chain.energy:+.2f}".replace("-", "−")
-        self._readouts.update({"Energy": text, "Updates": str(self._chain.n_updates)})
+        self.readouts.update(
+            {"Energy": text, "Updates": str(self._chain.n_updates)}, announce=not live
+        )
 
     def _show(
         self,
@@ -465,8 +418,8 @@ class HopfieldGrid(Section):
         state = self._chain.s if state is None else state
         if grid_changed:
             self._grid.update(state)
-        if not live or time.monotonic() - self._readouts_at >= READOUTS_EVERY_S:
-            self._show_readouts()
+        if not live or self.clock() - self._readouts_at >= READOUTS_EVERY_S:
+            self._show_readouts(live)
         kind, words = self.status(state.tobytes())
         if (kind, words) != self._status_kind:
             self._status_kind = (kind, words)
@@ -474,7 +427,7 @@ class HopfieldGrid(Section):
                 f'<div role="status" aria-live="polite" style="font-size:1.15em">'
                 f'<span style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
                 f'background:{STATUS_COLORS[kind]};margin-right:.4em"></span>'
-                f"<b>{words}</b></div>{SETTLED_NOTE}"
+                f"<b>{words}</b></div>{self._settled_note}"
             )
 
     def body(self) -> pn.viewable.Viewable:
@@ -507,7 +460,7 @@ class HopfieldGrid(Section):
         flip = self._button(
             "Flip cell", lambda _e: self.flip(cell.value), "Flip the chosen cell", width=90
         )
-        readouts = pn.Column(self._readouts.pane, self._status, margin=(0, 8))
+        readouts = pn.Column(self.readouts.pane, self._status, margin=(0, 8))
         return pn.Column(
             wrap_row(self._grid_view, self._thumbs, readouts),
             buttons,
@@ -515,5 +468,7 @@ class HopfieldGrid(Section):
             sliders,
             pn.FlexBox(cell, flip, align_items="end"),
             self._trace.pane,
+            self.prose_pane("basins", **basin_facts()),
+            self.hide_when_embedded(self.four_units.view()),
             sizing_mode="stretch_width",
         )

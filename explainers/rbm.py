@@ -40,7 +40,6 @@ import panel as pn
 import param
 from bokeh.models import (
     ColumnDataSource,
-    Div,
     FactorRange,
     HoverTool,
     Label,
@@ -52,9 +51,10 @@ from bokeh.plotting import figure
 
 from engine import RBM, SHAPES
 
-from . import fastpatch
 from . import palette as pal
-from .animation import Animator, notify, report_exception, run_in_background
+from .animation import Animator, notify
+from .jobs import LatestJob
+from .readouts import Readouts
 from .section import PROSE_CSS, Section
 from .views import SR_ONLY_CSS, PixelGrid, ServerRange, ink, legend, themed
 
@@ -77,8 +77,8 @@ N_DREAMS = 240  # chains per Dream; the fractions are over all of them
 SHOWN_DREAMS = 12  # ... and this many are drawn
 DREAM_COLS = 6
 MAX_SPEED = 50  # training steps per frame: a real cap, a client can send any value
-#: Gibbs round trips (summed over chains) one frame may spend: about 1-2 ms here.  CD-1 at
-#: full speed uses 1500; PCD or large k get fewer steps per frame instead of slow frames.
+#: Gibbs round trips (summed over chains) one frame may spend: PCD or a large k get fewer
+#: steps per frame rather than slow frames.
 MAX_WORK = 3000
 TABLE_CSS = """
 table { border-collapse: collapse; font-size: .9em; margin-bottom: .3em; }
@@ -86,15 +86,17 @@ th, td { padding: .15em .6em; text-align: right; font-variant-numeric: tabular-n
 th.row { text-align: left; padding-left: 0; }
 tr + tr { border-top: 1px solid color-mix(in srgb, currentColor 20%, transparent); }
 """
-READOUT_CSS = """
-:host { color: var(--explainer-ink, inherit); font-family: var(--explainer-sans, sans-serif); }
-.ros { display: flex; flex-wrap: wrap; gap: .2em 1.6em; }
-.ro .t { font-size: .8rem; color: var(--explainer-muted, #666); }
-.ro .v { font-size: 1.35rem; font-variant-numeric: tabular-nums; }
-"""
-
 
 FIELDS_WIDTH = 4 * N_HIDDEN - 1  # four 3×3 fields side by side, one empty column between
+
+
+def _dream(snapshot, steps: int, at_step: int, seed: int, _report):
+    """N_DREAMS Gibbs chains of a copy of the weights (worker thread); what ``_show_dreams``
+    shows."""
+    model = RBM(N_VISIBLE, N_HIDDEN, seed=0)
+    model.W, model.a, model.b = snapshot
+    samples = model.dream(N_DREAMS, steps, seed=seed)
+    return samples, model.log_probs(DATA), steps, at_step
 
 
 def fields_image(W) -> np.ndarray:
@@ -206,6 +208,7 @@ class RBMTrainer(Section):
         # The best point so far is marked on both curves by a dotted line.
         self._peak_spans = [
             Span(
+                name="rbm-peak-line",
                 location=0,
                 dimension="height",
                 line_color=pal.ACCENT,
@@ -222,12 +225,10 @@ class RBMTrainer(Section):
         self._best = (-math.inf, 0)
         self._peak_shown = True
         self._scale = 0.0
-        # The live numbers are one Bokeh Div: setting its text is a single property change,
-        # far cheaper per frame than four Panel indicators (each goes through Panel's
-        # parameter and theme machinery, about 1 ms apiece on this machine).
-        self.readouts: dict[str, str] = {}
-        self._readouts = Div(
-            text="", name="rbm-readouts", sizing_mode="stretch_width", stylesheets=[READOUT_CSS]
+        self.readouts = Readouts(
+            "rbm-readouts",
+            ["Step", "Reconstruction error", "Log-likelihood (exact)", "Exact p(T) · p(L) · p(O)"],
+            per_row=2,
         )
         # The four receptive fields are one 3×15 image (3×3 blocks with NaN gaps between
         # them): a frame then sends one small image for all four.
@@ -276,7 +277,9 @@ class RBMTrainer(Section):
         )
         self._dream_alt = pn.pane.HTML("", stylesheets=[SR_ONLY_CSS], margin=0)
         self._editing = False
-        self._dreaming = False
+        self.dreamer = LatestJob(
+            _dream, lambda result: self._show_dreams(*result), where="dreaming", supersede=False
+        )
         self._speed_note = pn.pane.HTML("", margin=(0, 4), css_classes=["rbm-speed-note"])
         self._explain_speed()
         self.animator = Animator(
@@ -392,7 +395,7 @@ class RBMTrainer(Section):
             # serialised when the frame is sent, after the stream has been applied.)
             self._curves.data = point
         else:
-            fastpatch.stream(self._curves, point, HISTORY)
+            self._curves.stream(point, HISTORY)
         steps = self._curves.data["step"]
         self._step_range.fit(steps[0], steps[-1])
         if step == 0:
@@ -419,26 +422,26 @@ class RBMTrainer(Section):
 
     def _show_peak(self) -> None:
         ll, step = self._best
-        fastpatch.patch(self._peak, {"step": [(0, int(step))], "loglik": [(0, float(ll))]})
+        self._peak.patch({"step": [(0, int(step))], "loglik": [(0, float(ll))]})
         for span in self._peak_spans:
             span.location = step
         self._peak_shown = True
 
+    @property
+    def best(self) -> tuple[float, int]:
+        """``(log-likelihood, step)`` of the best point of this run so far."""
+        return self._best
+
     def _update_readouts(self, step: int, err: float, ll: float, lp: np.ndarray) -> None:
         p = np.exp(lp)
-        self.readouts = {
-            "Step": str(step),
-            "Reconstruction error": f"{err:.2e}" if err < 0.01 else f"{err:.3f}",
-            "Log-likelihood (exact)": f"{ll:.2f}".replace("-", "−"),
-            "Exact p(T) · p(L) · p(O)": " · ".join(_pct(x) for x in p),
-        }
-        self._readouts.text = (
-            '<div class="ros">'
-            + "".join(
-                f'<div class="ro"><div class="t">{k}</div><div class="v">{v}</div></div>'
-                for k, v in self.readouts.items()
-            )
-            + "</div>"
+        self.readouts.update(
+            {
+                "Step": str(step),
+                "Reconstruction error": f"{err:.2e}" if err < 0.01 else f"{err:.3f}",
+                "Log-likelihood (exact)": f"{ll:.2f}".replace("-", "−"),
+                "Exact p(T) · p(L) · p(O)": " · ".join(_pct(x) for x in p),
+            },
+            announce=not self.animator.running,
         )
 
     def _update_fields(self, live: bool) -> None:
@@ -447,7 +450,7 @@ class RBMTrainer(Section):
         # tenths below 1, whole numbers above) so the limits change in a few visible steps.
         top = float(np.abs(W).max())
         scale = max(0.1, math.ceil(top * 10.0) / 10.0) if top <= 1.0 else float(math.ceil(top))
-        fastpatch.patch_array(self._fields, "image", 0, fields_image(W))
+        self._fields.patch({"image": [(0, fields_image(W))]})
         if scale != self._scale:
             self._scale = scale
             self._field_colors.update(low=-scale, high=scale)
@@ -567,33 +570,11 @@ class RBMTrainer(Section):
         fraction of a second) on a snapshot of the weights, so training may go on
         meanwhile.  The result lands in :attr:`dream_fractions` and on screen.
         """
-        if self._dreaming:
-            notify("Still dreaming: one dream at a time.")
-            return
-        self._dreaming = True
         m = self.model
         snapshot = (m.W.copy(), m.a.copy(), m.b.copy())
-        steps, at_step = self.dream_steps, self.n_steps
         seed = int(self._dream_rng.integers(2**62))
-
-        def job(_progress):
-            # An exception comes back as the result, so the flag above is always cleared.
-            try:
-                model = RBM(N_VISIBLE, N_HIDDEN, seed=0)
-                model.W, model.a, model.b = snapshot
-                samples = model.dream(N_DREAMS, steps, seed=seed)
-                return samples, model.log_probs(DATA), steps, at_step
-            except Exception as exc:
-                return exc
-
-        def done(result):
-            self._dreaming = False
-            if isinstance(result, Exception):
-                report_exception(result, "dreaming")
-            else:
-                self._show_dreams(*result)
-
-        run_in_background(job, done, where="dreaming")
+        if not self.dreamer.request(snapshot, self.dream_steps, self.n_steps, seed):
+            notify("Still dreaming: one dream at a time.")
 
     def _show_dreams(self, samples, log_probs, steps: int, at_step: int) -> None:
         names = [shape_name(row) for row in samples]
@@ -676,9 +657,7 @@ class RBMTrainer(Section):
         for fig, span in zip((err, ll), self._peak_spans, strict=True):
             fig.add_layout(span)
             themed(fig)
-        # Every figure in this section sits in a FlexBox: a figure placed straight in a
-        # Column next to FlexBox-ed figures leaves the latter unsized (blank) in Chromium
-        # with Panel 1.9 / Bokeh 3.9.
+        # Every figure of this section sits in a FlexBox, none beside one (docs/upstream.md).
         return pn.Column(
             pn.FlexBox(
                 pn.pane.Bokeh(err, sizing_mode="stretch_width", margin=(4, 0)),
@@ -795,10 +774,7 @@ class RBMTrainer(Section):
             align_items="end",
         )
         controls.append(self._speed_note)
-        readouts = pn.FlexBox(
-            pn.pane.Bokeh(self._readouts, sizing_mode="stretch_width", margin=(0, 4)),
-            sizing_mode="stretch_width",
-        )
+        readouts = pn.FlexBox(self.readouts.pane, sizing_mode="stretch_width")
         lesson = pn.pane.Markdown(
             "**What to look for.** The log-likelihood is exact: with four hidden units the "
             "sum over hidden states has only 16 terms, so p(v) is computed, not estimated. "

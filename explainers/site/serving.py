@@ -36,12 +36,16 @@ from tornado.web import OutputTransform
 
 log = logging.getLogger("explainers.site.serving")
 
-TITLE = "Boltzmann machines, visually"
+TITLE = "Boltzmann machines, hands on"
 
 #: Bokeh owns ``/static`` (its own JavaScript), so the project's top-level ``static/``
 #: directory is served here instead.
 STATIC_URL = "/assets"
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+#: ``static/`` beside the packages in a checkout; ``explainers/static`` once installed.
+STATIC_DIR = next(
+    (d for d in (Path(__file__).resolve().parents[i] / "static" for i in (2, 1)) if d.is_dir()),
+    Path(__file__).resolve().parents[2] / "static",
+)
 
 DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -186,6 +190,19 @@ def _frame_ancestors(env: Mapping[str, str]) -> list[str]:
     return sources
 
 
+#: The running server's frame-ancestors (set by :func:`serve`); None outside a server.
+_serving_frame_ancestors: list[str] | None = None
+
+
+def frame_ancestors(env: Mapping[str, str] = os.environ) -> list[str]:
+    """Who may show this server's pages in a frame, as CSP sources (``'self'`` alone: no
+    other site): the running server's setting, else ``EXPLAINER_FRAME_ANCESTORS`` in
+    ``env``.  The sections' Embed panel tells the reader from this."""
+    if _serving_frame_ancestors is not None:
+        return list(_serving_frame_ancestors)
+    return _frame_ancestors(env)
+
+
 def server_options(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Read the server's configuration from ``EXPLAINER_*`` variables.
 
@@ -256,7 +273,9 @@ class _AddHeaders(OutputTransform):
         return status_code, headers, chunk
 
 
-def serve_kwargs(options: Mapping[str, Any], title: str = TITLE) -> dict[str, Any]:
+def serve_kwargs(
+    options: Mapping[str, Any], title: str | Mapping[str, str] = TITLE
+) -> dict[str, Any]:
     """Translate :func:`server_options` into keyword arguments for ``pn.serve``."""
     transform = type(
         "ExplainerHeaders",
@@ -273,7 +292,7 @@ def serve_kwargs(options: Mapping[str, Any], title: str = TITLE) -> dict[str, An
         "websocket_max_message_size": options["max_message_bytes"],
         "admin": options["admin"],
         "liveness": True,
-        "title": title,
+        "title": title if isinstance(title, str) else dict(title),
         "show": False,
         # Bokeh hands unknown keywords on to tornado's Application.
         "transforms": [transform],
@@ -283,6 +302,42 @@ def serve_kwargs(options: Mapping[str, Any], title: str = TITLE) -> dict[str, An
     return kwargs
 
 
+def hardened_kwargs(kwargs: Mapping[str, Any], secret: str) -> dict[str, Any]:
+    """``kwargs`` for ``pn.serve`` plus what keeps one hostile client from hurting others.
+
+    Signed session ids (:mod:`.guard`), bounded time to send a request, static files that
+    answer 400/404 rather than 500 (:mod:`.httpsafe`).  The websocket gate itself is put in
+    place by :func:`.guard.install`.
+    """
+    from . import guard, httpsafe
+
+    out = {**kwargs, **guard.signing_kwargs(secret)}
+    out["http_server_kwargs"] = {
+        **httpsafe.HTTP_SERVER_KWARGS,
+        **dict(kwargs.get("http_server_kwargs") or {}),
+    }
+    out["transforms"] = [*kwargs.get("transforms", []), httpsafe.ClientFaultTransform]
+    static = dict(out.pop("static_dirs", None) or {})
+    patterns = list(out.get("extra_patterns", []))
+    for url, path in static.items():
+        route = rf"{url.rstrip('/')}/(.*)"
+        patterns.append((route, httpsafe.SafeStaticFileHandler, {"path": path}))
+    out["extra_patterns"] = patterns
+    return out
+
+
+def _session_secret(env: Mapping[str, str]) -> str:
+    from . import guard
+
+    secret, generated = guard.session_secret(env)
+    if generated:
+        log.info(
+            "No EXPLAINER_SECRET_KEY set: signing session ids with a key generated for this "
+            "run (give every process and machine of one site the same key)."
+        )
+    return secret
+
+
 def _configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -290,18 +345,33 @@ def _configure_logging() -> None:
         )
     # One line per HTTP request drowns everything else.
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    _protect_log()
+
+
+def _protect_log() -> None:
+    """Clip, summarise and rate-limit every log handler (see :mod:`.logs`)."""
+    import bokeh.server.server  # noqa: F401  (Bokeh adds its own handler on import)
+
+    from . import logs
+
+    logs.install()
 
 
 def serve(
     routes: Mapping[str, Callable[[], Any]],
     env: Mapping[str, str] = os.environ,
-    title: str = TITLE,
+    title: str | Mapping[str, str] = TITLE,
 ) -> None:
-    """Serve ``routes`` (URL path -> function building a fresh page) until interrupted."""
+    """Serve ``routes`` (URL path -> function building a fresh page) until interrupted.
+
+    ``title`` is the pages' ``<title>``, or a mapping from each route to its own.
+    """
     import panel as pn
 
+    global _serving_frame_ancestors
     _configure_logging()
     options = server_options(env)
+    _serving_frame_ancestors = options["frame_ancestors"]
     if options["num_threads"] is not None:
         pn.config.nthreads = options["num_threads"]
     log.info(
@@ -318,7 +388,11 @@ def serve(
     if options["num_procs"] != 1:
         # Tornado forks the workers and leaves them running when the parent is stopped.
         os.register_at_fork(after_in_child=_terminate_with_parent)
-    pn.serve(dict(routes), verbose=False, **serve_kwargs(options, title))
+    from . import guard
+
+    guard.install()
+    kwargs = hardened_kwargs(serve_kwargs(options, title), _session_secret(env))
+    pn.serve(dict(routes), verbose=False, **kwargs)
 
 
 def _exit_on_sigterm(signum, frame):
