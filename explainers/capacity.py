@@ -27,7 +27,7 @@ from engine.examples import first_crossing
 from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
-from .section import PROSE_CSS, Section
+from .section import PROSE_CSS, Section, WorkProgress
 from .views import HeatMap, fix_frame, ink, themed, wrap_row
 
 N_MIN, N_MAX = 50, 400
@@ -152,9 +152,7 @@ class Capacity(Section):
         self.curve_seconds = float("nan")  # wall time of the last full curve
         self.current_key: tuple | None = None
         self.example: tuple | None = None  # (pattern, start, recalled, overlap) as shown
-        self._progress = pn.indicators.Progress(
-            value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
-        )
+        self._progress = WorkProgress("Computing the curve")
         self._status = pn.pane.HTML("", css_classes=["capacity-status"], margin=(4, 4))
         self.readouts = Readouts(
             "capacity-readouts", ["Load α = p / n", "Recalled (m > 0.95)", "Mean overlap"]
@@ -246,6 +244,7 @@ class Capacity(Section):
         self._progress.value = 0
         self._status.object = self.text("computing")
         if self._loaded:
+            self._progress.visible = True
             self.curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
 
     def recompute_current(self) -> None:
@@ -286,7 +285,7 @@ class Capacity(Section):
         n, _, _, trials = key
         with pn.io.hold():
             self._curve_src.data = {"alpha": alphas, "retrieved": r, "overlap": m}
-            self._progress.value = 100
+            self._progress.visible = False
             self._status.object = self.text(
                 "curve_status",
                 n=n,

@@ -26,7 +26,7 @@ from . import palette as pal
 from . import prose
 from .jobs import LatestJob
 from .readouts import Readouts
-from .section import Section
+from .section import Section, tip
 from .views import ink, legend, themed
 
 N_UNITS = 4
@@ -529,7 +529,7 @@ class BoltzmannDistribution(Section):
             self.param.temperature, label="Temperature T", step=0.05, format="0.00", width=300
         )
         self._sample_button = pn.widgets.Button(
-            label="Sample", color="primary", width=100, description="Run the network"
+            label="Sample", color="primary", width=100, description=tip("Run the network")
         )
         self._sample_button.on_click(self.request_sample)
         new_seed = pn.widgets.Button(label="New seed", width=100)

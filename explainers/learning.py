@@ -39,7 +39,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator
 from .readouts import Readouts
-from .section import Section
+from .section import Section, tip
 from .views import LineChart, bare_figure, ink, legend, themed
 
 N_UNITS = 9
@@ -140,7 +140,7 @@ class _CorrelationMaps:
     @staticmethod
     def _note(scale: float) -> str:
         return (
-            '<span style="font-size:.85em">difference map (the gradient): '
+            '<span style="font-size:.8125rem">difference map (the gradient): '
             f"same colours, scale ±{scale:g}</span>"
         )
 
@@ -409,9 +409,9 @@ class BoltzmannLearning(Section):
         return themed(fig)
 
     def body(self) -> pn.viewable.Viewable:
-        step = pn.widgets.Button(label="Step", width=80, description="One learning step")
+        step = pn.widgets.Button(label="Step", width=80, description=tip("One learning step"))
         step.on_click(self.step_once)
-        reset = pn.widgets.Button(label="Reset", width=80, description="Same seed, step 0")
+        reset = pn.widgets.Button(label="Reset", width=80, description=tip("Same seed, step 0"))
         reset.on_click(self.reset)
         new_seed = pn.widgets.Button(label="New seed", width=100)
         new_seed.on_click(self.new_seed)

@@ -66,12 +66,16 @@ def themed(fig: figure) -> figure:
         axis.major_tick_line_color = grid
         axis.minor_tick_line_color = None
         axis.axis_label_text_font_style = "normal"
+        # Readable on a phone held at arm's length and from the back of a lecture hall.
+        axis.axis_label_text_font_size = "13px"
+        axis.major_label_text_font_size = "12px"
     for g in fig.grid:
         g.grid_line_color = grid
     for leg in fig.legend:
         leg.background_fill_color = paper
         leg.label_text_color = text
         leg.border_line_color = None
+        leg.label_text_font_size = "12px"
     return fig
 
 
@@ -559,7 +563,7 @@ class HeatMap:
 def legend(low: str, high: str, palette: list[str], width: int = 220) -> pn.pane.HTML:
     """A small horizontal colour bar with a label at each end."""
     html = (
-        f'<div class="legend" style="display:flex;align-items:center;gap:.5em;font-size:.85em">'
+        f'<div class="legend" style="display:flex;align-items:center;gap:.5em;font-size:.8125rem">'
         f"<span>{low}</span>"
         f'<span style="display:inline-block;width:{width // 2}px;height:.8em;border-radius:3px;'
         f'background:{pal.gradient_css(palette)}"></span>'
