@@ -46,7 +46,9 @@ def test_spurious_valleys_are_shallower_than_every_memory(a):
     e = energy(a._W, a._b, minima)
     assert (kinds == "spurious").sum() > 0
     assert e[kinds == "spurious"].min() > e[kinds != "spurious"].max() + 0.4
-    assert f"{e[kinds != 'spurious'].max():.2f}".replace("-", "−") in a.intro
+    intro = a._standard_part("intro")
+    assert f"{e[kinds != 'spurious'].max():.2f}".replace("-", "−") in intro
+    assert f"{e[kinds == 'spurious'].min():.2f}".replace("-", "−") in intro
 
 
 def test_t_l_o_would_teach_something_false():
@@ -88,7 +90,13 @@ def test_one_descent_shows_engine_energies_temperatures_and_outcome(strategy):
     np.testing.assert_array_equal(a._grid.source.data["state"], final)
     assert energies[-1] == pytest.approx(energy(a._W, a._b, final))
     kind, k, _ = describe_state(final, a._patterns, list(mod.NAMES))
-    assert a.descent_outcome()[0] == kind
+    shown = a.descent_outcome()[0]
+    if kind != "spurious":
+        assert shown == kind
+    else:  # a valley exactly when no single flip lowers the energy
+        flips = [energy(a._W, a._b, final * np.where(np.arange(9) == i, -1, 1)) for i in range(9)]
+        in_valley = min(flips) >= energy(a._W, a._b, final) - 1e-9
+        assert shown == ("spurious" if in_valley else "no_valley")
     assert "ended in" in a._outcome.object
     if strategy == "quench":  # T = 0 never raises the energy
         assert np.all(np.diff(energies) <= 1e-12)
@@ -208,3 +216,32 @@ def test_link_values_restore_and_bad_values_are_clamped_or_refused(a):
 def test_out_of_range_sets_raise(a, name, value):
     with pytest.raises(ValueError):
         setattr(a, name, value)
+
+
+def test_race_names_states_honestly(a):
+    # Fixed T ends warm: most of its non-memories are in no valley at all, and the caption
+    # says where those settle at T = 0 (numbers from the engine's race, same seed).
+    a.start_race()
+    rows = race_rows(a)
+    assert set(OUTCOMES) == {"memory", "mirror", "spurious", "no_valley"}
+    fixed = rows["fixed"]
+    assert fixed["no_valley"] > fixed["spurious"]
+    assert rows["quench"]["no_valley"] == rows["slow"]["no_valley"] == 0
+    settled = a.race_settled["fixed"]
+    assert sum(settled.values()) == fixed["no_valley"]
+    caption = a._race_caption.object
+    assert f"Of the {fixed['no_valley']} “Fixed T = 0.5” runs" in caption
+    assert f"{settled['memory']} to a memory" in caption
+
+
+def test_a_warm_descent_says_where_it_would_settle():
+    a = Annealing(strategy="fixed", seed=1)
+    a.__panel__()
+    for _ in range(20):
+        a.start_descent(animate=False)
+        a.finish_descent()
+        if a.descent_outcome()[0] == "no_valley":
+            break
+    kind, text = a.descent_outcome()
+    assert kind == "no_valley" and "Settled at T = 0 it would end in" in text
+    assert any(w in text for w in ("stored memory", "mirror image", "spurious valley"))
