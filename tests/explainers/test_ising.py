@@ -247,3 +247,19 @@ def test_live_frames_thin_the_readouts_and_a_pause_makes_them_exact(section):
     assert s._sweeps_out.value == "2"
     assert s._energy_out.value == f"{lat.energy_per_spin():+.3f}".replace("-", "−")
     assert "after 2 sweeps" in s._alt.object
+
+
+def test_temperature_has_its_own_axis_and_the_exact_energy_shows(section):
+    # T on a second axis of the energy chart sat where energies near −1 belong: it has its
+    # own strip now, and the exact energy is a band under the trace, not hidden by it.
+    s = section
+    energy_fig = s._traces.figure
+    assert not energy_fig.extra_y_ranges and len(energy_fig.yaxis) == 1
+    assert all(getattr(r.glyph, "y", None) != "temperature" for r in energy_fig.renderers)
+    t_fig = s._temp_fig
+    assert [r.glyph.y for r in t_fig.renderers] == ["temperature"]
+    assert t_fig.renderers[0].data_source is s._traces.source
+    assert t_fig.x_range is energy_fig.x_range
+    assert s._tc_line in t_fig.center and s._exact_line.level == "underlay"
+    assert s._exact_line.line_width > 2
+    assert "ΔE = E<sub>after</sub> −" in s._standard_part("intro")
