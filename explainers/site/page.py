@@ -18,6 +18,7 @@ import panel as pn
 from .. import fastpatch, slim
 from ..animation import report_exception, tab_visibility
 from ..section import Section
+from ..summary import summary
 from .lazy import build_when_wanted, eager_sections, lazy_section
 
 log = logging.getLogger("explainers")
@@ -208,7 +209,7 @@ def story_page() -> pn.Column:
             parts.append(build(key))
         except Exception as exc:
             report_exception(exc, f"building the {key} section")
-    return build_when_wanted(_page(_header(keys), *parts, embed=embed))
+    return build_when_wanted(_page(_header(keys), *parts, summary(keys, embed), embed=embed))
 
 
 def section_page(key: str) -> pn.Column:
