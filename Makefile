@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-PORT ?= 5006
+# `make run PORT=8000` and `PORT=8000 make run` set EXPLAINER_PORT; unset, EXPLAINER_PORT
+# (or its default, 5006) stands. Every other EXPLAINER_* variable passes through as is.
+PORT ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test lint format bench bench-app bench-app-smoke warmup screenshots docker-smoke system-deps clean clean-cache
@@ -24,7 +26,7 @@ system-deps:
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium nginx >/dev/null)
 
 run: $(VENV)/.run-installed
-	EXPLAINER_PORT=$(PORT) $(PY) app.py
+	$(if $(PORT),EXPLAINER_PORT=$(PORT) )$(PY) app.py
 
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .

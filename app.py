@@ -1,23 +1,11 @@
 """Serve the explainer: the whole story at ``/`` and each section alone at ``/<key>``.
 
-Run it with ``make run`` (or ``python app.py``); configuration comes from environment
-variables, listed in the README and read by :mod:`explainers.site.serving`.
+Run it with ``make run`` (or ``python app.py``, or ``python -m explainers`` where the package
+is installed); configuration comes from environment variables, listed in the README and read
+by :mod:`explainers.site.serving`.
 """
 
-import os
-
-# Small matrices only: BLAS threads fight the server's own threads for the 2 cores and made a
-# capacity sweep 20x slower under load. Must be set before numpy is imported.
-for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")
-
-from explainers.site.page import routes  # noqa: E402
-from explainers.site.serving import serve  # noqa: E402
+from explainers.__main__ import main
 
 if __name__ == "__main__":
-    # Load every compiled kernel before the first visitor arrives (about a second with numba's
-    # cache warm), so nobody waits for it in the middle of a lesson.
-    from engine.warmup import run as warm_engine
-
-    warm_engine()
-    serve(routes())
+    main()

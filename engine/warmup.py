@@ -43,7 +43,7 @@ from ._gcpause import permanent_objects
 __all__ = ["MODULES", "WarmupReport", "main", "run", "uncompiled_kernels"]
 
 #: The engine modules whose kernels the warm-up must cover.
-MODULES = ("spins", "exact", "annealing", "rbm", "learning", "capacity", "lattice")
+MODULES = ("spins", "exact", "annealing", "rbm", "learning", "capacity", "lattice", "modern")
 
 
 class _Tracked:
@@ -196,6 +196,22 @@ def _warm_lattice(m, extras):
     _ = m.T_CRITICAL
 
 
+def _warm_modern(m, extras):
+    patterns = np.array([[1, -1, 1, -1, 1, 1], [-1, -1, 1, 1, 1, -1], [1, 1, -1, -1, 1, 1]])
+    for k in m.DENSE_KINDS:
+        m.dense_energy(patterns, patterns[0], k)
+        m.dense_settle(patterns, patterns, k)
+    m.dense_capacity_curve(6, np.array([1, 2]), seed=0, min_recalls=2)
+    xi = patterns[0].astype(float)
+    m.softmax_weights(patterns, xi, 1.0)
+    m.modern_update(patterns, xi, 1.0)
+    m.modern_energy(patterns, xi, 1.0)
+    m.modern_retrieve(patterns, xi, 1.0)
+    m.attention(xi, patterns, patterns, 1.0)
+    m.theory_capacity(20, 3)
+    m.double_factorial(5)
+
+
 _WARMERS = {
     "spins": _warm_spins,
     "exact": _warm_exact,
@@ -204,6 +220,7 @@ _WARMERS = {
     "learning": _warm_learning,
     "capacity": _warm_capacity,
     "lattice": _warm_lattice,
+    "modern": _warm_modern,
 }
 
 

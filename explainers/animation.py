@@ -13,7 +13,6 @@ thread pool so other sessions stay responsive; the engine's kernels release the 
 from __future__ import annotations
 
 import logging
-import math
 import threading
 import time
 from collections.abc import Callable
@@ -23,9 +22,6 @@ import panel as pn
 import param
 from panel.custom import JSComponent
 from panel.io.state import set_curdoc
-from tornado.ioloop import IOLoop
-
-from .fastpatch import FrameWriter
 
 log = logging.getLogger("explainers")
 
@@ -91,9 +87,8 @@ export function render({ model }) {
 """
 
 
-# Kept on the document itself, so it is freed with it.  (A WeakKeyDictionary keyed by the
-# document would leak: the sensor's watchers reach the animators, which hold the document.)
-_SENSOR = "_explainers_tab_visibility"
+# One sensor per live session, dropped when the session ends.
+_SENSORS: dict[object, TabVisibility] = {}
 
 
 def tab_visibility() -> TabVisibility | None:
@@ -105,59 +100,11 @@ def tab_visibility() -> TabVisibility | None:
     doc = pn.state.curdoc
     if doc is None or doc.session_context is None:
         return None
-    sensor = getattr(doc, _SENSOR, None)
+    sensor = _SENSORS.get(doc)
     if sensor is None:
-        sensor = TabVisibility(width=0, height=0, margin=0)
-        setattr(doc, _SENSOR, sensor)
+        sensor = _SENSORS[doc] = TabVisibility(width=0, height=0, margin=0)
+        pn.state.on_session_destroyed(lambda _ctx, doc=doc: _SENSORS.pop(doc, None))
     return sensor
-
-
-class LoopTimer:
-    """Call ``callback()`` every ``callback_time`` ms on the current event loop.
-
-    Like Tornado's ``PeriodicCallback`` (missed ticks are skipped, not bunched up), but the
-    callback is a plain function run straight from the loop's timer: Tornado's wraps every
-    tick in a coroutine and a task, which costs a tiny frame as much as its drawing.
-    """
-
-    def __init__(self, callback: Callable[[], None], callback_time: float):
-        self.callback = callback
-        self.callback_time = float(callback_time)
-        self._loop = None
-        self._handle = None
-        self._next = 0.0
-
-    def start(self) -> None:
-        if self._handle is not None:
-            return
-        self._loop = IOLoop.current().asyncio_loop
-        self._next = self._loop.time()
-        self._schedule()
-
-    def stop(self) -> None:
-        if self._handle is not None:
-            self._handle.cancel()
-            self._handle = None
-
-    def is_running(self) -> bool:
-        return self._handle is not None
-
-    def _schedule(self) -> None:
-        period = self.callback_time / 1e3
-        now = self._loop.time()
-        self._next += period
-        if self._next <= now:  # fell behind (a busy loop): wait for the next slot
-            self._next += (math.floor((now - self._next) / period) + 1) * period
-        self._handle = self._loop.call_at(self._next, self._run)
-
-    def _run(self) -> None:
-        fired = self._handle
-        try:
-            self.callback()
-        except Exception:  # the callback reports its own errors; this is a last resort
-            log.exception("error in an animation timer")
-        if self._handle is fired:  # neither stopped nor restarted by the callback
-            self._schedule()
 
 
 class Pacer:
@@ -204,6 +151,10 @@ class Animator(param.Parameterized):
         Milliseconds between frames.
     label_run, label_pause : str
         Labels of the toggle button in each state.
+    where : str
+        Named in the message shown if a frame fails.
+    clock : callable() -> float
+        Seconds on a monotonic clock (tests inject their own).
     """
 
     running = param.Boolean(default=False, doc="Whether frames are being produced.")
@@ -215,17 +166,18 @@ class Animator(param.Parameterized):
         label_run: str = "Run",
         label_pause: str = "Pause",
         where: str = "animation",
+        clock: Callable[[], float] = time.monotonic,
         **params,
     ):
         super().__init__(**params)
         self._frame = frame
         self._period = int(period_ms)
-        self._labels = (label_run, label_pause)
+        self.labels = (label_run, label_pause)
         self._where = where
+        self._clock = clock
         self._cb = None
-        self._writer: FrameWriter | None = None
-        self._started_at = 0.0
-        self.frames = 0  # produced since creation (a plain int: a param costs ~0.1 ms a frame)
+        self._started_at = clock()
+        self.frames = 0  # produced since creation; a plain int, read by tests and benchmarks
         self.button = pn.widgets.Button(label=label_run, button_type="primary", width=90)
         self.button.on_click(lambda _e: self.toggle())
         self._resume_when_visible = False
@@ -253,37 +205,16 @@ class Animator(param.Parameterized):
     def play(self) -> None:
         if self.running:
             return
-        self._started_at = time.monotonic()
+        self._started_at = self._clock()
         if self._cb is None:
-            self._cb = self._make_timer()
+            self._cb = pn.state.add_periodic_callback(self.tick, period=self._period, start=False)
+            self._cb.log = False  # thirty log lines a second per session would drown the log
         self._cb.start()
         self.running = True
 
-    def _make_timer(self):
-        doc = pn.state.curdoc
-        writer = FrameWriter(doc) if doc is not None else None
-        if writer is not None and writer.status() != "never":
-            # In a server session, a frame goes straight out in one socket write (see
-            # fastpatch.FrameWriter): about half the server CPU of Panel's periodic callback
-            # and hold, which lock, schedule and write in several steps (bench.app).
-            self._writer = writer
-            return LoopTimer(self._tick_direct, self._period)
-        self._writer = None
-        return self._panel_timer()
-
-    def _panel_timer(self):
-        cb = pn.state.add_periodic_callback(self._tick, period=self._period, start=False)
-        cb.log = False
-        # A frame is not "busy" work for the page's loading indicator. Without this, Panel
-        # adds and removes an entry in a process-wide busy counter around every tick (a
-        # dozen param updates and watchers): measured 2.7 → 1.5 ms of server CPU per
-        # Hopfield frame (bench.app). Panel's own cleanup timer uses the flag.
-        cb._background = True
-        return cb
-
     def pause(self) -> None:
-        if self._cb is not None:
-            self._cb.stop()  # both kinds of timer may be stopped twice
+        if self._cb is not None and self._cb.running:
+            self._cb.stop()
         self.running = False
 
     def stop(self) -> None:
@@ -294,28 +225,25 @@ class Animator(param.Parameterized):
     @property
     def ticking(self) -> bool:
         """Whether this animator's timer is scheduled (for tests and server statistics)."""
-        cb = self._cb
-        if cb is None:
-            return False
-        return cb.is_running() if isinstance(cb, LoopTimer) else bool(cb.running)
+        return self._cb is not None and bool(self._cb.running)
 
     def toggle(self) -> None:
         self.pause() if self.running else self.play()
 
     @param.depends("running", watch=True)
     def _relabel(self) -> None:
-        self.button.label = self._labels[1] if self.running else self._labels[0]
+        self.button.label = self.labels[1] if self.running else self.labels[0]
         self.button.button_type = "warning" if self.running else "primary"
 
     # -- the loop ------------------------------------------------------------------------
     def _expired(self) -> bool:
-        if _session_alive() and time.monotonic() - self._started_at <= SAFETY_TIMEOUT_S:
+        if _session_alive() and self._clock() - self._started_at <= SAFETY_TIMEOUT_S:
             return False
         self.stop()
         return True
 
-    def _tick(self) -> None:
-        """One frame through Panel's periodic callback (notebooks, threaded servers)."""
+    def tick(self) -> None:
+        """One frame, sent to the browser as one message."""
         if self._expired():
             return
         t0 = time.perf_counter()
@@ -323,51 +251,14 @@ class Animator(param.Parameterized):
             with pn.io.hold():
                 self._frame()
         except Exception as exc:  # a bug must not leave a zombie loop or a silent page
-            self._fail(exc)
+            self.pause()
+            report_exception(exc, self._where)
             return
-        self._count(t0)
-
-    def _tick_direct(self) -> None:
-        """One frame straight from Tornado's timer, sent by the FrameWriter."""
-        writer = self._writer
-        with set_curdoc(writer.doc):
-            if self._expired():
-                return
-            status = writer.status()
-            if status != "go":
-                # Something else is using the document or its socket right now (or the
-                # client is still reading the last frame): skip this tick, try the next.
-                if status == "never":
-                    self._fallback()
-                return
-            t0 = time.perf_counter()
-            try:
-                with writer.frame():
-                    self._frame()
-            except Exception as exc:
-                self._fail(exc)
-                return
-            self._count(t0)
-
-    def _fallback(self) -> None:
-        """Continue on Panel's path (the session changed so the direct one no longer fits)."""
-        self._cb.stop()
-        self._writer = None
-        self._cb = self._panel_timer()
-        self._cb.start()
-
-    def _fail(self, exc: Exception) -> None:
-        self.pause()
-        report_exception(exc, self._where)
-
-    def _count(self, t0: float) -> None:
-        # The frame's time on the event loop (perf_counter reads a clock in user space;
-        # thread_time is a system call, measured at 50 µs a call in the server on this VM).
-        busy = time.perf_counter() - t0
         self.frames += 1
-        PACER.record(busy)
-        if self._writer is not None and self._cb is not None:  # read when the next is due
-            self._cb.callback_time = self._period * PACER.stretch
+        PACER.record(time.perf_counter() - t0, self._clock())
+        period = round(self._period * PACER.stretch)
+        if self._cb is not None and abs(period - self._cb.period) >= 2:  # a change restarts it
+            self._cb.period = period
 
 
 def run_in_background(
@@ -388,10 +279,6 @@ def run_in_background(
     deferred = doc is not None and doc.session_context is not None and not inline
     lock = threading.Lock()
     last = [0.0]
-    writer = FrameWriter(doc) if deferred else None
-    direct = writer is not None and writer.status() != "never"
-    loop = IOLoop.current() if direct else None
-    queued = [False]  # once a delivery has waited for Bokeh's lock, the rest follow it
 
     def deliver(fn, *args):
         if not deferred:
@@ -399,27 +286,14 @@ def run_in_background(
             return
 
         def call():
-            with set_curdoc(doc):
+            with set_curdoc(doc), pn.io.hold():
                 try:
                     fn(*args)
                 except Exception as exc:
                     report_exception(exc, where)
 
-        def call_direct():
-            # Like an animation frame: straight out in one write when nothing else is busy
-            # with the document; otherwise, and for every later delivery of this job (to
-            # keep their order), through Bokeh's locked next-tick callback.
-            if queued[0] or writer.status() != "go":
-                queued[0] = True
-                doc.add_next_tick_callback(call)
-                return
-            with writer.frame():
-                call()
-
-        if direct:
-            loop.add_callback(call_direct)
-        else:
-            doc.add_next_tick_callback(call)
+        # Bokeh runs it on the session's loop under the document's lock, in order.
+        doc.add_next_tick_callback(call)
 
     def progress(fraction: float) -> None:
         if on_progress is None:

@@ -43,10 +43,10 @@ from engine import (
 )
 
 from . import palette as pal
-from .animation import Animator, notify, report_exception, run_in_background
-from .hopfield import grid_view, wrap_row
+from .animation import Animator, notify
+from .jobs import LatestJob
 from .section import Section
-from .views import LineChart, PixelGrid, ink, themed
+from .views import LineChart, PixelGrid, grid_view, ink, themed, wrap_row
 
 N_CELLS = 9
 MIN_RUNS, MAX_RUNS = 10, 1000  # a real server-side cap on one race's work
@@ -100,7 +100,7 @@ def _network():
     return patterns, hebbian(patterns), np.zeros(N_CELLS)
 
 
-def _label(key: str) -> str:
+def strategy_label(key: str) -> str:
     spec = STRATEGIES[key]
     if spec.get("kind") == "constant":
         return f"{LABELS.get(key, key)} = {spec.get('T_start', 0):g}"
@@ -120,6 +120,11 @@ def _valley_depths() -> tuple[float, float]:
     mem = max(float(v) for v, k in zip(e, kinds, strict=True) if k != "spurious")
     spur = min(float(v) for v, k in zip(e, kinds, strict=True) if k == "spurious")
     return mem, spur
+
+
+def _race(W, b, patterns, n_runs: int, seed: int, report):
+    """Every strategy ``n_runs`` times (worker thread); what ``show_race`` shows."""
+    return race(W, b, patterns, STRATEGIES, n_runs, seed=seed, progress=report), n_runs, seed
 
 
 class Annealing(Section):
@@ -155,8 +160,14 @@ class Annealing(Section):
         self._temps = self._schedules[self.strategy]
         self._sweep = 0
         self._descent_strategy = self.strategy
-        self._racing = False
+        self.racer = LatestJob(
+            _race, lambda out: self.show_race(*out), self._race_progress,
+            where="the annealing race", supersede=False,
+        )  # fmt: skip
+        self.racer.param.watch(self._on_racing, "busy")
         self.race_results: dict[str, dict[str, int]] | None = None  # counts of the last race
+        #: where the last race's no-valley runs settle at T = 0, per strategy
+        self.race_settled: dict[str, dict[str, int]] | None = None
 
         self._grid = PixelGrid(
             (3, 3), "annealing-final", -np.ones(N_CELLS), size=150, label="annealing grid"
@@ -194,7 +205,7 @@ class Annealing(Section):
         self._race_source = ColumnDataSource(
             {
                 "strategy": list(STRATEGIES),
-                "label": [_label(k) for k in STRATEGIES],
+                "label": [strategy_label(k) for k in STRATEGIES],
                 **{o: [0] * len(STRATEGIES) for o in OUTCOMES},
             },
             name="annealing-race",
@@ -217,6 +228,21 @@ class Annealing(Section):
         self.animator = Animator(self._frame, where="the annealing descent")
         self._schedule_fig = self._schedule_figure()
         self._race_fig = self._race_figure()
+
+    @property
+    def network(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(W, b, patterns)``: the weights (9, 9), biases (9,) and stored ±1 pictures."""
+        return self._W, self._b, self._patterns
+
+    @property
+    def chain(self) -> GlauberChain | None:
+        """The current descent's chain (None before the first)."""
+        return self._chain
+
+    @property
+    def descents(self) -> int:
+        """Descents run since the seed was last set."""
+        return self._descents
 
     def _t_max(self) -> float:
         return max(float(t.max()) for t in self._schedules.values()) or 1.0
@@ -256,7 +282,7 @@ class Annealing(Section):
             self._outcome.object = self.text(
                 "descent_running",
                 number=self._descents,
-                strategy=html.escape(_label(self.strategy)),
+                strategy=html.escape(strategy_label(self.strategy)),
             )
         if animate:
             self.animator.play()
@@ -315,7 +341,7 @@ class Annealing(Section):
         self._outcome.object = self.text(
             "descent_end",
             number=self._descents,
-            strategy=html.escape(_label(self._descent_strategy)),
+            strategy=html.escape(strategy_label(self._descent_strategy)),
             color=pal.OUTCOME_COLORS[kind],
             what=text,
             energy=_num(self._chain.energy),
@@ -324,39 +350,22 @@ class Annealing(Section):
     # -- the race ------------------------------------------------------------------------
     def start_race(self, _event=None) -> None:
         """Race every strategy ``n_runs`` times in the background (seeded)."""
-        if self._racing:  # a disabled button can still be clicked by a hostile client
-            notify("A race is already running.")
-            return
         n_runs, seed = int(self.n_runs), int(self.seed)
         if not MIN_RUNS <= n_runs <= MAX_RUNS:  # param bounds already ensure it
             notify(f"A race has {MIN_RUNS} to {MAX_RUNS} runs.")
             return
-        self._racing = True
-        self._race_button.disabled = True
-        self._progress.value = 0
-        self._progress.visible = True
-        W, b, patterns = self._W, self._b, self._patterns
+        # A disabled button can still be clicked by a hostile client.
+        if not self.racer.request(self._W, self._b, self._patterns, n_runs, seed):
+            notify("A race is already running.")
 
-        def job(progress):
-            # Hand a failure back as a value so `done` always re-enables the button.
-            try:
-                return race(W, b, patterns, STRATEGIES, n_runs, seed=seed, progress=progress)
-            except Exception as exc:
-                return exc
+    def _on_racing(self, event) -> None:
+        self._race_button.disabled = event.new
+        self._progress.visible = event.new
+        if event.new:
+            self._progress.value = 0
 
-        def done(results):
-            self._racing = False
-            self._race_button.disabled = False
-            self._progress.visible = False
-            if isinstance(results, Exception):
-                report_exception(results, "the annealing race")
-                return
-            self.show_race(results, n_runs, seed)
-
-        def on_progress(fraction):
-            self._progress.value = int(round(100 * fraction))
-
-        run_in_background(job, done, on_progress, where="the annealing race")
+    def _race_progress(self, fraction: float, _partial) -> None:
+        self._progress.value = int(round(100 * fraction))
 
     def show_race(self, results: dict, n_runs: int, seed: int) -> None:
         """Show a race's counts in the source, the bars and the table."""
@@ -377,7 +386,7 @@ class Annealing(Section):
                 self.text(
                     "race_settled",
                     loose=results[k]["counts"]["no_valley"],
-                    strategy=html.escape(_label(k)),
+                    strategy=html.escape(strategy_label(k)),
                     **results[k]["settled_counts"],
                 )
                 for k in keys
@@ -399,7 +408,7 @@ class Annealing(Section):
             c = results[k]["counts"]
             cells = "".join(f'<td style="text-align:right">{c[o]}</td>' for o in OUTCOMES)
             rows.append(
-                f"<tr><td>{html.escape(_label(k))}</td>{cells}"
+                f"<tr><td>{html.escape(strategy_label(k))}</td>{cells}"
                 f'<td style="text-align:right">{sum(c.values())}</td></tr>'
             )
         return (
@@ -435,6 +444,7 @@ class Annealing(Section):
                 color=STRATEGY_COLORS.get(key, pal.MUTED),
                 line_dash=STRATEGY_DASH.get(key, "solid"),
                 legend_label=SHORT.get(key, key),
+                name=key,
             )
         fig.add_tools(
             HoverTool(
@@ -481,7 +491,7 @@ class Annealing(Section):
 
     # -- layout --------------------------------------------------------------------------
     def body(self) -> pn.viewable.Viewable:
-        options = {_label(k): k for k in STRATEGIES}
+        options = {strategy_label(k): k for k in STRATEGIES}
         chooser = pn.widgets.Select.from_param(
             self.param.strategy, options=options, label="Strategy", width=220
         )

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
 
 import numpy as np
 import panel as pn
@@ -25,9 +24,10 @@ from bokeh.plotting import figure
 from engine import ALPHA_C, RETRIEVAL_THRESHOLD, capacity_curve, max_patterns, recall_example
 
 from . import palette as pal
-from .animation import report_exception, run_in_background
+from .jobs import LatestJob
+from .readouts import Readouts
 from .section import PROSE_CSS, Section
-from .views import HeatMap, ink, readout, themed
+from .views import HeatMap, fix_frame, ink, themed
 
 N_MIN, N_MAX = 50, 400
 ALPHA_TOP = 0.30  # the curve and the reader's p both stop at this load
@@ -78,134 +78,8 @@ def as_picture(s, shape: tuple[int, int]) -> np.ndarray:
     return out.reshape(rows, cols)
 
 
-def resize_heatmap(hm: HeatMap, rows: int, cols: int, fill: float = np.nan) -> None:
-    """Give a :class:`~explainers.views.HeatMap` a new array shape without a new figure.
-
-    (Small enough to live here; it would sit naturally on ``HeatMap`` itself.)
-    """
-    fig = hm.figure
-    fig.x_range.end, fig.y_range.end = cols, rows
-    glyph = fig.renderers[0].glyph
-    glyph.dw, glyph.dh = cols, rows
-    if fig.frame_width:
-        fig.frame_height = max(int(fig.frame_width * rows / cols), 8)
-    hm.source.data = {"image": [np.full((rows, cols), fill)]}
-
-
-def fix_frame(fig, width: int | None = None) -> None:
-    """Stop Bokeh aligning this picture's frame with the other plots of the layout.
-
-    By default Bokeh lines up the frames of every plot in a column, so a square lattice
-    picture above a line chart with axes gets squeezed by the chart's axis widths (and small
-    pictures in a wrapping row got an empty frame).  ``width`` also fixes the frame's pixel
-    width so the picture's cells stay square.
-    """
-    fig.frame_align = False
-    fig.outline_line_color = pal.CELL_LINE
-    if width is not None:
-        fig.frame_width = width
-        fig.frame_height = width
-
-
-class _Superseded(Exception):
-    """Raised inside a background job whose request is no longer the newest."""
-
-
-class Latest:
-    """Run ``compute`` in the background; a newer request supersedes a running one.
-
-    At most one job per instance is in flight.  A request made while one runs only records
-    its arguments; the running job notices at its next ``report`` call and stops, and then
-    the newest arguments start.  So a storm of clicks costs one job, not a queue of them.
-
-    Parameters
-    ----------
-    compute : callable(*args, report) -> object
-        The work.  It must call ``report(fraction, partial=None)`` now and then; ``partial``
-        (if given) is handed to ``on_partial`` on the session's event loop.
-    on_done : callable(object)
-        Receives the result of the newest request, on the event loop.
-    on_progress : callable(float, object) or None
-        Receives (fraction, latest partial result or None), on the event loop.
-    """
-
-    def __init__(
-        self,
-        compute: Callable,
-        on_done: Callable[[object], None],
-        on_progress: Callable[[float, object], None] | None = None,
-        where: str = "a background computation",
-    ):
-        self._compute = compute
-        self._on_done = on_done
-        self._on_progress = on_progress
-        self._where = where
-        self._wanted = 0  # generation of the newest request
-        self._args: tuple = ()
-        self._busy = False
-        self._partial: tuple[int, object] = (0, None)
-        # Callbacks queued before the browser connects can be delivered out of order, so
-        # progress that is older than what is on screen, or that arrives after its job's
-        # result, is dropped.
-        self._shown: tuple[int, float] = (0, -1.0)
-        self._finished = 0
-        self.launched = 0  # jobs actually started (for tests and benchmarks)
-
-    @property
-    def busy(self) -> bool:
-        return self._busy
-
-    def request(self, *args) -> None:
-        self._wanted += 1
-        self._args = args
-        if not self._busy:
-            self._launch()
-
-    def _launch(self) -> None:
-        gen, args = self._wanted, self._args
-        self._busy = True
-        self.launched += 1
-
-        def job(progress):
-            def report(fraction: float, partial=None) -> None:
-                if self._wanted != gen:
-                    raise _Superseded
-                if partial is not None:
-                    self._partial = (gen, partial)
-                progress(fraction)
-
-            try:
-                return gen, self._compute(*args, report), None
-            except _Superseded:
-                return gen, None, None
-            except Exception as exc:  # delivered to the loop, where it is shown
-                return gen, None, exc
-
-        def progressed(fraction: float) -> None:
-            if gen != self._wanted or gen == self._finished:
-                return
-            if self._shown[0] == gen and fraction <= self._shown[1]:
-                return
-            self._shown = (gen, fraction)
-            pgen, partial = self._partial
-            self._on_progress(fraction, partial if pgen == gen else None)
-
-        run_in_background(job, self._done, progressed if self._on_progress else None, self._where)
-
-    def _done(self, result) -> None:
-        self._busy = False
-        gen, value, exc = result
-        self._finished = gen
-        if exc is not None:
-            report_exception(exc, self._where)
-        if gen != self._wanted:
-            self._launch()
-        elif exc is None:
-            self._on_done(value)
-
-
 def _compute_curve(n, noise, seed, trials, report):
-    """The retrieval curve on :func:`load_grid`, block by block (see :class:`Latest`).
+    """The retrieval curve on :func:`load_grid`, block by block (see ``jobs.LatestJob``).
 
     Returns ``(key, alphas, retrieved, overlap, seconds)``; every point equals what one
     call ``capacity_curve(n, alphas, trials, seed, noise)`` gives, because the engine draws
@@ -303,9 +177,9 @@ class Capacity(Section):
             value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
         )
         self._status = pn.pane.HTML("", css_classes=["capacity-status"], margin=(4, 4))
-        self._alpha_out = readout("Load α = p / n")
-        self._retrieved_out = readout("Recalled (m > 0.95)")
-        self._overlap_out = readout("Mean overlap")
+        self.readouts = Readouts(
+            "capacity-readouts", ["Load α = p / n", "Recalled (m > 0.95)", "Mean overlap"]
+        )
         self._rule_out = pn.pane.HTML("", css_classes=["capacity-rule"], margin=(0, 4))
         shape = picture_shape(self.n)
         self._pictures = [
@@ -327,12 +201,12 @@ class Capacity(Section):
         for hm in self._pictures:
             hm.mapper.nan_color = PAD_COLOR
             fix_frame(hm.figure, EXAMPLE_PX)
-            resize_heatmap(hm, *shape)
+            hm.resize(*shape)
         self._example_text = pn.pane.HTML("", css_classes=["capacity-example"], margin=(0, 4))
-        self._curve_job = Latest(
-            _compute_curve, self._show_curve, self._curve_progress, "the capacity curve"
+        self.curve_job = LatestJob(
+            _compute_curve, self._show_curve, self._curve_progress, where="the capacity curve"
         )
-        self._current_job = Latest(_compute_current, self._show_current, None, "the recall")
+        self.current_job = LatestJob(_compute_current, self._show_current, where="the recall")
         msg = self._sync_p_bounds()
         if msg:
             self.show_messages([msg])
@@ -386,11 +260,11 @@ class Capacity(Section):
         self._progress.value = 0
         self._status.object = "<i>computing the curve…</i>"
         if self._loaded:
-            self._curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
+            self.curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
 
     def recompute_current(self) -> None:
         if self._loaded:
-            self._current_job.request(self.n, self.p, self.noise, self.seed, trials_for(self.n))
+            self.current_job.request(self.n, self.p, self.noise, self.seed, trials_for(self.n))
 
     # -- actions -------------------------------------------------------------------------
     def exercise(self, _event=None) -> None:
@@ -445,12 +319,16 @@ class Capacity(Section):
                 "retrieved": [r],
                 "overlap": [m],
             }
-            self._alpha_out.value = f"{p / n:.3f}"
-            self._retrieved_out.value = f"{100 * r:.0f} %"
-            self._overlap_out.value = f"{m:.3f}"
+            self.readouts.update(
+                {
+                    "Load α = p / n": f"{p / n:.3f}",
+                    "Recalled (m > 0.95)": f"{100 * r:.0f} %",
+                    "Mean overlap": f"{m:.3f}",
+                }
+            )
             for hm, s in zip(self._pictures, (pattern, start, recalled), strict=True):
-                if hm.source.data["image"][0].shape != shape:
-                    resize_heatmap(hm, *shape)
+                if hm.shape != shape:
+                    hm.resize(*shape)
                 hm.update(as_picture(s, shape))
             verdict = "recalled" if overlap > RETRIEVAL_THRESHOLD else "<b>not</b> recalled"
             flipped = int(np.count_nonzero(pattern != start))
@@ -562,9 +440,7 @@ class Capacity(Section):
             self._button("Check it: n = 100, p = 14", self.exercise, "Set n = 100 and p = 14"),
             sizing_mode="stretch_width",
         )
-        readouts = pn.FlexBox(
-            self._alpha_out, self._retrieved_out, self._overlap_out, align_items="center"
-        )
+        readouts = self.readouts.pane
         # A Row: in a FlexBox these fixed-frame pictures got an empty (0 × 0) frame.
         pictures = pn.Row(*(hm.pane for hm in self._pictures))
         return pn.Column(

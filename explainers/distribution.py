@@ -23,7 +23,7 @@ from engine import (
 )
 
 from . import palette as pal
-from .animation import report_exception, run_in_background
+from .jobs import LatestJob
 from .section import Section
 from .views import ink, legend, readout, themed
 
@@ -202,9 +202,12 @@ class BoltzmannDistribution(Section):
         self.stats = None  # engine.BoltzmannStats of the current network
         self.last_sample: dict | None = None  # the run on screen (see _sample_job)
         self._showing_samples = False
-        self._job_running = False
-        self._job_pending = False
-        self._generation = 0  # bumped whenever the network, T or the seed changes
+        self.sampler = LatestJob(
+            lambda *args: _sample_job(*args[:-1]),  # drops `report`: one run is short
+            self._sample_done,
+            where="the distribution sampler",
+        )
+        self.sampler.param.watch(self._on_sampler_busy, "busy")
         self._make_sources()
         self._make_readouts()
         self._recompute()
@@ -273,7 +276,6 @@ class BoltzmannDistribution(Section):
     # -- exact part ------------------------------------------------------------------------
     @param.depends("temperature", *WEIGHT_NAMES, *BIAS_NAMES, watch=True)
     def _on_network_change(self) -> None:
-        self._generation += 1
         self._recompute()
         if self._showing_samples:
             self.request_sample()
@@ -320,7 +322,6 @@ class BoltzmannDistribution(Section):
     # -- sampling --------------------------------------------------------------------------
     @param.depends("seed", watch=True)
     def _on_seed_change(self) -> None:
-        self._generation += 1
         if self._showing_samples:
             self.request_sample()
 
@@ -343,33 +344,14 @@ class BoltzmannDistribution(Section):
         samples on screen never piles up work.
         """
         self._showing_samples = True
-        if self._job_running:
-            self._job_pending = True
-            return
-        self._job_running = True
-        self._job_pending = False
-        if hasattr(self, "_sample_button"):
-            self._sample_button.loading = True
-        job_args = (self.W, self.b, self.temperature, self.n_samples, self.seed)
-        generation = self._generation
-        run_in_background(
-            lambda _progress: _sample_job(*job_args),
-            lambda result: self._sample_done(result, generation),
-            where="the distribution sampler",
-        )
+        self.sampler.request(self.W, self.b, self.temperature, self.n_samples, self.seed)
 
-    def _sample_done(self, result, generation: int) -> None:
-        self._job_running = False
-        if self._showing_samples and (self._job_pending or generation != self._generation):
-            self.request_sample()  # settings moved on while sampling: run again
-            return
+    def _on_sampler_busy(self, event) -> None:
         if hasattr(self, "_sample_button"):
-            self._sample_button.loading = False
-        if not self._showing_samples or generation != self._generation:
-            return  # cleared while sampling
-        if isinstance(result, Exception):
-            report_exception(result, "the distribution sampler")
-            return
+            self._sample_button.loading = event.new
+
+    def _sample_done(self, result: dict) -> None:
+        """Show a finished run (the sampler drops runs whose settings moved on)."""
         self.last_sample = result
         with pn.io.hold():
             self.samples.data = {"x": np.arange(N_STATES, dtype=float), "freq": result["freq"]}
@@ -396,8 +378,7 @@ class BoltzmannDistribution(Section):
     def clear_samples(self, _event=None) -> None:
         """Remove the sampled overlay and stop re-sampling on every change."""
         self._showing_samples = False
-        self._job_pending = False
-        self._generation += 1
+        self.sampler.cancel()
         self.last_sample = None
         with pn.io.hold():
             self.samples.data = {"x": [], "freq": []}
@@ -577,7 +558,7 @@ class BoltzmannDistribution(Section):
         )
 
 
-def _sample_job(W, b, T, n, seed) -> dict | Exception:
+def _sample_job(W, b, T, n, seed) -> dict:
     """Run the sampler and measure it against the exact distribution (worker thread).
 
     Returns
@@ -585,19 +566,16 @@ def _sample_job(W, b, T, n, seed) -> dict | Exception:
     dict with ``n`` (int), ``freq`` (16,) frequencies over all n samples, ``checkpoints``
     (k,) int64 prefix lengths, ``tv`` (k,) TV distance of each prefix's frequencies from
     the exact probabilities and ``guide`` (k,) the typical TV distance of that many
-    independent draws; or the exception if anything failed (so the caller can unlock).
+    independent draws.
     """
-    try:
-        probs = exact_stats(W, b, T).probs
-        idx = state_index(sample_states(W, b, T, n, seed=seed))
-        marks = checkpoints(n)
-        tv = np.array([tv_distance(empirical_distribution(idx[:m], N_UNITS), probs) for m in marks])
-        return {
-            "n": int(n),
-            "freq": empirical_distribution(idx, N_UNITS),
-            "checkpoints": marks,
-            "tv": tv,
-            "guide": iid_tv_scale(probs) / np.sqrt(marks),
-        }
-    except Exception as exc:  # handed back so the session's "busy" flag is always cleared
-        return exc
+    probs = exact_stats(W, b, T).probs
+    idx = state_index(sample_states(W, b, T, n, seed=seed))
+    marks = checkpoints(n)
+    tv = np.array([tv_distance(empirical_distribution(idx[:m], N_UNITS), probs) for m in marks])
+    return {
+        "n": int(n),
+        "freq": empirical_distribution(idx, N_UNITS),
+        "checkpoints": marks,
+        "tv": tv,
+        "guide": iid_tv_scale(probs) / np.sqrt(marks),
+    }

@@ -21,12 +21,9 @@ state is then named by :func:`engine.describe_state`: memory T, memory L, a mirr
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, Range1d
 
 from engine import (
     SHAPES,
@@ -39,11 +36,19 @@ from engine import (
     to_spins,
 )
 
-from . import fastpatch
 from . import palette as pal
 from .animation import Animator, notify
+from .readouts import Readouts
 from .section import Section
-from .views import SR_ONLY_CLASS_CSS, LineChart, PixelGrid, bare_figure, ink, lean, picture_html
+from .views import (
+    SR_ONLY_CLASS_CSS,
+    LineChart,
+    PixelGrid,
+    grid_view,
+    ink,
+    picture_html,
+    wrap_row,
+)
 
 NAMES = ("T", "L")
 N_CELLS = 9
@@ -69,114 +74,6 @@ STATUS_COLORS = {
     "mirror": pal.OUTCOME_COLORS["mirror"],
     "spurious": pal.OUTCOME_COLORS["spurious"],
 }
-
-
-def wrap_row(*objects, **kw) -> pn.Row:
-    """A row that wraps onto several lines on a narrow screen.
-
-    Used instead of ``pn.FlexBox`` for rows that hold Bokeh figures: with Panel 1.9.4 and
-    Bokeh 3.9.2, when a page has a figure inside a FlexBox and another figure outside one,
-    the document never becomes "idle" and the figures inside the FlexBox stay blank.
-    """
-    return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
-
-
-class Readouts:
-    """Labelled live numbers drawn as text on one small canvas.
-
-    A Panel indicator's ``value`` goes through Panel's watcher and theming machinery (about
-    1-2 ms of server time per change, the whole frame budget), and a Bokeh ``Div`` is cheap
-    on the server but makes the browser redo the page layout on every change (measured:
-    the page drops to a few frames per second).  Text glyphs fed from one source cost a
-    small ``patch`` on the server and a repaint of one small canvas in the browser.
-
-    Parameters
-    ----------
-    name : str
-        Name of the source (a test hook); columns ``label`` and ``value``.
-    labels : sequence of str
-        One readout per label, side by side.
-    """
-
-    def __init__(self, name: str, labels, width: int = 250, height: int = 74):
-        labels = list(labels)
-        self.labels = labels
-        k = len(labels)
-        self.source = ColumnDataSource(
-            {
-                "x": [float(i) for i in range(k)],
-                "label": labels,
-                "value": ["–"] * k,
-                "y_label": [1.0] * k,
-                "y_value": [0.0] * k,
-            },
-            name=name,
-        )
-        fig = bare_figure(
-            width, height, min_border=0, x_range=Range1d(-0.05, k), y_range=Range1d(-0.25, 1.75)
-        )
-        fig.border_fill_alpha = 0.0
-        fig.background_fill_alpha = 0.0
-        common = {"source": self.source, "text_baseline": "bottom", "text_align": "left"}
-        lean(
-            fig.text("x", "y_label", text="label", text_font_size="12pt", color=pal.MUTED, **common)
-        )
-        lean(fig.text("x", "y_value", text="value", text_font_size="20pt", color=ink(), **common))
-        self.figure = fig
-        self.pane = pn.pane.Bokeh(fig, margin=(4, 4))
-        self._values = ["–"] * k
-
-    def __getitem__(self, label: str) -> str:
-        return self._values[self.labels.index(label)]
-
-    def update(self, values: dict[str, str]) -> None:
-        """Set several readouts in one patch (one event in the frame's message)."""
-        changes = []
-        for label, value in values.items():
-            i = self.labels.index(label)
-            if value != self._values[i]:
-                self._values[i] = value
-                changes.append((i, value))
-        if changes:
-            fastpatch.patch(self.source, {"value": changes})
-
-
-class ThrottledText:
-    """Stands in for a pane's ``object`` and passes changes on at most once per interval.
-
-    Used for a grid's screen-reader text while it animates: nobody can listen to 30
-    descriptions a second, and each change of a Panel pane costs 1-2 ms of server time.
-    Call :meth:`flush` when the animation stops so the text is exact again.
-    """
-
-    def __init__(self, pane, interval_s: float = 1.0):
-        self.pane = pane
-        self.interval_s = interval_s
-        self._pending: str | None = None
-        self._last = -float("inf")
-
-    @property
-    def object(self) -> str:
-        return self.pane.object if self._pending is None else self._pending
-
-    @object.setter
-    def object(self, text: str) -> None:
-        self._pending = text
-        if time.monotonic() - self._last >= self.interval_s:
-            self.flush()
-
-    def flush(self) -> None:
-        if self._pending is not None and self._pending != self.pane.object:
-            self.pane.object = self._pending
-            self._last = time.monotonic()
-        self._pending = None
-
-
-def grid_view(grid: PixelGrid) -> tuple[pn.Column, ThrottledText]:
-    """``grid.view()`` whose screen-reader text is throttled (see :class:`ThrottledText`)."""
-    alt = ThrottledText(grid.alt)
-    grid.alt = alt
-    return pn.Column(grid.pane, alt.pane, margin=0), alt
 
 
 def _cell_name(i: int) -> str:
@@ -244,7 +141,7 @@ class HopfieldGrid(Section):
         self._W = hebbian(self._patterns)
         self._b = np.zeros(N_CELLS)
         # Keyed by the bytes of the int8 state: a cheap lookup in every frame.
-        self._minima = {m.astype(np.int8).tobytes() for m in local_minima(self._W, self._b)}
+        self.minima = {m.astype(np.int8).tobytes() for m in local_minima(self._W, self._b)}
         self._names: dict[bytes, tuple[str, int]] = {}
         self._editing = False  # an edit writes `start` without restarting the run
         self._grid = PixelGrid(
@@ -255,7 +152,7 @@ class HopfieldGrid(Section):
             size=180,
             label="Hopfield grid",
         )
-        self._grid_view, self._alt = grid_view(self._grid)
+        self._grid_view, self._alt = grid_view(self._grid, clock=lambda: self.clock())
         # The stored pictures never change: plain HTML, not two more figures.
         self._thumbs = pn.pane.HTML(
             "".join(
@@ -276,14 +173,14 @@ class HopfieldGrid(Section):
             height=200,
             y_range=self._energy_range(),
         )
-        self._readouts = Readouts("hopfield-readouts", ["Energy", "Updates"])
+        self.readouts = Readouts("hopfield-readouts", ["Energy", "Updates"], width=250)
         self._status = pn.pane.HTML(
             "", css_classes=["hopfield-status"], margin=(4, 4), styles={"max-width": "220px"}
         )
         self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
         self._status_kind = ("", "")
         self._readouts_at = -float("inf")
-        self.animator = Animator(self._frame, where="the Hopfield grid")
+        self.animator = Animator(self._frame, where="the Hopfield grid", clock=lambda: self.clock())
         self.animator.param.watch(self._on_running, "running")
         self.reset()
 
@@ -297,6 +194,16 @@ class HopfieldGrid(Section):
     def state(self) -> np.ndarray:
         """Current grid as ±1 int8, shape (9,), row-major."""
         return self._chain.s
+
+    @property
+    def chain(self) -> GlauberChain:
+        """The running chain (its state, temperature and update count)."""
+        return self._chain
+
+    @property
+    def grid(self) -> PixelGrid:
+        """The clickable grid; ``grid.alt`` is its screen-reader text."""
+        return self._grid
 
     @property
     def energy(self) -> float:
@@ -315,7 +222,7 @@ class HopfieldGrid(Section):
     def is_settled(self, _state: bytes | None = None) -> bool:
         """The rule in the module docstring: a local minimum that has stopped changing."""
         state = self._chain.s.tobytes() if _state is None else _state
-        if state not in self._minima:
+        if state not in self.minima:
             return False
         if self.temperature == 0.0:
             return True
@@ -373,6 +280,7 @@ class HopfieldGrid(Section):
         if not event.new:  # paused: every number exact again
             self._alt.flush()
             self._show_readouts()
+            self.readouts.flush()
 
     def advance(self, n_updates: int, live: bool = False) -> None:
         """Do ``n_updates`` single-cell updates and show the result (``live``: an animation
@@ -451,10 +359,12 @@ class HopfieldGrid(Section):
         # on every stream (it was half of a frame's CPU time).
         self._trace.stream({"update": updates, "energy": energies})
 
-    def _show_readouts(self) -> None:
-        self._readouts_at = time.monotonic()
+    def _show_readouts(self, live: bool = False) -> None:
+        self._readouts_at = self.clock()
         text = f"{self._chain.energy:+.2f}".replace("-", "−")
-        self._readouts.update({"Energy": text, "Updates": str(self._chain.n_updates)})
+        self.readouts.update(
+            {"Energy": text, "Updates": str(self._chain.n_updates)}, announce=not live
+        )
 
     def _show(
         self,
@@ -465,8 +375,8 @@ class HopfieldGrid(Section):
         state = self._chain.s if state is None else state
         if grid_changed:
             self._grid.update(state)
-        if not live or time.monotonic() - self._readouts_at >= READOUTS_EVERY_S:
-            self._show_readouts()
+        if not live or self.clock() - self._readouts_at >= READOUTS_EVERY_S:
+            self._show_readouts(live)
         kind, words = self.status(state.tobytes())
         if (kind, words) != self._status_kind:
             self._status_kind = (kind, words)
@@ -507,7 +417,7 @@ class HopfieldGrid(Section):
         flip = self._button(
             "Flip cell", lambda _e: self.flip(cell.value), "Flip the chosen cell", width=90
         )
-        readouts = pn.Column(self._readouts.pane, self._status, margin=(0, 8))
+        readouts = pn.Column(self.readouts.pane, self._status, margin=(0, 8))
         return pn.Column(
             wrap_row(self._grid_view, self._thumbs, readouts),
             buttons,

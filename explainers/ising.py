@@ -13,9 +13,6 @@ other sessions' events are never stuck behind a 256 × 256 sweep.
 
 from __future__ import annotations
 
-import threading
-import time
-
 import numpy as np
 import panel as pn
 import param
@@ -24,12 +21,11 @@ from bokeh.plotting import figure
 
 from engine import SHAPES, T_CRITICAL, Lattice, onsager_energy_per_spin, to_spins
 
-from . import fastpatch
 from . import palette as pal
-from .animation import Animator, report_exception, run_in_background
-from .capacity import fix_frame, resize_heatmap
+from .animation import Animator, report_exception
+from .jobs import LatestJob
 from .section import Section
-from .views import SR_ONLY_CSS, HeatMap, LineChart, ink, readout, themed
+from .views import SR_ONLY_CSS, HeatMap, LineChart, fix_frame, ink, readout, themed
 
 SIDES = (32, 64, 128, 256)
 MAX_SWEEPS_PER_FRAME = 20  # a real cap: 20 sweeps of 256 × 256 is already ~30 ms of work
@@ -67,6 +63,13 @@ def stored_pictures(L: int) -> np.ndarray:
     return np.stack([big_shape(k, L) for k in NAMES])
 
 
+def _sweep_batch(lat, count, T, method, n_sweeps, overlaps, _report):
+    """Sweep ``lat`` (worker thread) and return what :meth:`SpinLattice._publish` shows."""
+    lat.sweep(T, n_sweeps, method)
+    count[0] += n_sweeps  # one batch per lattice at a time: no race
+    return count[0], lat.snapshot(), lat.energy_per_spin(), lat.magnetization(), overlaps(lat)
+
+
 class SpinLattice(Section):
     """An L×L lattice of ±1 spins with nearest-neighbour couplings, animated at temperature T."""
 
@@ -100,9 +103,11 @@ class SpinLattice(Section):
 
     def __init__(self, **params):
         super().__init__(**params)
-        self._gen = 0  # bumps on every rebuild, so late results of an old lattice are dropped
-        self._flag = threading.Lock()
-        self._inflight: object | None = None  # token of the batch being swept
+        # One batch of sweeps at a time; a rebuild drops the result of an old lattice's.
+        self.sweeper = LatestJob(
+            _sweep_batch, self._publish, on_error=self._failed, where="the spin lattice",
+            supersede=False,
+        )  # fmt: skip
         self.sweeps = 0
         self._numbers_at = 0.0
         self._words_at = 0.0
@@ -177,18 +182,16 @@ class SpinLattice(Section):
     @param.depends("L", "couplings", "cue", "seed", watch=True)
     def reset(self, _event=None) -> None:
         """A fresh lattice from the current seed (the same seed gives the same start)."""
-        self._gen += 1
-        with self._flag:
-            self._inflight = None
+        self.sweeper.cancel()
         self._lattice = self._build()
         self._count = [0]  # sweeps done on this lattice, counted where they happen
         self.sweeps = 0  # sweeps shown
         lat = self._lattice
         with pn.io.hold():
             if self._image.source.data["image"][0].shape != (self.L, self.L):
-                resize_heatmap(self._image, self.L, self.L, fill=0.0)
+                self._image.resize(self.L, self.L, fill=0.0)
                 for t in self._thumbs:
-                    resize_heatmap(t, self.L, self.L, fill=0.0)
+                    t.resize(self.L, self.L, fill=0.0)
             if lat.patterns is not None:
                 for t, pic in zip(self._thumbs, lat.patterns, strict=True):
                     t.update(pic)
@@ -211,7 +214,7 @@ class SpinLattice(Section):
         self.advance(1)
 
     def _frame(self) -> None:
-        if self._inflight is not None:
+        if self.sweeper.busy:
             self.skipped += 1
             return
         self.advance(self.sweeps_per_frame)
@@ -225,46 +228,24 @@ class SpinLattice(Section):
         n_sweeps = int(n_sweeps)
         if not 1 <= n_sweeps <= MAX_SWEEPS_PER_FRAME:
             raise ValueError(f"n_sweeps must be 1..{MAX_SWEEPS_PER_FRAME}, got {n_sweeps}")
-        token = object()
-        with self._flag:
-            if self._inflight is not None:
-                return
-            self._inflight = token
-        lat, gen, count = self._lattice, self._gen, self._count
-        T, method = self.temperature, self.method
-
-        def job(_progress):
-            try:
-                lat.sweep(T, n_sweeps, method)
-                count[0] += n_sweeps  # only one batch per lattice at a time: no race
-                out = (gen, count[0], lat.snapshot(), lat.energy_per_spin(),
-                       lat.magnetization(), self._ov(lat), None)  # fmt: skip
-            except Exception as exc:  # shown by _publish, on the event loop
-                out = (gen, 0, None, 0.0, 0.0, None, exc)
-            # Free the slot here rather than when the picture is drawn, so the next tick
-            # can start the next batch even if drawing this one is still queued.
-            with self._flag:
-                if self._inflight is token:
-                    self._inflight = None
-            return out
-
         inline = self.L * self.L * n_sweeps <= INLINE_UPDATES
-        run_in_background(job, self._publish, where="the spin lattice", inline=inline)
+        self.sweeper.request(
+            self._lattice, self._count, self.temperature, self.method, n_sweeps, self._ov,
+            inline=inline,
+        )  # fmt: skip
+
+    def _failed(self, exc: Exception) -> None:
+        self.animator.pause()
+        report_exception(exc, "the spin lattice")
 
     def _publish(self, result) -> None:
-        gen, total, spins, energy, magnet, overlaps, exc = result
-        if gen != self._gen:  # a rebuild happened meanwhile; its own state is on screen
-            return
-        if exc is not None:
-            self.animator.pause()
-            report_exception(exc, "the spin lattice")
-            return
+        total, spins, energy, magnet, overlaps = result
         if total <= self.sweeps:  # an older batch delivered late: a newer one is shown
             return
         self.sweeps = total
         # While animating, the numbers change every frame but nobody reads them that fast:
         # refresh them a few times a second and save the server the property updates.
-        now = time.monotonic()
+        now = self.clock()
         live = self.animator.running
         numbers = not live or now - self._numbers_at >= NUMBERS_EVERY_S
         words = not live or now - self._words_at >= WORDS_EVERY_S
@@ -272,12 +253,12 @@ class SpinLattice(Section):
             self._numbers_at = now
         if words:
             self._words_at = now
-        with fastpatch.hold():
+        with pn.io.hold():
             self._show(spins, energy, magnet, overlaps, numbers, words)
 
     def _on_running(self, event) -> None:
         """Paused: the numbers and words of the picture on screen, whatever their cadence."""
-        if event.new or self._inflight is not None:  # a batch still out publishes them
+        if event.new or self.sweeper.busy:  # a batch still out publishes them
             return
         lat = self._lattice
         with pn.io.hold():

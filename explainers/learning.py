@@ -39,8 +39,9 @@ from engine import (
 
 from . import palette as pal
 from .animation import Animator
+from .readouts import Readouts
 from .section import Section
-from .views import SR_ONLY_CSS, LineChart, bare_figure, ink, legend, themed
+from .views import LineChart, bare_figure, ink, legend, themed
 
 N_UNITS = 9
 SHAPE_NAMES = ("T", "L", "O")
@@ -194,54 +195,6 @@ class _CorrelationMaps:
         return BoltzmannLearning.text("scale_note", scale=f"{scale:g}")
 
 
-class _Readouts:
-    """A row of labelled live numbers drawn as text on ONE small Bokeh canvas.
-
-    Panel indicators cost about 1 ms of server CPU per update, and a changing ``Div``
-    makes the browser lay out the whole page again; patching a text source only
-    repaints this little canvas. A visually hidden text copy, for screen readers, is
-    refreshed only when the numbers stop changing (``update(..., announce=True)``).
-    """
-
-    def __init__(self, labels: list[str]):
-        self.values = dict.fromkeys(labels, "–")
-        k = len(labels)
-        self.source = ColumnDataSource(
-            {"x": np.arange(k) + 0.02, "label": list(labels), "value": ["–"] * k},
-            name="learning-readouts",
-        )
-        fig = bare_figure(
-            None,
-            54,
-            min_border=0,
-            sizing_mode="stretch_width",
-            x_range=Range1d(0, k),
-            y_range=Range1d(0, 1),
-        )
-        common = {"source": self.source, "text_align": "left", "text_color": ink()}
-        fig.text("x", 0.97, text="label", text_baseline="top", text_font_size="9.5pt", **common)
-        fig.text("x", 0.05, text="value", text_baseline="bottom", text_font_size="15pt", **common)
-        self.figure = fig
-        self.figure.background_fill_alpha = 0.0
-        self.figure.border_fill_alpha = 0.0
-        self.alt = pn.pane.HTML(self._text(), stylesheets=[SR_ONLY_CSS], margin=0)
-        self.pane = pn.Column(
-            pn.pane.Bokeh(fig, sizing_mode="stretch_width", margin=(4, 0)),
-            self.alt,
-            sizing_mode="stretch_width",
-            margin=0,
-        )
-
-    def _text(self) -> str:
-        return "; ".join(f"{k}: {v}" for k, v in self.values.items())
-
-    def update(self, values: dict[str, str], announce: bool = True) -> None:
-        self.values.update(values)
-        self.source.patch({"value": [(slice(0, len(self.values)), list(self.values.values()))]})
-        if announce:
-            self.alt.object = self._text()
-
-
 class BoltzmannLearning(Section):
     """Wake minus sleep on 9 units, with the exact or a sampled sleep phase."""
 
@@ -301,7 +254,9 @@ class BoltzmannLearning(Section):
             },
             name="learning-probs",
         )
-        self.readouts = _Readouts(["step", "KL(data‖model)", "p(T)+p(L)+p(O)", "max |gap|"])
+        self.readouts = Readouts(
+            "learning-readouts", ["step", "KL(data‖model)", "p(T)+p(L)+p(O)", "max |gap|"]
+        )
         self.lr_note = pn.pane.HTML("", margin=(0, 4), css_classes=["learning-lr-note"])
         self.animator = Animator(self.frame, label_run="Train", where="the learning section")
         self._start_curve()

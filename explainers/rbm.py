@@ -47,9 +47,9 @@ from bokeh.plotting import figure
 
 from engine import RBM, SHAPES
 
-from . import fastpatch
 from . import palette as pal
-from .animation import Animator, notify, report_exception, run_in_background
+from .animation import Animator, notify
+from .jobs import LatestJob
 from .section import PROSE_CSS, Section
 from .views import SR_ONLY_CSS, PixelGrid, ServerRange, ink, legend, themed
 
@@ -127,6 +127,15 @@ READOUT_CSS = """
 
 
 FIELDS_WIDTH = 4 * N_HIDDEN - 1  # four 3×3 fields side by side, one empty column between
+
+
+def _dream(snapshot, steps: int, at_step: int, seed: int, _report):
+    """N_DREAMS Gibbs chains of a copy of the weights (worker thread); what ``_show_dreams``
+    shows."""
+    model = RBM(N_VISIBLE, N_HIDDEN, seed=0)
+    model.W, model.a, model.b = snapshot
+    samples = model.dream(N_DREAMS, steps, seed=seed)
+    return samples, model.log_probs(DATA), steps, at_step
 
 
 def fields_image(W) -> np.ndarray:
@@ -311,7 +320,9 @@ class RBMTrainer(Section):
         )
         self._dream_alt = pn.pane.HTML("", stylesheets=[SR_ONLY_CSS], margin=0)
         self._editing = False
-        self._dreaming = False
+        self.dreamer = LatestJob(
+            _dream, lambda result: self._show_dreams(*result), where="dreaming", supersede=False
+        )
         self._speed_note = pn.pane.HTML("", margin=(0, 4), css_classes=["rbm-speed-note"])
         self._explain_speed()
         self.animator = Animator(
@@ -428,7 +439,7 @@ class RBMTrainer(Section):
             # serialised when the frame is sent, after the stream has been applied.)
             self._curves.data = point
         else:
-            fastpatch.stream(self._curves, point, HISTORY)
+            self._curves.stream(point, HISTORY)
         steps = self._curves.data["step"]
         self._step_range.fit(steps[0], steps[-1])
         if step == 0:
@@ -455,7 +466,7 @@ class RBMTrainer(Section):
 
     def _show_peak(self) -> None:
         ll, step = self._best
-        fastpatch.patch(self._peak, {"step": [(0, int(step))], "loglik": [(0, float(ll))]})
+        self._peak.patch({"step": [(0, int(step))], "loglik": [(0, float(ll))]})
         for span in self._peak_spans:
             span.location = step
         self._peak_shown = True
@@ -480,7 +491,7 @@ class RBMTrainer(Section):
 
     def _update_fields(self, live: bool) -> None:
         W = self.model.W
-        fastpatch.patch_array(self._fields, "image", 0, fields_image(W))
+        self._fields.patch({"image": [(0, fields_image(W))]})
         w = W.ravel()  # row-major (visible i, hidden j): the order of the edge source
         self._edges.patch(
             {"w": [(slice(0, w.size), w)], "width": [(slice(0, w.size), edge_widths(w))]}
@@ -593,33 +604,11 @@ class RBMTrainer(Section):
         fraction of a second) on a snapshot of the weights, so training may go on
         meanwhile.  The result lands in :attr:`dream_fractions` and on screen.
         """
-        if self._dreaming:
-            notify("Still dreaming: one dream at a time.")
-            return
-        self._dreaming = True
         m = self.model
         snapshot = (m.W.copy(), m.a.copy(), m.b.copy())
-        steps, at_step = self.dream_steps, self.n_steps
         seed = int(self._dream_rng.integers(2**62))
-
-        def job(_progress):
-            # An exception comes back as the result, so the flag above is always cleared.
-            try:
-                model = RBM(N_VISIBLE, N_HIDDEN, seed=0)
-                model.W, model.a, model.b = snapshot
-                samples = model.dream(N_DREAMS, steps, seed=seed)
-                return samples, model.log_probs(DATA), steps, at_step
-            except Exception as exc:
-                return exc
-
-        def done(result):
-            self._dreaming = False
-            if isinstance(result, Exception):
-                report_exception(result, "dreaming")
-            else:
-                self._show_dreams(*result)
-
-        run_in_background(job, done, where="dreaming")
+        if not self.dreamer.request(snapshot, self.dream_steps, self.n_steps, seed):
+            notify("Still dreaming: one dream at a time.")
 
     def _show_dreams(self, samples, log_probs, steps: int, at_step: int) -> None:
         names = [shape_name(row) for row in samples]

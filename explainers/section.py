@@ -9,8 +9,10 @@ section, once:
 * URL round-tripping of the ``url_params``: ``?<key>.<param>=value`` restores them, moving a
   control rewrites the query string, and every incoming value is validated — clamped into
   its bounds or refused — with a visible message, never a traceback;
-* an "Embed" control that shows an iframe snippet for the section's own URL and state, and
-  an ``embed=1`` mode that hides the prose;
+* an "Embed" control that shows an iframe snippet for the section's own URL and state (the
+  snippet sizes the frame to its content, see ``static/embed.js``), and an ``embed=1`` mode
+  that shows only the widget: no title, no prose (:meth:`Section.prose_pane` makes prose
+  panes that hide with it), no Embed button, and a small link to the full explanation;
 * a message area for refusals and errors.
 """
 
@@ -20,6 +22,7 @@ import html
 import math
 import re
 import secrets
+import time
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -47,6 +50,46 @@ a { color: var(--explainer-link); }
 
 
 TIP_CSS = ":host { white-space: initial; max-width: 300px; }"
+
+FULL_LINK_CSS = """
+.full-story { margin: .2em 0; font-family: var(--explainer-sans); font-size: .85rem; }
+.full-story a { color: var(--explainer-link); }
+"""
+
+# The receiving half of the embed snippet: sizes the frame before it (the iframe) to the
+# height its page posts, accepting messages only from that frame and the app's origin.
+EMBED_RECEIVER = (
+    "<script>(function(f){addEventListener('message',function(e){"
+    "var h=e.data&&e.data.explainerHeight;"
+    "if(e.source===f.contentWindow&&e.origin===new URL(f.src,location.href).origin"
+    "&&h>0&&h<100000)f.style.height=Math.ceil(h)+'px'})})"
+    "(document.currentScript.previousElementSibling)</script>"
+)
+
+
+def framing_note() -> str:
+    """One sentence (HTML) saying whether other sites may show this server's pages in a
+    frame, and which setting decides it (``EXPLAINER_FRAME_ANCESTORS``)."""
+    from .site.serving import frame_ancestors
+
+    sources = frame_ancestors()
+    setting = "<code>EXPLAINER_FRAME_ANCESTORS</code>"
+    example = f"{setting}=\"'self' https://course.example.org\""
+    if sources == ["'none'"]:
+        return (
+            f"This server refuses to be shown in any frame ({setting} is 'none'). To allow "
+            f"your course site, restart it with {example}."
+        )
+    others = [html.escape(s) for s in sources if s != "'self'"]
+    if not others:
+        return (
+            "<b>Other sites cannot show this yet:</b> this server lets only its own pages "
+            f"frame it. To allow your course site, restart it with {example}."
+        )
+    if "*" in others:
+        return f"Any site may show this server's pages in a frame ({setting} is *)."
+    listed = ", ".join(others)
+    return f"These sites may show this server's pages in a frame: {listed} (set by {setting})."
 
 
 def tip(text: str) -> Tooltip:
@@ -148,6 +191,12 @@ class Section(pn.viewable.Viewer):
     # whose link gets it wrong ("nine 0/1 digits ...").
     text_formats: ClassVar[dict[str, str]] = {}
 
+    @staticmethod
+    def clock() -> float:
+        """Seconds on a monotonic clock, for every cadence a section keeps (tests set
+        ``section.clock`` to a clock of their own instead of sleeping)."""
+        return time.monotonic()
+
     embed = param.Boolean(default=False, doc="Hide the prose and show only the widget.")
 
     def __init__(self, **params):
@@ -155,6 +204,26 @@ class Section(pn.viewable.Viewer):
         self._layout: pn.Column | None = None
         self._notice = pn.pane.Alert("", alert_type="warning", visible=False, margin=(4, 0))
         self._embed_code = pn.pane.HTML("", visible=False, margin=(4, 0))
+        # Everything embed mode hides (title, prose, Embed button) and the link it shows.
+        self._embed_hidden: list[pn.viewable.Viewable] = []
+        self._full_link: pn.pane.HTML | None = None
+        #: Set by the story page: moving a control then also points the URL's #anchor here.
+        self.in_story = False
+
+    # -- public hooks (tests, notebooks) ------------------------------------------------
+    def source(self, name: str):
+        """The section's Bokeh data source called ``name`` (the names browser tests use)."""
+        for pane in self.__panel__().select(pn.pane.Bokeh):
+            found = pane.object.select_one({"name": name}) if pane.object is not None else None
+            if found is not None:
+                return found
+        raise KeyError(f"{self.key} has no data source named {name!r}")
+
+    def shown_text(self) -> str:
+        """The text of every visible text pane, in layout order: what a reader can read."""
+        kinds = (pn.pane.HTML, pn.pane.Markdown, pn.pane.Alert, pn.pane.LaTeX)
+        panes = self.__panel__().select(lambda o: isinstance(o, kinds) and o.visible)
+        return "\n".join(str(pane.object) for pane in panes)
 
     # -- to implement ------------------------------------------------------------------
     @staticmethod
@@ -265,18 +334,41 @@ class Section(pn.viewable.Viewer):
             self.param.watch(self._push_query, list(self.url_params))
 
     def _push_query(self, *_events) -> None:
-        if pn.state.location is not None:
-            pn.state.location.update_query(**self.query())
+        loc = pn.state.location
+        if loc is None:
+            return
+        with pn.io.hold():
+            loc.update_query(**self.query())
+            # On the story page a shared link should open where the reader was working.
+            if self.in_story and not self.embed:
+                loc.hash = f"#{self.key}"
 
     # -- embedding -----------------------------------------------------------------------
     def embed_snippet(self, origin: str = "") -> str:
-        """An iframe snippet showing this section alone, in its current state."""
+        """An iframe snippet showing this section alone, in its current state.
+
+        The page in the frame posts its content height (``static/embed.js``); the snippet's
+        few lines of script take it only from that frame's window and the app's origin and
+        size the frame to fit, so the reader sees the whole widget without an inner
+        scrollbar.  Where a course site strips scripts, the frame keeps a height measured
+        for this section.
+        """
         qs = urlencode({**self.query(), "embed": "1"})
         src = f"{origin}/{self.key}?{qs}"
         return (
             f'<iframe src="{html.escape(src)}" title="{html.escape(self.title)}" '
-            'width="100%" height="720" style="border:0" loading="lazy"></iframe>'
+            f'width="100%" height="{self.embed_height()}" style="border:0;display:block" '
+            'loading="lazy"></iframe>\n' + EMBED_RECEIVER
         )
+
+    @classmethod
+    def embed_height(cls) -> int:
+        """The frame height (px) the snippet falls back to without script: this section's
+        measured height in embed mode in a wide column, rounded up."""
+        from .site.lazy import DEFAULT_HEIGHTS, SECTION_HEIGHTS
+
+        wide = SECTION_HEIGHTS.get(cls.key, DEFAULT_HEIGHTS)[True][0]
+        return -(-wide // 20) * 20
 
     def _origin(self) -> str:
         loc = pn.state.location
@@ -292,11 +384,55 @@ class Section(pn.viewable.Viewer):
         snippet = self.embed_snippet(self._origin())
         self._embed_code.object = (
             "<p style='margin:.2em 0'>Copy this into a course page to show this section, "
-            "as it is now, without the text around it:</p>"
-            f"<textarea readonly rows='3' style='width:100%;font-family:monospace'"
+            "as it is now, without the text around it. The frame grows to fit the "
+            "section.</p>"
+            f"<textarea readonly rows='5' style='width:100%;font-family:monospace'"
             f" aria-label='iframe snippet'>{html.escape(snippet)}</textarea>"
+            f"<p class='framing' style='margin:.2em 0'>{framing_note()}</p>"
         )
         self._embed_code.visible = True
+
+    def _full_link_pane(self) -> pn.pane.HTML:
+        """The small link an embedded section shows to its place in the full story."""
+        href = f"./?{urlencode(self.query())}#{self.key}"
+        return pn.pane.HTML(
+            f'<p class="full-story"><a href="{html.escape(href)}" target="_blank" '
+            f'rel="noopener" onclick="return explainerFullStory(this, \'{self.key}\')">'
+            "Open the full explanation ↗</a></p>",
+            stylesheets=[FULL_LINK_CSS],
+            align="end",
+            margin=(0, 4),
+        )
+
+    def _show_embedded(self, *_events) -> None:
+        for obj in self._embed_hidden:
+            obj.visible = not self.embed
+        if self.embed and self._full_link is None and self._layout is not None:
+            self._full_link = self._full_link_pane()
+            self._layout.append(self._full_link)
+        if self._full_link is not None:
+            self._full_link.visible = self.embed
+
+    def hide_when_embedded(self, obj: Any) -> Any:
+        """Hide ``obj`` while the section is embedded (``?embed=1``); returns ``obj``.
+
+        For prose, pictures and notes a section puts inside :meth:`body`: embed mode shows
+        the widget only.  The section owns ``obj.visible`` from then on.
+        """
+        obj.visible = not self.embed
+        self._embed_hidden.append(obj)
+        return obj
+
+    def prose_pane(self, part: str, default: str | None = None, **values: object):
+        """A Markdown pane showing part ``part`` of ``explainers/content/<key>.md`` (with
+        ``{name}`` placeholders filled from ``values``), hidden in embed mode.
+
+        Update its text later with ``pane.object = self.text(part, **new_values)``.
+        """
+        pane = pn.pane.Markdown(
+            self.text(part, default, **values), stylesheets=[PROSE_CSS], margin=(0, 0)
+        )
+        return self.hide_when_embedded(pane)
 
     # -- layout --------------------------------------------------------------------------
     @classmethod
@@ -345,16 +481,14 @@ class Section(pn.viewable.Viewer):
             report_exception(exc, f"building the {self.key} section")
             body = pn.pane.Alert(f"This section failed to load: {exc}", alert_type="danger")
         # The prose panes sit directly in the section's column (no column of their own:
-        # one model fewer per session) and hide together in embed mode.
+        # one model fewer per session) and hide together in embed mode, with the title and
+        # the Embed button.
+        title = pn.pane.HTML(
+            f'<h2 id="{self.key}" class="section-title">{html.escape(self.title)}</h2>',
+            stylesheets=["assets/article.css"],
+            margin=(16, 0, 0, 0),
+        )
         prose = self.prose_parts()
-        for part in prose:
-            part.visible = not self.embed
-
-        def show_prose(event) -> None:
-            for part in prose:
-                part.visible = not event.new
-
-        self.param.watch(show_prose, "embed")
         embed_button = self._button(
             "Embed",
             self._toggle_embed_code,
@@ -363,17 +497,19 @@ class Section(pn.viewable.Viewer):
             width=80,
             align="end",
         )
+        for obj in (title, *prose, embed_button, self._embed_code):
+            self.hide_when_embedded(obj)
+        self._embed_code.visible = False
+        self._full_link = self._full_link_pane() if self.embed else None
+        self.param.watch(self._show_embedded, "embed")
         self._layout = pn.Column(
-            pn.pane.HTML(
-                f'<h2 id="{self.key}" class="section-title">{html.escape(self.title)}</h2>',
-                stylesheets=["assets/article.css"],
-                margin=(16, 0, 0, 0),
-            ),
+            title,
             *prose,
             self._notice,
             body,
             embed_button,
             self._embed_code,
+            *([self._full_link] if self._full_link is not None else []),
             css_classes=["explainer-section", f"explainer-{self.key}"],
             sizing_mode="stretch_width",
             margin=(0, 0, 24, 0),

@@ -15,7 +15,7 @@ from .section import PROSE_CSS
 
 KEY = "summary"
 #: One line per section that opens a step of the story, in story order.
-LINES = ("hopfield", "sigmoid", "distribution", "annealing", "learning", "rbm")
+LINES = ("hopfield", "modern", "sigmoid", "distribution", "annealing", "learning", "rbm")
 _LINK = re.compile(r"\[([^\]]+)\]\(#(\w+)\)")
 
 

@@ -8,6 +8,7 @@ are never rebuilt.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -23,7 +24,6 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
-from . import fastpatch
 from . import palette as pal
 
 # Visually hidden but read by screen readers.
@@ -112,6 +112,64 @@ def lean(renderer: GlyphRenderer) -> GlyphRenderer:
     renderer.nonselection_glyph = "auto"
     renderer.muted_glyph = "auto"
     return renderer
+
+
+def wrap_row(*objects, **kw) -> pn.Row:
+    """The one layout helper for figures: a row that wraps onto several lines when narrow.
+
+    A plain ``pn.Row`` with CSS wrapping rather than ``pn.FlexBox``: with Panel 1.9 and
+    Bokeh 3.9 a figure inside a FlexBox next to one outside it can stay blank (see
+    docs/upstream.md).
+    """
+    return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
+
+
+def fix_frame(fig, width: int | None = None) -> None:
+    """Keep a picture's frame its own: not lined up with other plots' axes, and with
+    ``width`` a fixed square frame so its cells stay square."""
+    fig.frame_align = False
+    fig.outline_line_color = pal.CELL_LINE
+    if width is not None:
+        fig.frame_width = width
+        fig.frame_height = width
+
+
+class ThrottledText:
+    """Stands in for a pane's ``object`` and passes changes on at most once per interval.
+
+    For a picture's screen-reader text while it animates: nobody can listen to thirty
+    descriptions a second.  Call :meth:`flush` when the animation stops.
+
+    Parameters
+    ----------
+    pane : pn.pane.HTML
+    interval_s : float
+    clock : callable() -> float
+        Seconds on a monotonic clock (tests inject their own).
+    """
+
+    def __init__(self, pane, interval_s: float = 1.0, clock: Callable[[], float] = time.monotonic):
+        self.pane = pane
+        self.interval_s = interval_s
+        self.clock = clock
+        self._pending: str | None = None
+        self._last = -float("inf")
+
+    @property
+    def object(self) -> str:
+        return self.pane.object if self._pending is None else self._pending
+
+    @object.setter
+    def object(self, text: str) -> None:
+        self._pending = text
+        if self.clock() - self._last >= self.interval_s:
+            self.flush()
+
+    def flush(self) -> None:
+        if self._pending is not None and self._pending != self.pane.object:
+            self.pane.object = self._pending
+            self._last = self.clock()
+        self._pending = None
 
 
 class PixelGrid:
@@ -234,8 +292,7 @@ class PixelGrid:
         if changed.size == 0:
             return
         colors = self._colors(values[changed])
-        fastpatch.patch(
-            self.source,
+        self.source.patch(
             {
                 "state": [(int(i), float(values[i])) for i in changed],
                 "color": [(int(i), str(c)) for i, c in zip(changed, colors, strict=True)],
@@ -245,6 +302,16 @@ class PixelGrid:
 
     def view(self) -> pn.Column:
         return pn.Column(self.pane, self.alt, margin=0)
+
+
+def grid_view(
+    grid: PixelGrid, clock: Callable[[], float] = time.monotonic
+) -> tuple[pn.Column, ThrottledText]:
+    """``grid.view()`` whose screen-reader text is throttled (see :class:`ThrottledText`);
+    the grid's ``alt`` becomes the throttle, so call its ``flush()`` on pause."""
+    alt = ThrottledText(grid.alt, clock=clock)
+    grid.alt = alt
+    return pn.Column(grid.pane, alt.pane, margin=0), alt
 
 
 class ServerRange:
@@ -407,7 +474,7 @@ class LineChart:
             c: v if isinstance(v, list) else np.asarray(v).tolist()
             for c, v in ((c, data[c]) for c in self.columns)
         }
-        fastpatch.stream(self.source, columns, self.rollover)
+        self.source.stream(columns, self.rollover)
         xs = self.source.data[self.x]
         if self.x_range is not None and len(xs):
             self.x_range.fit(xs[0], xs[-1])
@@ -466,11 +533,24 @@ class HeatMap:
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, margin=(2, 4))
 
+    def resize(self, rows: int, cols: int, fill: float = np.nan) -> None:
+        """A new array shape, in the same figure."""
+        fig = self.figure
+        fig.x_range.end, fig.y_range.end = cols, rows
+        glyph = fig.renderers[0].glyph
+        glyph.dw, glyph.dh = cols, rows
+        if fig.frame_width:
+            fig.frame_height = max(int(fig.frame_width * rows / cols), 8)
+        self.source.data = {"image": [np.full((rows, cols), fill)]}
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """The shape of the array shown."""
+        return self.source.data["image"][0].shape
+
     def update(self, array, vmin: float | None = None, vmax: float | None = None) -> None:
         # Bokeh draws images bottom-up; flip so row 0 is at the top like the pixel grids.
-        fastpatch.patch_array(
-            self.source, "image", 0, np.ascontiguousarray(np.asarray(array)[::-1])
-        )
+        self.source.patch({"image": [(0, np.ascontiguousarray(np.asarray(array)[::-1]))]})
         if vmin is not None:
             self.mapper.low = vmin
         if vmax is not None:

@@ -30,7 +30,7 @@ from playwright.sync_api import sync_playwright
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script
 from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
-TITLE = "Boltzmann machines, visually"
+TITLE = "Boltzmann machines, hands on"
 # Updates seen before we call the simulation running, then again to call it still running.
 GROWTH = 20
 

@@ -42,8 +42,9 @@
   }
 
   // A section built after the page scrolled to its placeholder comes in at the same place,
-  // but sections built above it at the same time can move it: follow it until it exists
-  // and has settled, unless the reader takes over the scrolling.
+  // but sections built above it at the same time can move it, and the page's layout moves
+  // while Bokeh draws the plots: keep its title at the top until it exists and has stayed
+  // put for a second with the page idle, unless the reader takes over the scrolling.
   let following = null;
   function stopFollowing() {
     if (following === null) return;
@@ -53,30 +54,44 @@
     }
     following = null;
   }
+  const idle = () => !window.Bokeh || Bokeh.documents.every((d) => d.is_idle);
   function follow(key) {
     stopFollowing();
-    following = { key, tries: 120, settled: 0, timer: null };
+    following = { key, tries: 160, stable: 0, timer: null };
     for (const type of ["wheel", "touchstart", "keydown", "mousedown"]) {
       window.addEventListener(type, stopFollowing, { capture: true, passive: true });
     }
     const tick = () => {
       const el = titleOf(key);
       if (el && !pending(el)) {
-        jumpTo(el, "instant");
-        following.settled += 1; // once when it appears, once more after its plots laid out
+        const top = el.getBoundingClientRect().top;
+        const scroller = document.scrollingElement || document.documentElement;
+        const atBottom = scroller.scrollTop + window.innerHeight >= scroller.scrollHeight - 1;
+        const there = Math.abs(top) <= 2 || (top > 0 && atBottom);
+        if (!there) jumpTo(el, "instant");
+        following.stable = there && idle() ? following.stable + 1 : 0;
       }
       following.tries -= 1;
-      if (following.settled >= 2 || following.tries <= 0) stopFollowing();
-      else following.timer = setTimeout(tick, el && !pending(el) ? 600 : 250);
+      if (following.stable >= 4 || following.tries <= 0) stopFollowing();
+      else following.timer = setTimeout(tick, 250);
     };
     following.timer = setTimeout(tick, 250);
+  }
+
+  // Point the URL's #anchor at a section without the browser jumping. Panel's Location
+  // model rewrites the URL from its own copy of the hash when the query string changes,
+  // and only a hashchange event updates that copy: send one, or the anchor gets lost.
+  function setHash(key) {
+    const before = location.href;
+    history.replaceState(history.state, "", location.pathname + location.search + "#" + key);
+    window.dispatchEvent(new HashChangeEvent("hashchange", { oldURL: before, newURL: location.href }));
   }
 
   window.explainerScrollTo = function (key) {
     const el = titleOf(key) || deepFind(document, ".explainer-" + key);
     if (!el) return true; // let the browser try the plain anchor
     jumpTo(el, "smooth");
-    history.replaceState(null, "", location.search + "#" + key);
+    setHash(key);
     if (pending(el)) follow(key);
     else stopFollowing();
     return false;
@@ -101,7 +116,7 @@
     const el = titleOf(key);
     if (el) {
       jumpTo(el, "instant");
-      if (pending(el)) follow(key);
+      follow(key);
     } else if (tries > 0) setTimeout(() => scrollToHash(tries - 1), 250);
   }
   window.addEventListener("load", () => scrollToHash(40));

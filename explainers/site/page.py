@@ -15,11 +15,11 @@ from pathlib import Path
 
 import panel as pn
 
-from .. import fastpatch, slim
 from ..animation import report_exception, tab_visibility
 from ..section import Section
 from ..summary import summary
 from .lazy import build_when_wanted, eager_sections, lazy_section
+from .serving import TITLE
 
 log = logging.getLogger("explainers")
 
@@ -30,6 +30,7 @@ STATIC = Path(__file__).resolve().parents[2] / "static"
 SECTIONS: dict[str, str] = {
     "hopfield": "explainers.hopfield:HopfieldGrid",
     "capacity": "explainers.capacity:Capacity",
+    "modern": "explainers.modern:ModernHopfield",
     "sigmoid": "explainers.sigmoid:StochasticNeuron",
     "distribution": "explainers.distribution:BoltzmannDistribution",
     "ising": "explainers.ising:SpinLattice",
@@ -67,13 +68,17 @@ def configure() -> None:
     if not _configured:
         pn.extension("katex", notifications=True, design="native")
         pn.config.exception_handler = lambda exc: report_exception(exc)
-        fastpatch.install()  # frames cost by their size, not the page's (see fastpatch)
-        slim.install()  # a lighter record in Bokeh's property containers (see slim)
         _configured = True
     # Set inside a session, Panel keeps these for that session only: add them to each page.
     if "assets/style.css" not in pn.config.css_files:
         pn.config.css_files = [*pn.config.css_files, "assets/style.css"]
     pn.config.js_files = {**pn.config.js_files, "explainer": "assets/explainer.js"}
+    # The frame's height for the embed snippet; a lost connection made plain, and mended.
+    pn.config.js_files = {
+        **pn.config.js_files,
+        "embed": "assets/embed.js",
+        "reconnect": "assets/reconnect.js",
+    }
 
 
 def section_class(key: str) -> type[Section]:
@@ -126,6 +131,49 @@ def _theme_link() -> str:
     )
 
 
+NAV_CSS = """
+.page-nav { display: flex; flex-wrap: wrap; gap: .3em 1.2em; align-items: baseline;
+            font-family: var(--explainer-sans); font-size: .9rem; margin: .2em 0; }
+.page-nav a { color: var(--explainer-link); }
+.page-nav .theme-toggle { margin-left: auto; }
+"""
+
+
+def page_title(key: str | None = None) -> str:
+    """The ``<title>`` of the story page (``key`` None) or of section ``key``'s page."""
+    if key is None:
+        return TITLE
+    return f"{section_class(key).title} · {TITLE}"
+
+
+def titles() -> dict[str, str]:
+    """Route -> ``<title>``, for :func:`explainers.site.serving.serve`."""
+    return {"/": page_title(), **{f"/{key}": page_title(key) for key in available_sections()}}
+
+
+def _section_nav(key: str) -> pn.pane.HTML:
+    """Links from a section's own page: the story (at this section), the sections before
+    and after it, and the theme."""
+    keys = available_sections()
+    i = keys.index(key)
+    links = [f'<a href="./#{key}">↑ The whole story</a>']
+    for label, other, rel in (("Previous", i - 1, "prev"), ("Next", i + 1, "next")):
+        if 0 <= other < len(keys):
+            name = html.escape(section_class(keys[other]).title)
+            shown = "‹ Previous" if rel == "prev" else "Next ›"
+            links.append(
+                f'<a class="{rel}" href="./{keys[other]}" rel="{rel}" title="{name}" '
+                f'aria-label="{label} section: {name}">{shown}</a>'
+            )
+    links.append(_theme_link())
+    return pn.pane.HTML(
+        f'<nav class="page-nav" aria-label="Pages">{"".join(links)}</nav>',
+        stylesheets=[NAV_CSS],
+        sizing_mode="stretch_width",
+        margin=(8, 0, 0, 0),
+    )
+
+
 def _header(keys: list[str]) -> pn.pane.HTML:
     toc = "".join(
         f'<li><a href="#{k}" onclick="return explainerScrollTo(\'{k}\')">'
@@ -148,28 +196,7 @@ def _header(keys: list[str]) -> pn.pane.HTML:
     )
 
 
-def _forget_views(session_context) -> None:
-    """Drop what Panel still keeps of a closed session's document.
-
-    Panel registers the notification area of each session in its process-wide table of
-    views but never removes it when the session ends (it is not a root Panel served), and
-    through the document that entry kept every section of the session alive: 100 closed
-    sessions kept their animators and pages (tests/deploy/test_sessions.py).
-    """
-    doc = session_context._document
-    views = pn.state._views
-    for ref, (view, root, vdoc, _comm) in list(views.items()):
-        if vdoc is doc:
-            try:
-                view._cleanup(root)
-            except Exception:  # best effort: the entry goes regardless
-                log.debug("cleaning up a view of a closed session failed", exc_info=True)
-            views.pop(ref, None)
-
-
 def _page(*objects, embed: bool = False) -> pn.Column:
-    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        pn.state.on_session_destroyed(_forget_views)
     sensor = tab_visibility()
     return pn.Column(
         *objects,
@@ -197,6 +224,7 @@ def story_page() -> pn.Column:
     def build(key: str) -> Section:
         section = build_section(key)
         section.embed = embed
+        section.in_story = True
         return section
 
     parts: list[pn.viewable.Viewable] = []
@@ -218,7 +246,8 @@ def section_page(key: str) -> pn.Column:
     embed = _embed_requested()
     if embed:
         section.embed = True
-    return _page(section, embed=embed)
+        return _page(section, embed=embed)
+    return _page(_section_nav(key), section)
 
 
 def routes() -> dict[str, Callable[[], pn.viewable.Viewable]]:

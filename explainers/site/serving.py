@@ -36,7 +36,7 @@ from tornado.web import OutputTransform
 
 log = logging.getLogger("explainers.site.serving")
 
-TITLE = "Boltzmann machines, visually"
+TITLE = "Boltzmann machines, hands on"
 
 #: Bokeh owns ``/static`` (its own JavaScript), so the project's top-level ``static/``
 #: directory is served here instead.
@@ -186,6 +186,19 @@ def _frame_ancestors(env: Mapping[str, str]) -> list[str]:
     return sources
 
 
+#: The running server's frame-ancestors (set by :func:`serve`); None outside a server.
+_serving_frame_ancestors: list[str] | None = None
+
+
+def frame_ancestors(env: Mapping[str, str] = os.environ) -> list[str]:
+    """Who may show this server's pages in a frame, as CSP sources (``'self'`` alone: no
+    other site): the running server's setting, else ``EXPLAINER_FRAME_ANCESTORS`` in
+    ``env``.  The sections' Embed panel tells the reader from this."""
+    if _serving_frame_ancestors is not None:
+        return list(_serving_frame_ancestors)
+    return _frame_ancestors(env)
+
+
 def server_options(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     """Read the server's configuration from ``EXPLAINER_*`` variables.
 
@@ -256,7 +269,9 @@ class _AddHeaders(OutputTransform):
         return status_code, headers, chunk
 
 
-def serve_kwargs(options: Mapping[str, Any], title: str = TITLE) -> dict[str, Any]:
+def serve_kwargs(
+    options: Mapping[str, Any], title: str | Mapping[str, str] = TITLE
+) -> dict[str, Any]:
     """Translate :func:`server_options` into keyword arguments for ``pn.serve``."""
     transform = type(
         "ExplainerHeaders",
@@ -273,7 +288,7 @@ def serve_kwargs(options: Mapping[str, Any], title: str = TITLE) -> dict[str, An
         "websocket_max_message_size": options["max_message_bytes"],
         "admin": options["admin"],
         "liveness": True,
-        "title": title,
+        "title": title if isinstance(title, str) else dict(title),
         "show": False,
         # Bokeh hands unknown keywords on to tornado's Application.
         "transforms": [transform],
@@ -295,13 +310,18 @@ def _configure_logging() -> None:
 def serve(
     routes: Mapping[str, Callable[[], Any]],
     env: Mapping[str, str] = os.environ,
-    title: str = TITLE,
+    title: str | Mapping[str, str] = TITLE,
 ) -> None:
-    """Serve ``routes`` (URL path -> function building a fresh page) until interrupted."""
+    """Serve ``routes`` (URL path -> function building a fresh page) until interrupted.
+
+    ``title`` is the pages' ``<title>``, or a mapping from each route to its own.
+    """
     import panel as pn
 
+    global _serving_frame_ancestors
     _configure_logging()
     options = server_options(env)
+    _serving_frame_ancestors = options["frame_ancestors"]
     if options["num_threads"] is not None:
         pn.config.nthreads = options["num_threads"]
     log.info(

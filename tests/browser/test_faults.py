@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 
-import panel as pn
 import pytest
 
 from explainers.site.page import SECTIONS, section_class
@@ -113,7 +112,7 @@ def _source(cls) -> str:
 
 
 def _running_callbacks(doc) -> int:
-    return sum(bool(cb.running) for cb in pn.state._periodic.get(doc, []))
+    return len(doc.session_callbacks)
 
 
 @pytest.mark.parametrize("key", _animated_keys())
@@ -124,7 +123,7 @@ def test_a_closed_tabs_animation_stops_within_five_seconds(browser, key):
         page.locator(f".explainer-{key}").first.wait_for(timeout=90_000)
         built = srv.latest()
         animator = built.section.animator
-        label = START_LABEL.get(key, animator._labels[0])
+        label = START_LABEL.get(key, animator.labels[0])
         page.get_by_role("button", name=label, exact=True).first.click()
         wait_until(lambda: animator.frames > 5, timeout=30)
         assert animator.ticking

@@ -27,17 +27,15 @@ class StatsHandler(RequestHandler):
     def get(self):
         if self.get_argument("gc", "0") == "1":
             gc.collect()
-        periodic = [cb for cbs in list(pn.state._periodic.values()) for cb in cbs]
         animators = [o for o in gc.get_objects() if isinstance(o, Animator)]
-        contexts = SERVER._tornado._applications.values() if SERVER is not None else []
+        sessions = SERVER.get_sessions() if SERVER is not None else []
         self.set_header("Content-Type", "application/json")
         self.write(
             json.dumps(
                 {
                     "pid": os.getpid(),
-                    "sessions": sum(len(ctx.sessions) for ctx in contexts),
-                    "periodic_total": len(periodic),
-                    "periodic_running": sum(bool(cb.running) for cb in periodic),
+                    "sessions": len(sessions),
+                    "session_callbacks": sum(len(s.document.session_callbacks) for s in sessions),
                     "animators": len(animators),
                     "animators_running": sum(bool(a.running) for a in animators),
                     "animators_ticking": sum(a.ticking for a in animators),

@@ -5,16 +5,14 @@ from __future__ import annotations
 import threading
 from types import SimpleNamespace
 
-from bokeh.document import Document
 from panel.io.state import set_curdoc
 
 from explainers.animation import run_in_background
 
 
 def test_an_inline_job_runs_at_once_on_the_callers_thread():
-    doc = Document()
-    context = SimpleNamespace(session=None)
-    doc._session_context = lambda: context  # as in a server session
+    # A stand-in for a server session's document: all run_in_background reads of it.
+    doc = SimpleNamespace(session_context=SimpleNamespace(session=None))
     seen = []
     with set_curdoc(doc):
         run_in_background(

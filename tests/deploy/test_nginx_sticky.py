@@ -110,7 +110,7 @@ def test_each_visitor_sticks_to_one_backend_and_both_backends_serve(stack):
 def test_the_page_is_proxied_with_its_headers(stack):
     status, headers, body = http_get(stack["url"] + "/")
     assert status == 200
-    assert b"<title>Boltzmann machines, visually</title>" in body
+    assert b"<title>Boltzmann machines, hands on</title>" in body
     assert headers["Content-Security-Policy"] == "frame-ancestors 'self'"
 
 

@@ -34,29 +34,3 @@ def test_a_crowd_is_slowed_to_the_target_load_but_no_further_than_the_cap():
     # The crowd leaves: back to full speed within a window or two.
     _run(pacer, frames_per_s=33, cpu_ms=1.0, seconds=3, t0=t)
     assert pacer.stretch == 1.0
-
-
-def test_the_loop_timer_ticks_stops_and_restarts_from_its_own_callback():
-    import asyncio
-
-    from explainers.animation import LoopTimer
-
-    calls = []
-
-    async def main():
-        def tick():
-            calls.append(timer.callback_time)
-            if len(calls) == 3:  # restart from inside: must not leave two timers running
-                timer.stop()
-                timer.start()
-            if len(calls) == 6:
-                timer.stop()
-
-        timer = LoopTimer(tick, 5)
-        timer.start()
-        timer.start()  # a second start is a no-op
-        await asyncio.sleep(0.3)
-        return timer
-
-    timer = asyncio.run(main())
-    assert len(calls) == 6 and not timer.is_running()

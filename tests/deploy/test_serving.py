@@ -225,7 +225,7 @@ def _ws(app, origin: str, token: str = "x", uri: str | None = None, **kwargs):
 def test_page_is_served_with_title_and_frame_headers(app):
     status, headers, body = http_get(app.url + "/")
     assert status == 200
-    assert b"<title>Boltzmann machines, visually</title>" in body
+    assert b"<title>Boltzmann machines, hands on</title>" in body
     assert headers["Content-Security-Policy"] == "frame-ancestors 'self'"
     assert headers["X-Frame-Options"] == "SAMEORIGIN"
     assert headers["X-Content-Type-Options"] == "nosniff"

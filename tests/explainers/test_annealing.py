@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import panel as pn
 import pytest
 
 import explainers.annealing as mod
@@ -18,6 +19,7 @@ from engine import (
     strategy_temperatures,
     to_spins,
 )
+from explainers import jobs
 from explainers.annealing import MAX_RUNS, MIN_RUNS, Annealing
 
 
@@ -28,25 +30,44 @@ def a():
     return section
 
 
+def figures(s):
+    return [pane.object for pane in s.__panel__().select(pn.pane.Bokeh)]
+
+
+def race_button(s) -> pn.widgets.Button:
+    (button,) = [b for b in s.__panel__().select(pn.widgets.Button) if b.label == "Race"]
+    return button
+
+
+def progress_bar(s) -> pn.indicators.Progress:
+    (bar,) = s.__panel__().select(pn.indicators.Progress)
+    return bar
+
+
+def schedule_widths(s) -> dict[str, float]:
+    (fig,) = [f for f in figures(s) if f.select_one({"name": "annealing-schedules"})]
+    return {r.name: r.glyph.line_width for r in fig.renderers}
+
+
 def race_rows(a) -> dict[str, dict[str, int]]:
-    data = a._race_source.data
+    data = a.source("annealing-race").data
     return {k: {o: int(data[o][i]) for o in OUTCOMES} for i, k in enumerate(data["strategy"])}
 
 
 def test_network_is_t_o_x_hebbian(a):
     expected = to_spins(np.array([SHAPES["T"].ravel(), SHAPES["O"].ravel(), mod._X.ravel()]))
-    np.testing.assert_array_equal(a._patterns, expected)
+    np.testing.assert_array_equal(a.network[2], expected)
     np.testing.assert_allclose(a._W, hebbian(expected))
 
 
 def test_spurious_valleys_are_shallower_than_every_memory(a):
     # The text's claim, checked on the engine's list of local minima.
-    minima = local_minima(a._W, a._b)
-    kinds = np.array([describe_state(m, a._patterns)[0] for m in minima])
-    e = energy(a._W, a._b, minima)
+    minima = local_minima(*a.network[:2])
+    kinds = np.array([describe_state(m, a.network[2])[0] for m in minima])
+    e = energy(*a.network[:2], minima)
     assert (kinds == "spurious").sum() > 0
     assert e[kinds == "spurious"].min() > e[kinds != "spurious"].max() + 0.4
-    intro = a._standard_part("intro")
+    intro = a.shown_text()
     assert f"{e[kinds != 'spurious'].max():.2f}".replace("-", "−") in intro
     assert f"{e[kinds == 'spurious'].min():.2f}".replace("-", "−") in intro
 
@@ -63,14 +84,15 @@ def test_t_l_o_would_teach_something_false():
 
 
 def test_schedules_source_and_highlight(a):
-    data = a._schedule_fig.renderers[0].data_source.data
+    data = a.source("annealing-schedules").data
     for key in STRATEGIES:
         np.testing.assert_allclose(data[key], strategy_temperatures(**STRATEGIES[key]))
     a.strategy = "quench"
-    widths = {k: r.glyph.line_width for k, r in a._schedule_lines.items()}
+    widths = schedule_widths(a)
     assert widths["quench"] > max(w for k, w in widths.items() if k != "quench")
     a.strategy = "fast"
-    assert a._schedule_lines["fast"].glyph.line_width > a._schedule_lines["quench"].glyph.line_width
+    widths = schedule_widths(a)
+    assert widths["fast"] > widths["quench"]
 
 
 @pytest.mark.parametrize("strategy", list(STRATEGIES))
@@ -78,26 +100,28 @@ def test_one_descent_shows_engine_energies_temperatures_and_outcome(strategy):
     a = Annealing(strategy=strategy)
     a.__panel__()
     a.start_descent(animate=False)
-    assert len(a._energy_chart.source.data["sweep"]) == 1
+    assert len(a.source("annealing-energy").data["sweep"]) == 1
     a.advance(mod.SWEEPS_PER_FRAME)  # one animation frame
-    assert list(a._temp_chart.source.data["sweep"]) == list(range(1, mod.SWEEPS_PER_FRAME + 1))
+    assert list(a.source("annealing-temperature").data["sweep"]) == list(
+        range(1, mod.SWEEPS_PER_FRAME + 1)
+    )
     a.finish_descent()
     temps = strategy_temperatures(**STRATEGIES[strategy])
-    np.testing.assert_allclose(a._temp_chart.source.data["temperature"], temps)
-    energies = np.asarray(a._energy_chart.source.data["energy"])
+    np.testing.assert_allclose(a.source("annealing-temperature").data["temperature"], temps)
+    energies = np.asarray(a.source("annealing-energy").data["energy"])
     assert energies.size == temps.size + 1
-    final = a._chain.s
-    np.testing.assert_array_equal(a._grid.source.data["state"], final)
-    assert energies[-1] == pytest.approx(energy(a._W, a._b, final))
-    kind, k, _ = describe_state(final, a._patterns, list(mod.NAMES))
+    final = a.chain.s
+    W, b, patterns = a.network
+    np.testing.assert_array_equal(a.source("annealing-final").data["state"], final)
+    assert energies[-1] == pytest.approx(energy(W, b, final))
+    kind, k, _ = describe_state(final, patterns, list(mod.NAMES))
     shown = a.descent_outcome()[0]
     if kind != "spurious":
         assert shown == kind
     else:  # a valley exactly when no single flip lowers the energy
-        flips = [energy(a._W, a._b, final * np.where(np.arange(9) == i, -1, 1)) for i in range(9)]
-        in_valley = min(flips) >= energy(a._W, a._b, final) - 1e-9
-        assert shown == ("spurious" if in_valley else "no_valley")
-    assert "ended in" in a._outcome.object
+        flips = [energy(W, b, final * np.where(np.arange(9) == i, -1, 1)) for i in range(9)]
+        assert shown == ("spurious" if min(flips) >= energy(W, b, final) - 1e-9 else "no_valley")
+    assert "ended in" in a.shown_text()
     if strategy == "quench":  # T = 0 never raises the energy
         assert np.all(np.diff(energies) <= 1e-12)
 
@@ -110,12 +134,12 @@ def test_descents_are_seeded_and_numbered():
         for _ in range(3):
             a.start_descent(animate=False)
             a.finish_descent()
-            finals.append(tuple(a._chain.s))
+            finals.append(tuple(a.chain.s))
         runs.append(finals)
     assert runs[0] == runs[1]
     assert len(set(runs[0])) > 1  # successive descents start from different grids
     a.seed = 6
-    assert a._descents == 0
+    assert a.descents == 0
 
 
 def test_race_counts_sum_to_n_and_match_the_engine(a):
@@ -123,18 +147,19 @@ def test_race_counts_sum_to_n_and_match_the_engine(a):
     a.seed = 11
     a.start_race()  # without a server the job runs at once
     rows = race_rows(a)
-    direct = race(a._W, a._b, a._patterns, STRATEGIES, 60, seed=11)
+    direct = race(*a.network[:2], a.network[2], STRATEGIES, 60, seed=11)
     assert set(rows) == set(STRATEGIES)
     for key, counts in rows.items():
         assert sum(counts.values()) == 60
         assert counts == direct[key]["counts"]
-    assert not a._race_button.disabled
-    assert not a._progress.visible
-    assert "<b>60</b> runs per strategy, seed 11" in a._race_caption.object
-    assert a._race_fig.x_range.end == 60
+    assert not race_button(a).disabled
+    assert not progress_bar(a).visible
+    assert "<b>60</b> runs per strategy, seed 11" in a.shown_text()
+    (race_fig,) = [f for f in figures(a) if f.select_one({"name": "annealing-race"})]
+    assert race_fig.x_range.end == 60
     assert a.race_results == {k: direct[k]["counts"] for k in STRATEGIES}
     for key in STRATEGIES:
-        assert mod._label(key) in a._race_table.object
+        assert mod.strategy_label(key) in a.shown_text()
 
 
 def test_same_seed_same_race():
@@ -158,12 +183,10 @@ def test_default_race_teaches_the_lesson(a):
 
 def test_race_button_is_guarded_while_a_race_runs(a, monkeypatch):
     queued = []
-    monkeypatch.setattr(
-        mod, "run_in_background", lambda job, done, prog, where: queued.append((job, done, prog))
-    )
+    a.racer.runner = lambda job, done, prog, where: queued.append((job, done, prog))
     a.n_runs = 10
     a.start_race()
-    assert a._race_button.disabled and a._progress.visible
+    assert race_button(a).disabled and progress_bar(a).visible
     a.start_race()  # a second click while running starts nothing
     assert len(queued) == 1
     job, done, prog = queued[0]
@@ -171,9 +194,9 @@ def test_race_button_is_guarded_while_a_race_runs(a, monkeypatch):
     result = job(seen.append)
     assert seen and seen[-1] == pytest.approx(1.0)
     prog(0.5)
-    assert a._progress.value == 50
+    assert progress_bar(a).value == 50
     done(result)
-    assert not a._race_button.disabled and not a._progress.visible
+    assert not race_button(a).disabled and not progress_bar(a).visible
     assert sum(race_rows(a)["slow"].values()) == 10
 
 
@@ -183,10 +206,10 @@ def test_a_failing_race_reenables_the_button(a, monkeypatch):
 
     monkeypatch.setattr(mod, "race", boom)
     reported = []
-    monkeypatch.setattr(mod, "report_exception", lambda exc, where: reported.append(exc))
+    monkeypatch.setattr(jobs, "report_exception", lambda exc, where: reported.append(exc))
     a.start_race()
     assert len(reported) == 1 and str(reported[0]) == "injected"
-    assert not a._race_button.disabled
+    assert not race_button(a).disabled
     assert a.race_results is None
 
 
@@ -229,7 +252,7 @@ def test_race_names_states_honestly(a):
     assert rows["quench"]["no_valley"] == rows["slow"]["no_valley"] == 0
     settled = a.race_settled["fixed"]
     assert sum(settled.values()) == fixed["no_valley"]
-    caption = a._race_caption.object
+    caption = a.shown_text()
     assert f"Of the {fixed['no_valley']} “Fixed T = 0.5” runs" in caption
     assert f"{settled['memory']} to a memory" in caption
 

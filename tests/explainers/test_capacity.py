@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import panel as pn
 import pytest
 
 from engine import ALPHA_C, capacity_curve, max_patterns, recall_example
 from explainers import capacity as cap
+from explainers import jobs
 from explainers.capacity import (
     Capacity,
-    Latest,
     as_picture,
     load_grid,
     max_p,
@@ -25,8 +26,12 @@ def section():
     return s
 
 
+def figures(s):
+    return [pane.object for pane in s.__panel__().select(pn.pane.Bokeh)]
+
+
 def curve(s: Capacity) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    d = s._curve_src.data
+    d = s.source("capacity-curve").data
     return np.asarray(d["alpha"]), np.asarray(d["retrieved"]), np.asarray(d["overlap"])
 
 
@@ -79,15 +84,15 @@ def test_changing_n_noise_or_seed_recomputes_the_curve(section):
 def test_current_load_is_marked_on_both_curves(section):
     s = section
     s.p = 17
-    cur = s._current_src.data
+    cur = s.source("capacity-current").data
     assert cur["alpha"] == [0.17] and cur["p"] == [17]
     alphas, r, m = curve(s)
     k = int(np.flatnonzero(np.isclose(alphas, 0.17))[0])
     # On the grid, so the marker sits exactly on both lines.
     assert cur["retrieved"][0] == r[k]
     assert cur["overlap"][0] == m[k]
-    assert s._alpha_out.value == "0.170"
-    assert s._overlap_out.value == f"{m[k]:.3f}"
+    assert s.readouts["Load α = p / n"] == "0.170"
+    assert s.readouts["Mean overlap"] == f"{m[k]:.3f}"
 
 
 def test_current_point_off_the_grid_is_computed_not_interpolated(section):
@@ -95,8 +100,8 @@ def test_current_point_off_the_grid_is_computed_not_interpolated(section):
     s.n = 150
     s.p = 20  # alpha = 0.1333, not a grid load for n = 150
     want_r, want_m = capacity_curve(150, [20 / 150], n_trials=trials_for(150), seed=1, noise=0.1)
-    assert s._current_src.data["retrieved"] == [want_r[0]]
-    assert s._current_src.data["overlap"] == [want_m[0]]
+    assert s.source("capacity-current").data["retrieved"] == [want_r[0]]
+    assert s.source("capacity-current").data["overlap"] == [want_m[0]]
 
 
 def test_exercise_button_sets_n_100_and_p_14(section):
@@ -105,8 +110,8 @@ def test_exercise_button_sets_n_100_and_p_14(section):
     s.p = 80
     s.exercise()
     assert (s.n, s.p) == (100, 14) == (100, max_patterns(100))
-    assert s._current_src.data["alpha"] == [0.14]
-    assert "14" in s._rule_out.object
+    assert s.source("capacity-current").data["alpha"] == [0.14]
+    assert "14" in s.shown_text()
 
 
 def test_recall_example_is_the_engines_and_drawn_as_pictures(section):
@@ -119,12 +124,14 @@ def test_recall_example_is_the_engines_and_drawn_as_pictures(section):
     assert got[3] == overlap
     shape = picture_shape(120)
     assert shape == (11, 11)
-    for hm, want in zip(s._pictures, (pattern, start, recalled), strict=True):
-        shown = np.asarray(hm.source.data["image"][0])[::-1]  # HeatMap stores rows bottom-up
+    pictures = {"stored": pattern, "start": start, "recalled": recalled}
+    for name, want in pictures.items():
+        # A HeatMap stores rows bottom-up.
+        shown = np.asarray(s.source(f"capacity-{name}").data["image"][0])[::-1]
         np.testing.assert_array_equal(shown, as_picture(want, shape))
-    assert f"m = {overlap:.2f}" in s._example_text.object
-    assert f"{int(np.sum(pattern != recalled))} units wrong" in s._example_text.object
-    assert "1 blank cells" in s._example_text.object  # 121 cells for 120 units
+    assert f"m = {overlap:.2f}" in s.shown_text()
+    assert f"{int(np.sum(pattern != recalled))} units wrong" in s.shown_text()
+    assert "1 blank cells" in s.shown_text()  # 121 cells for 120 units
 
 
 def test_picture_padding_is_blank_not_a_state():
@@ -147,7 +154,7 @@ def test_p_is_bounded_by_n_for_real(section):
     s.p = 30
     s.n = 50  # p must follow: at most 0.30 * 50 = 15
     assert s.p == 15 and s.param.p.bounds == (1, 15)
-    assert s._notice.visible and "at most 15" in s._notice.object
+    assert "at most 15" in s.shown_text()
     s.n = 400
     assert s.param.p.bounds == (1, 120) and s.p == 15
 
@@ -184,7 +191,7 @@ def test_new_seed_changes_the_patterns_and_the_curve(section):
 def test_the_limit_is_marked_at_alpha_c(section):
     from bokeh.models import Label, Span
 
-    fig = section._figure()
+    (fig,) = [f for f in figures(section) if f.select_one({"name": "capacity-curve"})]
     spans = [r for r in fig.center if isinstance(r, Span)]
     labels = [r for r in fig.center if isinstance(r, Label)]
     assert any(sp.location == ALPHA_C == 0.138 for sp in spans)
@@ -194,80 +201,17 @@ def test_the_limit_is_marked_at_alpha_c(section):
 # -- the background machinery ------------------------------------------------------------
 
 
-class DeferredPool:
-    """Stand-in for run_in_background that keeps jobs until the test runs them."""
-
-    def __init__(self):
-        self.jobs = []
-
-    def __call__(self, job, on_done, on_progress=None, where=""):
-        self.jobs.append((job, on_done, on_progress))
-
-    def run_next(self):
-        job, on_done, on_progress = self.jobs.pop(0)
-        seen = []
-
-        def progress(f):
-            seen.append(f)
-            if on_progress is not None:
-                on_progress(f)
-
-        on_done(job(progress))
-        return seen
-
-
-def test_a_click_storm_supersedes_instead_of_queueing(monkeypatch):
-    pool = DeferredPool()
-    monkeypatch.setattr(cap, "run_in_background", pool)
-    calls, shown, progress = [], [], []
-
-    def compute(x, report):
-        calls.append(x)
-        report(0.5, ("partial", x))
-        report(1.0)
-        return x * 10
-
-    latest = Latest(compute, shown.append, lambda f, part: progress.append((f, part)))
-    latest.request(1)
-    for x in range(2, 50):  # 48 more requests while the first is still running
-        latest.request(x)
-    assert latest.launched == 1 and len(pool.jobs) == 1 and latest.busy
-    pool.run_next()  # the first job stops at its first report: it is stale
-    assert calls == [1] and shown == [] and progress == []
-    assert latest.launched == 2 and len(pool.jobs) == 1  # only the newest runs next
-    pool.run_next()
-    assert calls == [1, 49] and shown == [490]
-    assert progress == [(0.5, ("partial", 49)), (1.0, ("partial", 49))]
-    assert not latest.busy and pool.jobs == []
-
-
-def test_late_or_out_of_order_progress_is_dropped(monkeypatch):
-    pool = DeferredPool()
-    monkeypatch.setattr(cap, "run_in_background", pool)
-    progress = []
-    latest = Latest(
-        lambda report: report(0.3) or 1, lambda v: None, lambda f, p: progress.append(f)
-    )
-    latest.request()
-    job, on_done, on_progress = pool.jobs.pop()
-    on_progress(0.6)
-    on_progress(0.4)  # older than what is shown
-    on_done(job(lambda f: None))
-    on_progress(0.9)  # after the result
-    assert progress == [0.6]
-
-
 def test_an_engine_error_is_reported_and_the_section_keeps_working(monkeypatch, section):
     s = section
     reported = []
-    monkeypatch.setattr(cap, "report_exception", lambda exc, where="": reported.append(exc))
+    monkeypatch.setattr(jobs, "report_exception", lambda exc, where="": reported.append(exc))
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
     monkeypatch.setattr(cap, "capacity_curve", broken)
     s.n = 120
-    assert len(reported) >= 1 and not s._curve_job.busy
+    assert len(reported) >= 1 and not s.curve_job.busy
     monkeypatch.undo()
     s.n = 110
     assert s.curve_key[0] == 110

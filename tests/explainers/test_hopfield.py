@@ -40,17 +40,17 @@ def h():
 
 
 def shown_state(h) -> np.ndarray:
-    return np.asarray(h._grid.source.data["state"], dtype=int)
+    return np.asarray(h.source("hopfield-grid").data["state"], dtype=int)
 
 
 def test_grid_source_is_the_named_test_hook(h):
-    src = h._grid.source
+    src = h.source("hopfield-grid")
     assert src.name == "hopfield-grid"
     assert len(src.data["state"]) == 9
     assert set(np.abs(shown_state(h))) == {1}
     assert "explainer-hopfield" in h.__panel__().css_classes
-    assert h._readouts.source.name == "hopfield-readouts"
-    assert list(h._readouts.source.data["label"]) == ["Energy", "Updates"]
+    assert h.readouts.source.name == "hopfield-readouts"
+    assert list(h.readouts.source.data["label"]) == ["Energy", "Updates"]
 
 
 def test_start_state_and_readouts_come_from_the_engine(h):
@@ -58,8 +58,8 @@ def test_start_state_and_readouts_come_from_the_engine(h):
     start = rng.choice(np.array([-1, 1]), size=9)
     np.testing.assert_array_equal(h.state, start)
     np.testing.assert_array_equal(shown_state(h), start)
-    assert h._readouts["Updates"] == "0"
-    assert h._readouts["Energy"] == f"{energy(W, B, start):+.2f}".replace("-", "−")
+    assert h.readouts["Updates"] == "0"
+    assert h.readouts["Energy"] == f"{energy(W, B, start):+.2f}".replace("-", "−")
 
 
 def test_updates_match_an_engine_chain_with_the_same_seed(h):
@@ -68,35 +68,35 @@ def test_updates_match_an_engine_chain_with_the_same_seed(h):
     start = h.state
     h.speed = 7
     for _ in range(5):
-        h._frame()
+        h.animator.tick()
     h.step()  # one sweep = 9 updates
     n = 5 * 7 + 9
     expected, trace = glauber(W, B, start, 0.7, n, seed=h.seed)
     np.testing.assert_array_equal(h.state, expected)
     np.testing.assert_array_equal(shown_state(h), expected)
     assert h.n_updates == n
-    assert h._readouts["Updates"] == str(n)
-    assert list(h._readouts.source.data["value"]) == [h._readouts["Energy"], str(n)]
+    assert h.readouts["Updates"] == str(n)
+    assert list(h.readouts.source.data["value"]) == [h.readouts["Energy"], str(n)]
     assert h.energy == pytest.approx(trace[-1])
-    assert h._trace.source.data["update"][-1] == n
-    assert h._trace.source.data["energy"][-1] == pytest.approx(trace[-1])
+    assert h.source("hopfield-energy").data["update"][-1] == n
+    assert h.source("hopfield-energy").data["energy"][-1] == pytest.approx(trace[-1])
 
 
 def test_temperature_param_reaches_the_chain(h):
     h.temperature = 0.0
-    assert h._chain.T == 0.0
+    assert h.chain.T == 0.0
     h.temperature = 3.5
-    assert h._chain.T == 3.5
+    assert h.chain.T == 3.5
 
 
 def test_high_speed_sends_a_bounded_number_of_points(h):
     h.speed = MAX_SPEED
-    before = len(h._trace.source.data["update"])
-    h._frame()
-    sent = len(h._trace.source.data["update"]) - before
+    before = len(h.source("hopfield-energy").data["update"])
+    h.animator.tick()
+    sent = len(h.source("hopfield-energy").data["update"]) - before
     assert sent == POINTS_PER_FRAME
     assert h.n_updates == MAX_SPEED
-    assert h._trace.source.data["update"][-1] == MAX_SPEED
+    assert h.source("hopfield-energy").data["update"][-1] == MAX_SPEED
 
 
 def test_run_changes_the_grid():
@@ -106,7 +106,7 @@ def test_run_changes_the_grid():
     first = h.state
     seen = {tuple(first)}
     for _ in range(5):
-        h._frame()
+        h.animator.tick()
         seen.add(tuple(h.state))
     assert len(seen) > 1
     assert h.n_updates == 1000
@@ -144,14 +144,14 @@ def test_status_line_for_memories_and_mirrors(h, state, text):
     h.temperature = 0.0
     h.set_state(state)
     assert h.status()[1] == text
-    assert text in h._status.object
+    assert text in h.shown_text()
 
 
 def test_spurious_wording(h):
     # No spurious minimum exists in this network; check the wording on a fake one.
     h.temperature = 0.0
     odd = np.array([1, -1, 1, -1, 1, -1, 1, -1, 1], dtype=np.int8)
-    h._minima.add(odd.tobytes())
+    h.minima.add(odd.tobytes())
     h.set_state(odd)
     assert h.status() == ("spurious", "stuck in a spurious state")
 
@@ -174,7 +174,7 @@ def test_one_flipped_cell_settles_back_at_low_temperature():
     s[4] = -s[4]
     h.set_state(s)
     for _ in range(40):
-        h._frame()
+        h.animator.tick()
     np.testing.assert_array_equal(h.state, T)
     assert h.status() == ("memory", "settled in T")
 
@@ -185,7 +185,7 @@ def test_corrupt_loads_a_memory_with_k_flips(h):
     assert 1 <= len(cells) <= 2
     differs = np.flatnonzero(h.state != memory)
     np.testing.assert_array_equal(differs, cells)
-    assert f"Loaded <b>{name}</b> with {len(cells)} cell" in h._note.object
+    assert f"Loaded <b>{name}</b> with {len(cells)} cell" in h.shown_text()
     assert h.start == bits_text(h.state)
     # The same seed gives the same corruptions, and Reset starts the sequence again.
     other = HopfieldGrid()
@@ -217,7 +217,7 @@ def test_reset_and_new_seed(h):
     h.reset()
     np.testing.assert_array_equal(h.state, start)
     assert h.n_updates == 0
-    assert list(h._trace.source.data["update"]) == [0]
+    assert list(h.source("hopfield-energy").data["update"]) == [0]
     seed = h.seed
     h.flip(0)
     h.new_seed()
@@ -232,7 +232,7 @@ def test_same_seed_same_run():
     for g in (a, b):
         g.speed = 13
         for _ in range(10):
-            g._frame()
+            g.animator.tick()
     np.testing.assert_array_equal(a.state, b.state)
     chain = GlauberChain(W, B, HopfieldGrid(seed=123).state, 0.2, seed=123)
     chain.run(130)
@@ -262,7 +262,7 @@ def test_bad_values_are_clamped_or_refused_with_a_message(h):
     assert h.start == ""
     assert len(msgs) == 5
     assert any("nine 0/1 digits" in m for m in msgs)
-    assert h._notice.visible
+    assert "nine 0/1 digits" in h.shown_text()
     msgs = h.apply_values({"temperature": "nan", "start": "1" * 500})
     assert h.temperature == 5.0
     assert len(msgs) == 2
@@ -292,15 +292,18 @@ def test_screen_reader_text_is_throttled_while_running_and_exact_when_stopped(h)
         cells = ["■" if v > 0 else "□" for v in s]
         return " / ".join("".join(cells[r * 3 : r * 3 + 3]) for r in range(3))
 
-    pane = h._alt.pane
+    now = [100.0]
+    h.clock = lambda: now[0]
+    pane = h.grid.alt.pane
     h.temperature = 3.0
     h.speed = 20
-    h._alt._last = float("inf")  # as if it had just been sent: further frames must wait
+    h.step()  # sends the text at t = 100 s
     shown = pane.object
     for _ in range(20):
-        h._frame()
+        now[0] += 0.01  # twenty frames within the next second
+        h.animator.tick()
     assert pane.object == shown  # held back while animating
-    assert h._grid.alt.object.endswith(rows(h.state))  # but the latest text is kept
+    assert h.grid.alt.object.endswith(rows(h.state))  # but the latest text is kept
     h.animator.running = True
     h.animator.running = False  # pausing sends it
     assert pane.object.endswith(rows(h.state))
@@ -309,18 +312,18 @@ def test_screen_reader_text_is_throttled_while_running_and_exact_when_stopped(h)
 
 
 def test_live_frames_redraw_the_readouts_at_most_ten_times_a_second(h):
-    import time
-
+    now = [100.0]
+    h.clock = lambda: now[0]
     h.advance(1)  # a step always shows them
-    assert h._readouts["Updates"] == "1"
+    assert h.readouts["Updates"] == "1"
     h.advance(3, live=True)  # a frame within 0.1 s of that: left for a later frame
-    assert h._readouts["Updates"] == "1" and h.n_updates == 4
-    time.sleep(0.11)
+    assert h.readouts["Updates"] == "1" and h.n_updates == 4
+    now[0] += 0.11
     h.advance(4, live=True)  # later: shown
-    assert h._readouts["Updates"] == "8"
+    assert h.readouts["Updates"] == "8"
     h.advance(2, live=True)
-    assert h._readouts["Updates"] == "8"
+    assert h.readouts["Updates"] == "8"
     h.animator.running = True
     h.animator.pause()  # pausing makes every number exact
-    assert h._readouts["Updates"] == "10"
-    assert h._readouts["Energy"] == f"{h.energy:+.2f}".replace("-", "−")
+    assert h.readouts["Updates"] == "10"
+    assert h.readouts["Energy"] == f"{h.energy:+.2f}".replace("-", "−")
