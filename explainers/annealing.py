@@ -22,7 +22,7 @@ import html
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, Range1d
 from bokeh.plotting import figure
 
 from engine import (
@@ -105,6 +105,12 @@ def strategy_label(key: str) -> str:
     if spec.get("kind") == "constant":
         return f"{LABELS.get(key, key)} = {spec.get('T_start', 0):g}"
     return LABELS.get(key, key)
+
+
+def _held_text(key: str, temps: np.ndarray) -> str:
+    """A short label for a schedule's flat tail: where it starts and its temperature."""
+    start = int(np.flatnonzero(temps != temps[-1])[-1]) + 2 if np.any(temps != temps[-1]) else 1
+    return f"{SHORT.get(key, key)}: T = {temps[-1]:g} from sweep {start}"
 
 
 def _schedule(key: str) -> np.ndarray:
@@ -433,7 +439,7 @@ class Annealing(Section):
             x_axis_label="sweep",
             y_axis_label="T",
             x_range=Range1d(0, self._n_sweeps),
-            y_range=Range1d(-0.05, self._t_max() * 1.08),
+            y_range=Range1d(-0.45, self._t_max() * 1.08),
         )
         self._schedule_lines = {}
         for key in self._schedules:
@@ -458,6 +464,21 @@ class Annealing(Section):
                 else list(self._schedule_lines.values())[:1],
             )
         )
+        # Quench (T = 0) and the held end of the fast anneal (T_end) lie a hair apart:
+        # name each where it runs, one just above and one just below.
+        for key, above in (("fast", True), ("quench", False)):
+            if key in self._schedules:
+                temps = self._schedules[key]
+                fig.add_layout(
+                    Label(
+                        x=self._n_sweeps * 0.06,
+                        y=float(temps[-1]),
+                        y_offset=4 if above else -14,
+                        text=_held_text(key, temps),
+                        text_font_size="8pt",
+                        text_color=STRATEGY_COLORS.get(key, pal.MUTED),
+                    )
+                )
         _legend_below(fig)
         self._on_strategy()
         return themed(fig)
@@ -516,7 +537,7 @@ class Annealing(Section):
             self._race_caption,
             pn.pane.Bokeh(self._race_fig, sizing_mode="stretch_width"),
             self._race_table,
-            pn.pane.HTML(self.text("race_key"), margin=(4, 0)),
+            self.hide_when_embedded(pn.pane.HTML(self.text("race_key"), margin=(4, 0))),
             sizing_mode="stretch_width",
         )
         return pn.Column(

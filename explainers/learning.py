@@ -485,7 +485,8 @@ class BoltzmannLearning(Section):
             ),
             sizing_mode="stretch_width",
         )
-        why_exact = pn.pane.Markdown(self.text("why_exact", **STEP_SIZE_FACTS), margin=(8, 4, 0, 4))
+        why_exact = self.prose_pane("why_exact", **STEP_SIZE_FACTS)
+        why_exact.margin = (8, 4, 0, 4)
         return pn.Column(
             controls,
             self.readouts.pane,

@@ -50,7 +50,7 @@ from engine import RBM, SHAPES
 from . import palette as pal
 from .animation import Animator, notify
 from .jobs import LatestJob
-from .section import PROSE_CSS, Section
+from .section import Section
 from .views import SR_ONLY_CSS, PixelGrid, ServerRange, ink, legend, themed
 
 N_VISIBLE, N_HIDDEN = 9, 4
@@ -94,15 +94,16 @@ RUN_FACTS = {
 }
 
 
-def _minus(x: float) -> str:
-    return f"{x:g}".replace("-", "\u2212")
+def _minus(text: str) -> str:
+    return text.replace("-", "\u2212")
 
 
 def run_text_values() -> dict[str, str]:
     """:data:`RUN_FACTS` as the text shows them."""
     f = RUN_FACTS
     return {
-        **{k: _minus(f[k]) for k in ("peak", "ll_3000", "ll_6000", "k10_peak", "pcd_6000")},
+        "peak": _minus(f"{f['peak']:.2f}"),
+        **{k: _minus(f"{f[k]:.1f}") for k in ("ll_3000", "ll_6000", "k10_peak", "pcd_6000")},
         "peak_step": str(f["peak_step"]),
         "err_peak": f"{f['err_peak']:g}",
         "err_6000": f"{f['err_6000']:.6f}",
@@ -687,7 +688,7 @@ class RBMTrainer(Section):
                 "y": [0.0] * N_VISIBLE + [1.0] * N_HIDDEN,
                 "label": [f"v{i + 1}" for i in range(N_VISIBLE)]
                 + [f"h{j + 1}" for j in range(N_HIDDEN)],
-                "color": [pal.SPIN_OFF] * N_VISIBLE + [pal.ACCENT_2] * N_HIDDEN,
+                "color": [pal.SPIN_OFF] * (N_VISIBLE + N_HIDDEN),
             }
         )
         fig.scatter("x", "y", source=nodes, size=22, fill_color="color", line_color=ink())
@@ -882,20 +883,14 @@ class RBMTrainer(Section):
                 pn.pane.Bokeh(self._machine_figure(), sizing_mode="stretch_width", margin=(4, 0)),
                 sizing_mode="stretch_width",
             ),
-            pn.pane.Markdown(
-                self.text("machine", **parameter_counts(self.model)),
-                stylesheets=[PROSE_CSS],
-                margin=(4, 0),
-            ),
+            self.prose_pane("machine", **parameter_counts(self.model)),
             sizing_mode="stretch_width",
             margin=0,
         )
-        lesson = pn.pane.Markdown(
-            self.text("lesson", **run_text_values()), stylesheets=[PROSE_CSS], margin=(4, 0)
-        )
-        recon_error = pn.pane.HTML(self.text("recon_error"), margin=(0, 4))
+        lesson = self.prose_pane("lesson", **run_text_values())
+        recon_error = self.hide_when_embedded(pn.pane.HTML(self.text("recon_error"), margin=(0, 4)))
         fields = pn.Column(
-            pn.pane.Markdown(self.text("fields"), stylesheets=[PROSE_CSS], margin=(8, 0, 0, 0)),
+            self.prose_pane("fields"),
             pn.FlexBox(pn.pane.Bokeh(self._fields_figure(), margin=(2, 4))),
             pn.FlexBox(
                 legend(f"−{WEIGHT_LIMIT:g}", f"+{WEIGHT_LIMIT:g}", pal.WEIGHT_PALETTE),
@@ -919,7 +914,7 @@ class RBMTrainer(Section):
             for s in SHAPE_NAMES
         ]
         draw = pn.Column(
-            pn.pane.Markdown(self.text("draw"), stylesheets=[PROSE_CSS], margin=(8, 0, 0, 0)),
+            self.prose_pane("draw"),
             pn.FlexBox(*corrupt, self._button("Clear", self.clear)),
             pn.FlexBox(cell, flip, align_items="end"),
             self._draw_note,
@@ -945,11 +940,7 @@ class RBMTrainer(Section):
             margin=0,
         )
         dreams = pn.Column(
-            pn.pane.Markdown(
-                self.text("dreams", n_dreams=N_DREAMS, shown=SHOWN_DREAMS),
-                stylesheets=[PROSE_CSS],
-                margin=(8, 0, 0, 0),
-            ),
+            self.prose_pane("dreams", n_dreams=N_DREAMS, shown=SHOWN_DREAMS),
             pn.FlexBox(
                 self._button("Dream", self.dream, "Run the model's own Gibbs chains"),
                 pn.widgets.IntSlider.from_param(

@@ -157,7 +157,7 @@ def test_receptive_fields_are_the_columns_of_w():
     # not grow with the weights (a colour means the same weight all run long).
     mapper = s._field_colors
     assert (mapper.low, mapper.high) == (-WEIGHT_LIMIT, WEIGHT_LIMIT)
-    assert f"−{WEIGHT_LIMIT:g} to +{WEIGHT_LIMIT:g}" in s._fields_scale.object
+    assert f"−{WEIGHT_LIMIT:g} to +{WEIGHT_LIMIT:g}" in s.shown_text()
     for _ in range(200):
         s.advance(10)
     assert np.abs(s.model.W).max() > WEIGHT_LIMIT > scale / 2
@@ -238,7 +238,7 @@ def test_with_the_defaults_error_keeps_falling_while_the_likelihood_peaks_then_f
     assert p[0] < f["p_T"]
     # ... and the text on screen quotes exactly these figures
     lesson = s.text("lesson", **run_text_values())
-    for shown in ("−1.54", "590", "−3", "−3.8", "0.003", "0.000001", "94 %", "1 %"):
+    for shown in ("−1.54", "590", "−3.0", "−3.8", "0.003", "0.000001", "94 %", "1 %"):
         assert shown in lesson
     s.pattern = "111010010"
     assert shape_name(s.reconstruct() > 0.5) == "T"
@@ -561,11 +561,10 @@ def test_while_animating_the_peak_marker_follows_with_the_readouts_and_is_exact_
 
 def test_the_machine_picture_draws_every_weight_live():
     s = make()
-    src = s._edges
-    assert src.name == "rbm-machine" and len(src.data["w"]) == 9 * 4
+    src = s.source("rbm-machine")
+    assert len(src.data["w"]) == 9 * 4
     for _ in range(30):
         s.advance(10)
-    s._record_extras()
     w = s.model.W
     np.testing.assert_array_equal(np.asarray(src.data["w"]), w.ravel())
     np.testing.assert_allclose(np.asarray(src.data["width"]), edge_widths(w.ravel()))
@@ -589,14 +588,14 @@ def test_the_reconstruction_names_the_models_current_step():
     s.pattern = "111010010"
     for _ in range(20):
         s.advance(10)
-    s.animator.pause()
-    s._record_extras()
-    assert f"at step {s.n_steps}." in s._recon_note.object and s.n_steps == 200
+    assert s.n_steps == 200 and "Through the model at step 200." in s.shown_text()
+    assert "at step 0." not in s.shown_text()
     v = pattern_bits(s.pattern)
     expected = s.model.visible_probs(s.model.hidden_probs(v))
-    np.testing.assert_allclose(np.asarray(s._recon.source.data["state"]), expected)
+    shown = np.asarray(s.source("rbm-reconstruction").data["state"])
+    np.testing.assert_allclose(shown, expected)
     s.step()
-    assert f"at step {s.n_steps}." in s._recon_note.object
+    assert "Through the model at step 201." in s.shown_text()
 
 
 def test_reconstruction_error_is_defined_as_the_engine_computes_it():
