@@ -262,4 +262,4 @@ def test_temperature_has_its_own_axis_and_the_exact_energy_shows(section):
     assert t_fig.x_range is energy_fig.x_range
     assert s._tc_line in t_fig.center and s._exact_line.level == "underlay"
     assert s._exact_line.line_width > 2
-    assert "ΔE = E<sub>after</sub> −" in s._standard_part("intro")
+    assert "ΔE = E<sub>after</sub> −" in s.shown_text()
