@@ -41,7 +41,11 @@ TITLE = "Boltzmann machines, hands on"
 #: Bokeh owns ``/static`` (its own JavaScript), so the project's top-level ``static/``
 #: directory is served here instead.
 STATIC_URL = "/assets"
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+#: ``static/`` beside the packages in a checkout; ``explainers/static`` once installed.
+STATIC_DIR = next(
+    (d for d in (Path(__file__).resolve().parents[i] / "static" for i in (2, 1)) if d.is_dir()),
+    Path(__file__).resolve().parents[2] / "static",
+)
 
 DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"
@@ -298,6 +302,42 @@ def serve_kwargs(
     return kwargs
 
 
+def hardened_kwargs(kwargs: Mapping[str, Any], secret: str) -> dict[str, Any]:
+    """``kwargs`` for ``pn.serve`` plus what keeps one hostile client from hurting others.
+
+    Signed session ids (:mod:`.guard`), bounded time to send a request, static files that
+    answer 400/404 rather than 500 (:mod:`.httpsafe`).  The websocket gate itself is put in
+    place by :func:`.guard.install`.
+    """
+    from . import guard, httpsafe
+
+    out = {**kwargs, **guard.signing_kwargs(secret)}
+    out["http_server_kwargs"] = {
+        **httpsafe.HTTP_SERVER_KWARGS,
+        **dict(kwargs.get("http_server_kwargs") or {}),
+    }
+    out["transforms"] = [*kwargs.get("transforms", []), httpsafe.ClientFaultTransform]
+    static = dict(out.pop("static_dirs", None) or {})
+    patterns = list(out.get("extra_patterns", []))
+    for url, path in static.items():
+        route = rf"{url.rstrip('/')}/(.*)"
+        patterns.append((route, httpsafe.SafeStaticFileHandler, {"path": path}))
+    out["extra_patterns"] = patterns
+    return out
+
+
+def _session_secret(env: Mapping[str, str]) -> str:
+    from . import guard
+
+    secret, generated = guard.session_secret(env)
+    if generated:
+        log.info(
+            "No EXPLAINER_SECRET_KEY set: signing session ids with a key generated for this "
+            "run (give every process and machine of one site the same key)."
+        )
+    return secret
+
+
 def _configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(
@@ -305,6 +345,16 @@ def _configure_logging() -> None:
         )
     # One line per HTTP request drowns everything else.
     logging.getLogger("tornado.access").setLevel(logging.WARNING)
+    _protect_log()
+
+
+def _protect_log() -> None:
+    """Clip, summarise and rate-limit every log handler (see :mod:`.logs`)."""
+    import bokeh.server.server  # noqa: F401  (Bokeh adds its own handler on import)
+
+    from . import logs
+
+    logs.install()
 
 
 def serve(
@@ -338,7 +388,11 @@ def serve(
     if options["num_procs"] != 1:
         # Tornado forks the workers and leaves them running when the parent is stopped.
         os.register_at_fork(after_in_child=_terminate_with_parent)
-    pn.serve(dict(routes), verbose=False, **serve_kwargs(options, title))
+    from . import guard
+
+    guard.install()
+    kwargs = hardened_kwargs(serve_kwargs(options, title), _session_secret(env))
+    pn.serve(dict(routes), verbose=False, **kwargs)
 
 
 def _exit_on_sigterm(signum, frame):
