@@ -872,7 +872,7 @@ class RBMTrainer(Section):
             align_items="end",
         )
         controls.append(self._speed_note)
-        readouts = self.readouts.pane
+        readouts = pn.FlexBox(self.readouts.pane, sizing_mode="stretch_width")
         machine = pn.Column(
             pn.FlexBox(
                 pn.pane.Bokeh(self._machine_figure(), sizing_mode="stretch_width", margin=(4, 0)),
