@@ -16,6 +16,8 @@ from .section import PROSE_CSS
 KEY = "summary"
 #: One line per section that opens a step of the story, in story order.
 LINES = ("hopfield", "modern", "sigmoid", "distribution", "annealing", "learning", "rbm")
+# The bullets read like the rest of the prose (PROSE_CSS styles paragraphs only).
+_LIST_CSS = "li { font-family: var(--explainer-serif); font-size: 1.06rem; line-height: 1.6; }"
 _LINK = re.compile(r"\[([^\]]+)\]\(#(\w+)\)")
 
 
@@ -42,7 +44,7 @@ def summary(keys: list[str], embed: bool = False) -> pn.pane.Markdown:
     return pn.pane.Markdown(
         summary_markdown(keys),
         css_classes=["story-summary"],
-        stylesheets=[PROSE_CSS],
+        stylesheets=[PROSE_CSS, _LIST_CSS],
         sizing_mode="stretch_width",
         margin=(24, 0, 16, 0),
         visible=not embed,
