@@ -753,9 +753,7 @@ class RBMTrainer(Section):
         for fig, span in zip((err, ll), self._peak_spans, strict=True):
             fig.add_layout(span)
             themed(fig)
-        # Every figure in this section sits in a FlexBox: a figure placed straight in a
-        # Column next to FlexBox-ed figures leaves the latter unsized (blank) in Chromium
-        # with Panel 1.9 / Bokeh 3.9.
+        # Every figure of this section sits in a FlexBox, none beside one (docs/upstream.md).
         return pn.Column(
             pn.FlexBox(
                 pn.pane.Bokeh(err, sizing_mode="stretch_width", margin=(4, 0)),
