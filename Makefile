@@ -38,10 +38,10 @@ format: $(VENV)/.dev-installed
 
 # Two runs: pytest-playwright keeps an asyncio loop running in the main thread once a browser
 # test has started, so tests that drive asyncio themselves (websocket clients) go first.
-# A test that fails is run again (twice for a real browser, whose timing a busy machine can
-# upset); one that fails every time fails the build.
+# Only real-browser tests are retried (twice: a busy machine can upset a browser's timing);
+# a failure anywhere else is a bug to fix, not to retry.
 test: $(VENV)/.dev-installed system-deps lint
-	$(PY) -m pytest -m "not browser and not appbench" --reruns 1
+	$(PY) -m pytest -m "not browser and not appbench"
 	$(PY) -m pytest -m browser --reruns 2 --reruns-delay 2
 
 bench: $(VENV)/.dev-installed

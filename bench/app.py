@@ -28,11 +28,11 @@ Definitions
   frame has been painted.
 * *Memory per idle session*: RSS growth over N open, idle sessions, divided by N.
 * *Capacity*: the most animating /hopfield sessions for which the slowest tenth still gets
-  ≥ 20 frames/s and the extra browser's slider p95 stays ≤ 250 ms.  "Two processes" means two
-  independent ``app.py`` servers with the crowd split evenly between them (what a load
-  balancer with sticky sessions in front would do; ``EXPLAINER_NUM_PROCS=2`` forks inside one
-  port without session affinity, so a page and its websocket may land in different
-  processes).
+  ≥ 24 frames/s and the extra browser's slider p95 stays ≤ 250 ms (target: ≥ 100 sessions).
+  "Two processes" means two independent ``app.py`` servers with the crowd split evenly
+  between them (what a load balancer with sticky sessions in front would do;
+  ``EXPLAINER_NUM_PROCS=2`` forks inside one port without session affinity, so a page and
+  its websocket may land in different processes).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.deploy.apps import AppProcess, http_get
 
 from .app_clients import RawSession
-from .harness import RESULTS_DIR, Row, report, write_result
+from .harness import RESULTS_DIR, Row, report, update_performance_doc, write_result
 
 MIB = 2**20
 # An unused session lives DEFAULT_SESSION_LIFETIME_MS and is looked for every CHECK_UNUSED_MS, then
@@ -90,7 +90,7 @@ FULL = Plan(
     crowd=30,
     races=10,
     race_runs=1000,
-    ramp_one=(40, 60, 80, 100, 120, 140),
+    ramp_one=(40, 60, 80, 100, 120),
     ramp_two=(60, 100, 120, 140, 160),
     budget_s=720.0,
 )
@@ -400,12 +400,12 @@ class AppBench:
 
     async def animations(self) -> None:
         cases = [
-            ("hopfield", None, "Hopfield grid (/hopfield)", 1.0),
-            ("hopfield", "/", "Hopfield grid on the story page /", 1.0),
-            ("rbm", None, "RBM trainer (/rbm)", 2.0),
-            ("ising", None, "lattice 128×128 (/ising)", 2.0),
+            ("hopfield", None, "Hopfield grid (/hopfield)"),
+            ("hopfield", "/", "Hopfield grid on the story page /"),
+            ("rbm", None, "RBM trainer (/rbm)"),
+            ("ising", None, "lattice 128×128 (/ising)"),
         ]
-        for key, route, name, cpu_target in cases:
+        for key, route, name in cases:
             fps, per_window, idle = await self.frames_in_browser(key, route)
             cpu_ms = statistics.median(per_window)
             spread = (
@@ -415,14 +415,12 @@ class AppBench:
             )
             self.row(f"frames/s reaching Chromium: {name}", f"{fps:.1f} /s", "≥ 30 /s",
                      fps >= 30, fps=fps)  # fmt: skip
-            story = route == "/"
+            # No target: what a frame costs shows in the capacity rows.
             self.row(
                 f"server CPU per frame: {name}",
                 f"{cpu_ms:.2f} ms{spread} (server at rest before Run: "
                 f"{100 * idle:.0f} % of a core)",
-                f"≤ {cpu_target:g} ms" + (" (issue 3)" if cpu_target == 2 else ""),
-                None if story else cpu_ms <= cpu_target,
-                note="info" if story else "",
+                note="info",
                 cpu_ms=cpu_ms,
             )
 
@@ -457,8 +455,8 @@ class AppBench:
             self.row(
                 f"memory per additional idle session ({'story page /' if path == '/' else path})",
                 f"{per / MIB:.2f} MiB (N = {n})",
-                "≤ 1 MiB",
-                per <= MIB,
+                "≤ 2 MiB",
+                per <= 2 * MIB,
                 bytes=per,
             )
             if path == "/hopfield":
@@ -517,8 +515,8 @@ class AppBench:
         self.row(
             f"{n} animating sessions: frames/s per session",
             self.crowd_text(m),
-            "each ≥ 20 /s",
-            m["fps_min"] >= 20,
+            "each ≥ 24 /s",
+            m["fps_min"] >= 24,
             **m,
         )
         self.row(
@@ -623,21 +621,23 @@ class AppBench:
             )
             per_frame.append(m["cpu_ms_per_frame"])
             log(tried[-1])
-            if m["fps_p10"] >= 20 and m["p95"] <= 250:
+            if m["fps_p10"] >= 24 and m["p95"] <= 250:
                 held = n
             else:
                 reason = f"N = {n} broke it"
                 break
         sessions[:] = [x for srv in servers for x in per_server[srv.url]]
         label = "two processes" if two else "one process"
-        # What the CPU cost alone allows: sessions × 20 frames/s × CPU per frame = one core
+        # What the CPU cost alone allows: sessions × 24 frames/s × CPU per frame = one core
         # per process (the event loop is one thread), if nothing else wanted the CPU.
-        bound = len(servers) * 1000 / (20 * statistics.median(per_frame)) if per_frame else 0
+        bound = len(servers) * 1000 / (24 * statistics.median(per_frame)) if per_frame else 0
         self.row(
-            f"capacity, {label}: animating sessions held at ≥ 20 frames/s, slider p95 ≤ 250 ms",
+            f"capacity, {label}: animating sessions held at ≥ 24 frames/s, slider p95 ≤ 250 ms",
             f"{held or '< ' + str(sizes[0])} sessions ({reason}; {'; '.join(tried)}); "
             f"CPU-bound ceiling ≈ {bound:.0f} sessions",
-            note="info",
+            "≥ 100 sessions" if not two else "—",
+            held >= 100 if not two else None,
+            note="" if not two else "info",
             held=held,
             ceiling=bound,
         )
@@ -695,6 +695,8 @@ def main(argv: list[str] | None = None) -> None:
     text = report(title, bench.rows, notes)
     out = args.out or RESULTS_DIR / ("app-quick.md" if args.quick else "app.md")
     write_result(text, out)
+    if not args.quick and args.out is None:  # a full run is the record
+        update_performance_doc("app", text)
     print(text)
     print(f"written to {out}")
 

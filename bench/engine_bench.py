@@ -31,6 +31,7 @@ from .harness import (
     measure,
     report,
     run_python,
+    update_performance_doc,
     write_result,
 )
 
@@ -481,6 +482,8 @@ def main(argv=None) -> list[Row]:
     text = report(title, rows, notes)
     out = args.out or os.path.join(RESULTS_DIR, "engine-quick.md" if cfg.quick else "engine.md")
     write_result(text, out)
+    if not cfg.quick and not args.only and args.out is None:  # a full run is the record
+        update_performance_doc("engine", text)
     print(text)
     return rows
 

@@ -244,6 +244,43 @@ def write_result(text: str, path: str | os.PathLike) -> Path:
     return p
 
 
+PERFORMANCE_DOC = REPO_ROOT / "docs" / "performance.md"
+_DOC_HEAD = """# Performance
+
+Written by the benchmarks (`python -m bench`, `python -m bench.app`), never by hand: each
+section below is replaced by the benchmark that owns it, with the date and commit it ran at.
+Numbers from a shared or busy machine are noisy; each section names the machine and its load.
+"""
+
+
+def _commit() -> str:
+    try:
+        out = subprocess.run(
+            ["git", "describe", "--always", "--dirty"], cwd=REPO_ROOT, capture_output=True,
+            text=True, timeout=10, check=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return out.stdout.strip() or "unknown"
+
+
+def update_performance_doc(key: str, text: str, path: Path = PERFORMANCE_DOC) -> Path:
+    """Put ``text`` (a report) into ``docs/performance.md`` as the section ``key``, stamped
+    with today's date and the commit; the other sections are kept."""
+    start, end = f"<!-- {key} -->", f"<!-- /{key} -->"
+    stamp = f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} at commit `{_commit()}`."
+    block = f"{start}\n{text.rstrip()}\n\n{stamp}\n{end}"
+    old = path.read_text(encoding="utf-8") if path.exists() else _DOC_HEAD
+    if start in old and end in old:
+        before, rest = old.split(start, 1)
+        new = before + block + rest.split(end, 1)[1]
+    else:
+        new = old.rstrip() + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(new, encoding="utf-8")
+    return path
+
+
 def run_python(
     code: str, env: dict[str, str] | None = None, timeout: float = 900.0
 ) -> tuple[float, str]:

@@ -24,12 +24,12 @@ import numpy as np
 from numba.core import types
 from numba.extending import intrinsic
 
+from ._checks import temperature as check_temperature
 from .spins import (
     FIELD_TOL,
     NO_TRACE,
     _chain_kernel,
     _check_network,
-    _check_temperature,
     _field_scale,
     _fields_into,
     _gray_enumerate,
@@ -282,7 +282,7 @@ def exact_boltzmann(W, b, T):
     overflows and the largest weight is exactly 1 whatever the temperature.
     """
     W, b = _check_small(W, b)
-    T = _check_temperature(T)
+    T = check_temperature(T)
     energies, tie_tol = _energies(W, b)
     probs, _ = _weights(energies, T, tie_tol)
     probs *= 1.0 / probs.sum()
@@ -349,7 +349,7 @@ def exact_stats(W, b, T) -> BoltzmannStats:
         ``entropy = log g`` with ``g`` the number of ground states.
     """
     W, b = _check_small(W, b)
-    T = _check_temperature(T)
+    T = check_temperature(T)
     n = W.shape[0]
     energies, tie_tol = _energies(W, b)
     w, e_min = _weights(energies, T, tie_tol)
@@ -369,7 +369,7 @@ def exact_stats(W, b, T) -> BoltzmannStats:
 
 def log_partition(W, b, T) -> float:
     """``log Z`` at temperature ``T > 0`` (natural log), computed stably."""
-    if _check_temperature(T) == 0.0:
+    if check_temperature(T) == 0.0:
         raise ValueError("log Z diverges at T = 0; use free_energy (= ground energy) instead")
     return float(exact_stats(W, b, T).log_z)
 
@@ -512,7 +512,7 @@ def sample_states(
     """
     W, b = _check_network(W, b)
     n = W.shape[0]
-    T = _check_temperature(T)
+    T = check_temperature(T)
     n_samples = int(n_samples)
     between = n if updates_between is None else int(updates_between)
     burn = 100 * n if burn_in is None else int(burn_in)

@@ -29,6 +29,8 @@ import math
 import numba
 import numpy as np
 
+from ._checks import seed_sequence
+from ._checks import temperature as check_temperature
 from ._rng import make_streams, uniform
 
 __all__ = ["COUPLINGS", "METHODS", "T_CRITICAL", "Lattice", "onsager_energy_per_spin"]
@@ -155,16 +157,6 @@ def _overlaps(s, patterns):
 # ------------------------------------------------------------------------ validation
 
 
-def _seed_sequence(seed) -> np.random.SeedSequence:
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(0, 2**63 - 1)))
-    if seed is not None and not isinstance(seed, int | np.integer):
-        raise TypeError(f"seed must be an int, a numpy Generator or None, not {type(seed)!r}")
-    return np.random.SeedSequence(None if seed is None else int(seed))
-
-
 def _as_pm1(x, shape, name) -> np.ndarray:
     arr = np.asarray(x)
     if arr.shape != shape:
@@ -174,16 +166,6 @@ def _as_pm1(x, shape, name) -> np.ndarray:
     if not np.all((arr == 1) | (arr == -1)):
         raise ValueError(f"{name} must contain only -1 and +1")
     return arr.astype(np.int8)
-
-
-def _check_temperature(T) -> float:
-    try:
-        T = float(T)
-    except (TypeError, ValueError):
-        raise TypeError(f"T must be a real number, got {T!r}") from None
-    if not math.isfinite(T) or T < 0.0:
-        raise ValueError(f"T must be finite and >= 0, got {T}")
-    return T
 
 
 def _acceptance_table(T: float, metropolis: bool, q: int) -> np.ndarray:
@@ -204,7 +186,7 @@ def onsager_energy_per_spin(T: float) -> float:
     kind, computed through the arithmetic-geometric mean ``K = pi / (2 agm(1, sqrt(1-k^2)))``.
     At ``T = T_CRITICAL`` the product ``(2 tanh^2 - 1) K`` tends to 0, giving ``-sqrt 2``.
     """
-    T = _check_temperature(T)
+    T = check_temperature(T)
     if T == 0.0:
         return -2.0
     b2 = 2.0 / T
@@ -264,7 +246,7 @@ class Lattice:
             raise ValueError(f"start must be 'random', 'up' or 'down', got {start!r}")
         self.L = L
         self.couplings = couplings
-        ss_couplings, ss_spins, ss_sweeps = _seed_sequence(seed).spawn(3)
+        ss_couplings, ss_spins, ss_sweeps = seed_sequence(seed).spawn(3)
 
         self.patterns = None
         if couplings == "hopfield":
@@ -330,7 +312,7 @@ class Lattice:
 
     def randomize(self, seed=None) -> None:
         """Set every spin to +-1 by a fair coin (from ``seed``, else the lattice's own stream)."""
-        rng = self._rng if seed is None else np.random.default_rng(_seed_sequence(seed))
+        rng = self._rng if seed is None else np.random.default_rng(seed_sequence(seed))
         self._spins[...] = np.where(rng.random((self.L, self.L)) < 0.5, -1, 1)
 
     def set_uniform(self, value=1) -> None:
@@ -355,7 +337,7 @@ class Lattice:
             Heat-bath sets ``s = +1`` with probability ``sigmoid(2h/T)``; Metropolis flips
             with probability ``min(1, exp(-2 s h / T))``.
         """
-        T = _check_temperature(T)
+        T = check_temperature(T)
         if isinstance(n_sweeps, bool) or not isinstance(n_sweeps, int | np.integer):
             raise TypeError(f"n_sweeps must be an int, got {n_sweeps!r}")
         if n_sweeps < 0:

@@ -18,6 +18,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ._checks import temperature as check_temperature
 from .exact import exact_stats, sample_states, state_index
 from .spins import _check_network, energy
 
@@ -62,16 +63,6 @@ def _check_model(W, b, data=None):
     if data is None:
         return W, b
     return W, b, _check_data(data, W.shape[0])
-
-
-def _check_positive_temperature(T) -> float:
-    try:
-        T = float(T)
-    except (TypeError, ValueError):
-        raise TypeError(f"T must be a number, got {T!r}") from None
-    if not (np.isfinite(T) and T > 0.0):
-        raise ValueError(f"learning needs a finite temperature T > 0, got {T}")
-    return T
 
 
 # ------------------------------------------------------------------------ statistics
@@ -129,7 +120,7 @@ def log_likelihood(data, W, b, T=1.0) -> float:
     T : float > 0
     """
     W, b, S = _check_model(W, b, data)
-    T = _check_positive_temperature(T)
+    T = check_temperature(T, positive=True)
     return float(np.mean(_log_probs_of_rows(exact_stats(W, b, T), S, T)))
 
 
@@ -137,7 +128,7 @@ def kl_divergence(data, W, b, T=1.0) -> float:
     """KL(empirical data distribution || model), in nats; 0 only if the model reproduces
     the data's frequencies exactly.  Equals ``-H(data) - log_likelihood(data, W, b, T)``."""
     W, b, S = _check_model(W, b, data)
-    T = _check_positive_temperature(T)
+    T = check_temperature(T, positive=True)
     return _kl_from(exact_stats(W, b, T), S, T)
 
 
@@ -162,7 +153,7 @@ def exact_gradient(W, b, data, T=1.0) -> tuple[np.ndarray, np.ndarray]:
     ``db[i] / T``.
     """
     W, b, S = _check_model(W, b, data)
-    T = _check_positive_temperature(T)
+    T = check_temperature(T, positive=True)
     stats = exact_stats(W, b, T)
     return _difference(*_moments_of(S), stats.m, stats.C)
 
@@ -222,7 +213,7 @@ def sampled_gradient(
     once the chains have mixed, with noise shrinking like 1/sqrt(n_samples).
     """
     W, b, S = _check_model(W, b, data)
-    T = _check_positive_temperature(T)
+    T = check_temperature(T, positive=True)
     n_samples = _check_n_samples(n_samples)
     model = _sampled_moments(W, b, T, n_samples, seed, n_chains, burn_in, updates_between)
     return _difference(*_moments_of(S), *model)
@@ -278,7 +269,7 @@ class BoltzmannLearner:
         if not 1 <= n <= MAX_LEARNING_UNITS:
             raise ValueError(f"n must be in [1, {MAX_LEARNING_UNITS}], got {n}")
         self.n = int(n)
-        self.T = _check_positive_temperature(T)
+        self.T = check_temperature(T, positive=True)
         init_std = float(init_std)
         if not (np.isfinite(init_std) and init_std >= 0):
             raise ValueError(f"init_std must be a finite number >= 0, got {init_std}")

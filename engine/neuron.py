@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._checks import temperature as check_temperature
+
 __all__ = ["p_on"]
 
 
@@ -23,9 +25,7 @@ def p_on(delta_e, T):
     -------
     float or ndarray of float64, same shape as ``delta_e``
     """
-    T = float(T)
-    if not T >= 0.0:  # also rejects NaN
-        raise ValueError(f"temperature must be >= 0, got {T}")
+    T = check_temperature(T, allow_inf=True)
     x = np.asarray(delta_e, dtype=np.float64)
     if T == 0.0:
         out = np.where(x > 0, 1.0, np.where(x < 0, 0.0, 0.5))

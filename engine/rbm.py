@@ -19,6 +19,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from ._checks import seed_sequence
 from ._rng import make_streams, next_u64, randint, uniform
 
 __all__ = ["RBM"]
@@ -297,18 +298,6 @@ def _log_partition(Ws, bs, bo):
 # ----------------------------------------------------------------------------- helpers
 
 
-def _seed_sequence(seed) -> np.random.SeedSequence:
-    if isinstance(seed, np.random.SeedSequence):
-        return seed
-    if isinstance(seed, np.random.Generator):
-        return np.random.SeedSequence(int(seed.integers(0, 2**63 - 1)))
-    if seed is not None and not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an int, a numpy Generator or None, got {type(seed)!r}")
-    if seed is not None and seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
-    return np.random.SeedSequence(None if seed is None else int(seed))
-
-
 def _np_sigmoid(x):
     # tanh form: no overflow warning for large |x|
     return 0.5 * (1.0 + np.tanh(0.5 * x))
@@ -378,7 +367,7 @@ class RBM:
         the same run); any other value starts a new, equally reproducible run.
         """
         if seed is not None or not hasattr(self, "_seed_seq"):
-            self._seed_seq = _seed_sequence(seed)
+            self._seed_seq = seed_sequence(seed)
         ss = self._seed_seq
         # a fresh copy each time: spawn() counts its children, so reusing ``ss`` itself
         # would hand a replay different streams
@@ -539,7 +528,7 @@ class RBM:
         if seed is None:
             # successive dreams differ because this advances the sampling stream
             seed = int(next_u64(self._sample_stream, 0))
-        streams = make_streams(_seed_sequence(seed), n_samples)
+        streams = make_streams(seed_sequence(seed), n_samples)
         if start is None:
             v0 = np.empty((n_samples, self.n_visible))
             for r in range(n_samples):

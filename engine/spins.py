@@ -1,6 +1,6 @@
 """Spins, Hopfield storage and single-site dynamics.
 
-Conventions (see ``shared/DESIGN.md``): units are spins ``s_i`` in {-1, +1}; ``W`` is
+Conventions (also in docs/architecture.md): units are spins ``s_i`` in {-1, +1}; ``W`` is
 symmetric with a zero diagonal; ``E(s) = -sum_{i<j} w_ij s_i s_j - sum_i b_i s_i``; the
 local field is ``h_i = sum_j w_ij s_j + b_i``; a heat-bath (Glauber) update at temperature
 ``T > 0`` sets ``s_i = +1`` with probability ``sigmoid(2 h_i / T)``; at ``T = 0`` it sets
@@ -39,6 +39,7 @@ import math
 import numba
 import numpy as np
 
+from ._checks import temperature as check_temperature
 from ._rng import make_streams
 from ._rng import xoshiro_next as _xoshiro_next
 
@@ -187,13 +188,6 @@ def _check_states(s, n: int, name: str = "s") -> np.ndarray:
     if not np.all(np.abs(a) == 1):
         raise ValueError(f"{name} must contain only -1/+1 values")
     return a
-
-
-def _check_temperature(T) -> float:
-    T = float(T)
-    if not (np.isfinite(T) and T >= 0.0):
-        raise ValueError(f"temperature must be finite and >= 0, got {T}")
-    return T
 
 
 def as_stream(seed) -> np.ndarray:
@@ -704,7 +698,7 @@ class GlauberChain:
 
     @T.setter
     def T(self, value) -> None:
-        self._T = _check_temperature(value)
+        self._T = check_temperature(value)
         self._temps = np.array([self._T])
 
     @property
@@ -846,21 +840,10 @@ def describe_state(s, patterns, names=None) -> tuple[str, int, str]:
 
 
 @numba.njit(cache=True, nogil=True)
-def _all_states(n):
-    """Every ±1 state as int8 rows; row k has s_i = +1 iff bit (n-1-i) of k is set."""
-    N = 1 << n
-    out = np.empty((N, n), dtype=np.int8)
-    for k in range(N):
-        for i in range(n):
-            out[k, i] = 1 if (k >> (n - 1 - i)) & 1 else -1
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
 def _gray_enumerate(W, b, energies, is_min):
     """Energy of every state, walking the states in Gray-code order.
 
-    Fills ``energies[k]`` for the state with index k (order of :func:`_all_states`).
+    Fills ``energies[k]`` for state k, whose unit i is +1 iff bit (n-1-i) of k is set.
     If ``is_min`` has 2^n entries it also flags the single-flip local minima: states where
     no flip lowers the energy, i.e. ``s_i h_i >= -tol`` for every unit (pass an empty
     array to skip that O(n) check per state). Successive Gray codes differ in one unit,

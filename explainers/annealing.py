@@ -50,9 +50,9 @@ N_CELLS = 9
 MIN_RUNS, MAX_RUNS = 10, 1000  # a real server-side cap on one race's work
 SWEEPS_PER_FRAME = 12  # a 500-sweep descent plays in about 1.3 s
 # X is not one of the engine's shapes; it is data, not maths (see the module notes).
-_X = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.int8)
+X_SHAPE = np.array([[1, 0, 1], [0, 1, 0], [1, 0, 1]], dtype=np.int8)
 NAMES = ("T", "O", "X")
-PICTURES = {"T": SHAPES["T"], "O": SHAPES["O"], "X": _X}
+PICTURES = {"T": SHAPES["T"], "O": SHAPES["O"], "X": X_SHAPE}
 
 LABELS = {
     "quench": "Quench (T = 0)",

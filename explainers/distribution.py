@@ -24,8 +24,9 @@ from engine import (
 
 from . import palette as pal
 from .jobs import LatestJob
+from .readouts import Readouts
 from .section import Section
-from .views import ink, legend, readout, themed
+from .views import ink, legend, themed
 
 N_UNITS = 4
 N_STATES = 1 << N_UNITS
@@ -264,14 +265,10 @@ class BoltzmannDistribution(Section):
         self._diagram_pane = pn.pane.HTML("", width=236, height=236, margin=(0, 8, 0, 0))
 
     def _make_readouts(self) -> None:
-        self._z = readout("Z", "–")
-        self._log_z = readout("log Z", "–")
-        self._top = readout("most likely state", "–")
-        self._e_range = readout("energy range", "–")
+        self.readouts = Readouts(
+            "distribution-readouts", ["Z", "log Z", "most likely state", "energy range"], 2
+        )
         self._tv_text = pn.pane.Markdown(NO_SAMPLES_TEXT, margin=(0, 4))
-        for r in (self._z, self._log_z, self._top, self._e_range):
-            r.font_size = "15pt"
-            r.title_size = "10pt"
 
     # -- exact part ------------------------------------------------------------------------
     @param.depends("temperature", *WEIGHT_NAMES, *BIAS_NAMES, watch=True)
@@ -301,10 +298,14 @@ class BoltzmannDistribution(Section):
             )
             self._update_diagram(W, b)
             self._rescale()
-            self._z.value = f"{np.exp(stats.log_z):.4g}"
-            self._log_z.value = f"{stats.log_z:.3f}"
-            self._top.value = f"{glyph_text(stats.states[top])}  p = {probs[top]:.3f}"
-            self._e_range.value = f"{e_lo:+.2f} … {e_hi:+.2f}"
+            self.readouts.update(
+                {
+                    "Z": f"{np.exp(stats.log_z):.4g}",
+                    "log Z": f"{stats.log_z:.3f}",
+                    "most likely state": f"{glyph_text(stats.states[top])}  p = {probs[top]:.3f}",
+                    "energy range": f"{e_lo:+.2f} … {e_hi:+.2f}",
+                }
+            )
 
     def _update_diagram(self, W, b) -> None:
         self._diagram_pane.object = network_svg(W, b)
@@ -496,9 +497,7 @@ class BoltzmannDistribution(Section):
         reset = pn.widgets.Button(label="Default network", width=140)
         reset.on_click(self.reset_network)
 
-        readouts = pn.FlexBox(
-            self._z, self._log_z, self._top, self._e_range, gap="0 18px", align_items="center"
-        )
+        readouts = self.readouts.pane
         top_row = pn.FlexBox(
             self._diagram_pane,
             pn.Column(temperature, readouts, margin=0, styles={"flex": "1 1 300px"}),

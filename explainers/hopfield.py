@@ -355,8 +355,7 @@ class HopfieldGrid(Section):
 
     # -- drawing -----------------------------------------------------------------------
     def _stream(self, updates: list[int], energies: list[float]) -> None:
-        # Plain lists: Bokeh extends them in place, while numpy columns are copied whole
-        # on every stream (it was half of a frame's CPU time).
+        # Plain lists: Bokeh extends them in place; numpy columns are copied on every stream.
         self._trace.stream({"update": updates, "energy": energies})
 
     def _show_readouts(self, live: bool = False) -> None:

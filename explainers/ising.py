@@ -23,11 +23,12 @@ from engine import SHAPES, T_CRITICAL, Lattice, onsager_energy_per_spin, to_spin
 from . import palette as pal
 from .animation import Animator, report_exception
 from .jobs import LatestJob
+from .readouts import Readouts
 from .section import Section
-from .views import SR_ONLY_CSS, HeatMap, LineChart, fix_frame, ink, readout
+from .views import SR_ONLY_CSS, HeatMap, LineChart, fix_frame, ink
 
 SIDES = (32, 64, 128, 256)
-MAX_SWEEPS_PER_FRAME = 20  # a real cap: 20 sweeps of 256 × 256 is already ~30 ms of work
+MAX_SWEEPS_PER_FRAME = 20  # a real cap: a client can send any value
 NAMES = ("T", "L", "O")  # the story's three shapes, drawn big and stored on the lattice
 NOISE = 0.2  # fraction of spins flipped in the Hopfield start
 TRACE_POINTS = 900  # about 30 s of history at 30 frames/s
@@ -35,9 +36,7 @@ IMAGE_PX = 512  # largest width of the lattice picture; it shrinks to fit a phon
 THUMB_PX = 72
 NUMBERS_EVERY_S = 0.5  # readouts refresh at most this often while animating (readable)
 WORDS_EVERY_S = 2.0  # and the sentences for screen readers (nobody listens faster)
-# Up to this many spin updates a batch runs on the event loop itself (≈ 1 ms at 50 M/s):
-# handing it to a worker and back would cost the server more than the sweeps.  Bigger
-# batches (a 256² lattice, many sweeps per frame) go to the pool so other readers wait less.
+# Smaller batches run on the event loop: a trip to a worker and back would cost more.
 INLINE_UPDATES = 64 * 1024
 COUPLING_CHOICES = {"ferromagnet": "ferro", "±J glass": "pmJ", "Hopfield": "hopfield"}
 METHOD_CHOICES = {"heat-bath": "heat-bath", "Metropolis": "metropolis"}
@@ -186,9 +185,7 @@ class SpinLattice(Section):
         )
         self._phase = pn.pane.HTML("", css_classes=["ising-phase"], margin=(4, 4))
         self._decorate_traces()
-        self._sweeps_out = readout("Sweeps", "0")
-        self._energy_out = readout("Energy per spin")
-        self._magnet_out = readout("Magnetisation")
+        self.readouts = Readouts("ising-readouts", ["Sweeps", "Energy per spin", "Magnetisation"])
         self.animator = Animator(self._frame, where="the spin lattice")
         self.animator.param.watch(self._on_running, "running")
         self.reset()
@@ -311,9 +308,14 @@ class SpinLattice(Section):
             self._show_numbers(energy, magnet, overlaps, words)
 
     def _show_numbers(self, energy: float, magnet: float, overlaps, words: bool = True) -> None:
-        self._sweeps_out.value = str(self.sweeps)
-        self._energy_out.value = f"{energy:+.3f}".replace("-", "−")
-        self._magnet_out.value = f"{magnet:+.3f}".replace("-", "−")
+        self.readouts.update(
+            {
+                "Sweeps": str(self.sweeps),
+                "Energy per spin": f"{energy:+.3f}".replace("-", "−"),
+                "Magnetisation": f"{magnet:+.3f}".replace("-", "−"),
+            },
+            announce=words,
+        )
         if words:
             self._alt.object = (
                 f"Spin lattice, {self.L} by {self.L}, after {self.sweeps} sweeps: "
@@ -336,6 +338,7 @@ class SpinLattice(Section):
                 r.glyph.line_width = 1.5
                 r.glyph.line_dash = "dashed"
         self._tc_line = Span(
+            name="ising-critical-temperature",
             location=T_CRITICAL,
             dimension="width",
             y_range_name="temperature",
@@ -344,6 +347,7 @@ class SpinLattice(Section):
             line_alpha=0.8,
         )
         self._exact_line = Span(
+            name="ising-exact-energy",
             location=onsager_energy_per_spin(self.temperature),
             dimension="width",
             line_color=pal.MUTED,
@@ -447,9 +451,7 @@ class SpinLattice(Section):
             self.param.watch(
                 lambda e, v=view: setattr(v, "visible", e.new == "hopfield"), "couplings"
             )
-        readouts = pn.FlexBox(
-            self._sweeps_out, self._energy_out, self._magnet_out, align_items="center"
-        )
+        readouts = self.readouts.pane
         return pn.Column(
             buttons,
             temperature,

@@ -10,7 +10,7 @@ Three parts, every number from :mod:`engine.modern`:
    over the stored letters there.
 3. Capacity. Fraction of random patterns recalled against their number, for the four
    energies on the same patterns, with the theory's counts marked.  Heavy, so it runs on
-   the background pool (:class:`explainers.capacity.Latest`) and a newer request supersedes
+   the background pool (:class:`explainers.jobs.LatestJob`) and a newer request supersedes
    a running one.
 """
 
@@ -35,10 +35,10 @@ from engine import (
 from engine.capacity import ALPHA_C, RETRIEVAL_THRESHOLD
 
 from . import palette as pal
-from .capacity import Latest, fix_frame
-from .hopfield import wrap_row
+from .jobs import LatestJob
+from .readouts import Readouts
 from .section import PROSE_CSS, Section
-from .views import HeatMap, ink, lean, readout, themed
+from .views import HeatMap, fix_frame, ink, lean, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
 N_UNITS = SIDE * SIDE
@@ -212,14 +212,15 @@ class ModernHopfield(Section):
         self._store_text = pn.pane.HTML("", margin=(0, 4))
         self._beta_text = pn.pane.HTML("", css_classes=["modern-beta-text"], margin=(0, 4))
         self._cap_text = pn.pane.HTML("", css_classes=["modern-capacity-text"], margin=(0, 4))
-        self._blend_out = readout("Letters in the blend, 1/Σw²")
-        self._top_out = readout("Largest weight")
-        self._iter_out = readout("Updates to the fixed point")
+        self.readouts = Readouts(
+            "modern-readouts",
+            ["Letters in the blend, 1/Σw²", "Largest weight", "Updates to the fixed point"],
+        )
         self._progress = pn.indicators.Progress(
             value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
         )
-        self._cap_job = Latest(
-            _compute_capacity, self._show_capacity, self._cap_progress, "the capacity curves"
+        self.capacity_job = LatestJob(
+            _compute_capacity, self._show_capacity, self._cap_progress, where="the capacity curves"
         )
         self._show_start()
         self._update_attention()
@@ -350,10 +351,16 @@ class ModernHopfield(Section):
         with pn.io.hold():
             self._attention_src.data = {"letter": list(names), "weight": weights}
             self._draw(self._fixed, fixed)
-            self._blend_out.value = f"{blend_size(weights):.2f}"
-            self._top_out.value = f"{weights[top]:.2f} ({names[top]})"
             iterations = energies.size - 1
-            self._iter_out.value = f"{iterations}" if iterations < MAX_ITER else f"> {MAX_ITER}"
+            self.readouts.update(
+                {
+                    "Letters in the blend, 1/Σw²": f"{blend_size(weights):.2f}",
+                    "Largest weight": f"{weights[top]:.2f} ({names[top]})",
+                    "Updates to the fixed point": (
+                        f"{iterations}" if iterations < MAX_ITER else f"> {MAX_ITER}"
+                    ),
+                }
+            )
             self._beta_text.object = self.text(
                 "beta_state",
                 beta=f"{self.beta:.3f}",
@@ -369,7 +376,7 @@ class ModernHopfield(Section):
         self._progress.value = 0
         self._cap_text.object = "<i>computing the curves…</i>"
         if self._loaded:
-            self._cap_job.request(self.cap_n)
+            self.capacity_job.request(self.cap_n)
 
     def _cap_progress(self, fraction: float, _partial) -> None:
         self._progress.value = int(round(100 * fraction))
@@ -517,7 +524,7 @@ class ModernHopfield(Section):
                 ),
             ),
             pn.pane.Bokeh(self._attention_figure(), sizing_mode="stretch_width"),
-            pn.FlexBox(self._blend_out, self._top_out, self._iter_out, align_items="center"),
+            self.readouts.pane,
             self._beta_text,
             sizing_mode="stretch_width",
         )

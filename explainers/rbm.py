@@ -40,7 +40,6 @@ import panel as pn
 import param
 from bokeh.models import (
     ColumnDataSource,
-    Div,
     FactorRange,
     HoverTool,
     Label,
@@ -55,6 +54,7 @@ from engine import RBM, SHAPES
 from . import palette as pal
 from .animation import Animator, notify
 from .jobs import LatestJob
+from .readouts import Readouts
 from .section import PROSE_CSS, Section
 from .views import SR_ONLY_CSS, PixelGrid, ServerRange, ink, legend, themed
 
@@ -77,8 +77,8 @@ N_DREAMS = 240  # chains per Dream; the fractions are over all of them
 SHOWN_DREAMS = 12  # ... and this many are drawn
 DREAM_COLS = 6
 MAX_SPEED = 50  # training steps per frame: a real cap, a client can send any value
-#: Gibbs round trips (summed over chains) one frame may spend: about 1-2 ms here.  CD-1 at
-#: full speed uses 1500; PCD or large k get fewer steps per frame instead of slow frames.
+#: Gibbs round trips (summed over chains) one frame may spend: PCD or a large k get fewer
+#: steps per frame rather than slow frames.
 MAX_WORK = 3000
 TABLE_CSS = """
 table { border-collapse: collapse; font-size: .9em; margin-bottom: .3em; }
@@ -86,13 +86,6 @@ th, td { padding: .15em .6em; text-align: right; font-variant-numeric: tabular-n
 th.row { text-align: left; padding-left: 0; }
 tr + tr { border-top: 1px solid color-mix(in srgb, currentColor 20%, transparent); }
 """
-READOUT_CSS = """
-:host { color: var(--explainer-ink, inherit); font-family: var(--explainer-sans, sans-serif); }
-.ros { display: flex; flex-wrap: wrap; gap: .2em 1.6em; }
-.ro .t { font-size: .8rem; color: var(--explainer-muted, #666); }
-.ro .v { font-size: 1.35rem; font-variant-numeric: tabular-nums; }
-"""
-
 
 FIELDS_WIDTH = 4 * N_HIDDEN - 1  # four 3×3 fields side by side, one empty column between
 
@@ -215,6 +208,7 @@ class RBMTrainer(Section):
         # The best point so far is marked on both curves by a dotted line.
         self._peak_spans = [
             Span(
+                name="rbm-peak-line",
                 location=0,
                 dimension="height",
                 line_color=pal.ACCENT,
@@ -231,12 +225,10 @@ class RBMTrainer(Section):
         self._best = (-math.inf, 0)
         self._peak_shown = True
         self._scale = 0.0
-        # The live numbers are one Bokeh Div: setting its text is a single property change,
-        # far cheaper per frame than four Panel indicators (each goes through Panel's
-        # parameter and theme machinery, about 1 ms apiece on this machine).
-        self.readouts: dict[str, str] = {}
-        self._readouts = Div(
-            text="", name="rbm-readouts", sizing_mode="stretch_width", stylesheets=[READOUT_CSS]
+        self.readouts = Readouts(
+            "rbm-readouts",
+            ["Step", "Reconstruction error", "Log-likelihood (exact)", "Exact p(T) · p(L) · p(O)"],
+            per_row=2,
         )
         # The four receptive fields are one 3×15 image (3×3 blocks with NaN gaps between
         # them): a frame then sends one small image for all four.
@@ -435,21 +427,21 @@ class RBMTrainer(Section):
             span.location = step
         self._peak_shown = True
 
+    @property
+    def best(self) -> tuple[float, int]:
+        """``(log-likelihood, step)`` of the best point of this run so far."""
+        return self._best
+
     def _update_readouts(self, step: int, err: float, ll: float, lp: np.ndarray) -> None:
         p = np.exp(lp)
-        self.readouts = {
-            "Step": str(step),
-            "Reconstruction error": f"{err:.2e}" if err < 0.01 else f"{err:.3f}",
-            "Log-likelihood (exact)": f"{ll:.2f}".replace("-", "−"),
-            "Exact p(T) · p(L) · p(O)": " · ".join(_pct(x) for x in p),
-        }
-        self._readouts.text = (
-            '<div class="ros">'
-            + "".join(
-                f'<div class="ro"><div class="t">{k}</div><div class="v">{v}</div></div>'
-                for k, v in self.readouts.items()
-            )
-            + "</div>"
+        self.readouts.update(
+            {
+                "Step": str(step),
+                "Reconstruction error": f"{err:.2e}" if err < 0.01 else f"{err:.3f}",
+                "Log-likelihood (exact)": f"{ll:.2f}".replace("-", "−"),
+                "Exact p(T) · p(L) · p(O)": " · ".join(_pct(x) for x in p),
+            },
+            announce=not self.animator.running,
         )
 
     def _update_fields(self, live: bool) -> None:
@@ -784,10 +776,7 @@ class RBMTrainer(Section):
             align_items="end",
         )
         controls.append(self._speed_note)
-        readouts = pn.FlexBox(
-            pn.pane.Bokeh(self._readouts, sizing_mode="stretch_width", margin=(0, 4)),
-            sizing_mode="stretch_width",
-        )
+        readouts = self.readouts.pane
         lesson = pn.pane.Markdown(
             "**What to look for.** The log-likelihood is exact: with four hidden units the "
             "sum over hidden states has only 16 terms, so p(v) is computed, not estimated. "

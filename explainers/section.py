@@ -219,6 +219,11 @@ class Section(pn.viewable.Viewer):
                 return found
         raise KeyError(f"{self.key} has no data source named {name!r}")
 
+    @property
+    def notice(self) -> str:
+        """The messages about refused or clamped values now shown ("" when none)."""
+        return self._notice.object if self._notice.visible else ""
+
     def shown_text(self) -> str:
         """The text of every visible text pane, in layout order: what a reader can read."""
         kinds = (pn.pane.HTML, pn.pane.Markdown, pn.pane.Alert, pn.pane.LaTeX)

@@ -11,8 +11,9 @@ from bokeh.plotting import figure
 from engine import p_on
 
 from . import palette as pal
+from .readouts import Readouts
 from .section import Section
-from .views import ink, readout, themed
+from .views import ink, themed
 
 DE_RANGE = 8.0  # the plot's ΔE axis runs from -8 to +8
 
@@ -54,7 +55,8 @@ class StochasticNeuron(Section):
             {"de": x, "p": p_on(x, self.temperature)}, name="sigmoid-curve"
         )
         self._point = ColumnDataSource({"de": [self.delta_e], "p": [self.p]}, name="sigmoid-point")
-        self._readout = readout("p(turn on)", f"{self.p:.2f}")
+        self.readouts = Readouts("sigmoid-readouts", ["p(turn on)"], width=140)
+        self.readouts.update({"p(turn on)": f"{self.p:.2f}"})
 
     @property
     def p(self) -> float:
@@ -67,7 +69,7 @@ class StochasticNeuron(Section):
         with pn.io.hold():
             self._curve.patch({"p": [(slice(0, len(x)), p_on(x, self.temperature))]})
             self._point.patch({"de": [(0, self.delta_e)], "p": [(0, self.p)]})
-            self._readout.value = f"{self.p:.2f}"
+            self.readouts.update({"p(turn on)": f"{self.p:.2f}"})
 
     def _figure(self) -> figure:
         fig = figure(
@@ -107,7 +109,7 @@ class StochasticNeuron(Section):
             pn.widgets.FloatSlider.from_param(
                 self.param.delta_e, label="ΔE", step=0.1, format="+0.0", width=240
             ),
-            self._readout,
+            self.readouts.pane,
             align_items="center",
         )
         limits = pn.pane.Markdown(

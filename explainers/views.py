@@ -319,8 +319,7 @@ class ServerRange:
 
     Bokeh's automatic ``DataRange1d`` refits itself in the browser after every redraw and
     sends its new start and end back to the server: one incoming message per range per
-    frame, which the server must parse and apply.  Measured on ``/hopfield``, that echo
-    cost the server more CPU than drawing the frame.  This range is set by the server, and
+    frame, which the server must parse and apply.  This range is set by the server, and
     only when the data leave it or fill less than ``fill`` of it, so most frames carry no
     range change at all and nothing comes back.
 
@@ -567,13 +566,6 @@ def legend(low: str, high: str, palette: list[str], width: int = 220) -> pn.pane
         f"<span>{high}</span></div>"
     )
     return pn.pane.HTML(html, margin=(0, 4))
-
-
-def readout(label: str, value: str = "–") -> pn.indicators.String:
-    """A labelled live number (energy, updates, Z, p ...)."""
-    return pn.indicators.String(
-        label=label, value=value, default_color="var(--explainer-ink, inherit)", font_size="20pt"
-    )
 
 
 def picture_html(

@@ -13,6 +13,13 @@
     return null;
   }
   window.explainerDeepFind = (selector) => deepFind(document, selector);
+  function deepFindAll(root, selector, out = []) {
+    out.push(...root.querySelectorAll(selector));
+    for (const el of root.querySelectorAll("*")) {
+      if (el.shadowRoot) deepFindAll(el.shadowRoot, selector, out);
+    }
+    return out;
+  }
 
   // The title of section `key`: the real one, or its placeholder's (explainers/site/lazy.py)
   // while the section is not built yet.
@@ -55,6 +62,12 @@
     following = null;
   }
   const idle = () => !window.Bokeh || Bokeh.documents.every((d) => d.is_idle);
+  // Placeholders near the viewport are about to be built and will move what is below them.
+  const buildingNear = () =>
+    deepFindAll(document, "section.section-placeholder:not(.failed)").some((box) => {
+      const r = box.getBoundingClientRect();
+      return r.bottom > -1.25 * window.innerHeight && r.top < 2.25 * window.innerHeight;
+    });
   function follow(key) {
     stopFollowing();
     following = { key, tries: 160, stable: 0, timer: null };
@@ -69,7 +82,7 @@
         const atBottom = scroller.scrollTop + window.innerHeight >= scroller.scrollHeight - 1;
         const there = Math.abs(top) <= 2 || (top > 0 && atBottom);
         if (!there) jumpTo(el, "instant");
-        following.stable = there && idle() ? following.stable + 1 : 0;
+        following.stable = there && idle() && !buildingNear() ? following.stable + 1 : 0;
       }
       following.tries -= 1;
       if (following.stable >= 4 || following.tries <= 0) stopFollowing();

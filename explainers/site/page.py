@@ -11,18 +11,17 @@ import html
 import importlib
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 import panel as pn
 
 from ..animation import report_exception, tab_visibility
 from ..section import Section
 from .lazy import build_when_wanted, eager_sections, lazy_section
+from .serving import STATIC_DIR as STATIC  # noqa: F401 (kept for callers of page.STATIC)
 from .serving import TITLE
 
 log = logging.getLogger("explainers")
 
-STATIC = Path(__file__).resolve().parents[2] / "static"
 
 # Story order: memory, how much fits, temperature, probability, the physics, annealing,
 # learning, and the restricted machine that makes learning cheap.

@@ -41,7 +41,11 @@ TITLE = "Boltzmann machines, hands on"
 #: Bokeh owns ``/static`` (its own JavaScript), so the project's top-level ``static/``
 #: directory is served here instead.
 STATIC_URL = "/assets"
-STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
+#: ``static/`` beside the packages in a checkout; ``explainers/static`` once installed.
+STATIC_DIR = next(
+    (d for d in (Path(__file__).resolve().parents[i] / "static" for i in (2, 1)) if d.is_dir()),
+    Path(__file__).resolve().parents[2] / "static",
+)
 
 DEFAULT_PORT = 5006
 DEFAULT_ADDRESS = "127.0.0.1"

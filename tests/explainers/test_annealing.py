@@ -55,9 +55,9 @@ def race_rows(a) -> dict[str, dict[str, int]]:
 
 
 def test_network_is_t_o_x_hebbian(a):
-    expected = to_spins(np.array([SHAPES["T"].ravel(), SHAPES["O"].ravel(), mod._X.ravel()]))
+    expected = to_spins(np.array([SHAPES["T"].ravel(), SHAPES["O"].ravel(), mod.X_SHAPE.ravel()]))
     np.testing.assert_array_equal(a.network[2], expected)
-    np.testing.assert_allclose(a._W, hebbian(expected))
+    np.testing.assert_allclose(a.network[0], hebbian(expected))
 
 
 def test_spurious_valleys_are_shallower_than_every_memory(a):

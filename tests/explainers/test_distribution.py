@@ -23,6 +23,8 @@ from explainers.distribution import (
     iid_tv_scale,
 )
 
+from .deferred import DeferredPool
+
 
 def make(**params) -> BoltzmannDistribution:
     s = BoltzmannDistribution(**params)
@@ -67,11 +69,12 @@ def test_temperature_changes_bars_and_readouts():
     np.testing.assert_allclose(p, exact_boltzmann(s.W, s.b, 3.0)[2], rtol=1e-12)
     assert p.sum() == pytest.approx(1.0)
     log_z = log_partition(s.W, s.b, 3.0)
-    assert float(s._log_z.value) == pytest.approx(log_z, abs=1e-3)
-    assert float(s._z.value) == pytest.approx(np.exp(log_z), rel=1e-3)
+    assert float(s.readouts["log Z"]) == pytest.approx(log_z, abs=1e-3)
+    assert float(s.readouts["Z"]) == pytest.approx(np.exp(log_z), rel=1e-3)
     top = int(np.argmax(p))
-    assert s._top.value.startswith(glyph_text(exact_boltzmann(s.W, s.b, 3.0)[0][top]))
-    assert f"{p[top]:.3f}" in s._top.value
+    states = exact_boltzmann(s.W, s.b, 3.0)[0]
+    assert s.readouts["most likely state"].startswith(glyph_text(states[top]))
+    assert f"{p[top]:.3f}" in s.readouts["most likely state"]
 
 
 def test_editing_a_weight_or_bias_changes_bars_and_diagram():
@@ -83,10 +86,10 @@ def test_editing_a_weight_or_bias_changes_bars_and_diagram():
     p = bars(s)[0]
     assert not np.allclose(p, before)
     np.testing.assert_allclose(p, exact_boltzmann(W, s.b, 1.0)[2], rtol=1e-12)
-    assert "-2.00" in s._diagram_pane.object
+    assert "-2.00" in s.shown_text()
     s.b4 = 1.5
     np.testing.assert_allclose(bars(s)[0], exact_boltzmann(s.W, s.b, 1.0)[2], rtol=1e-12)
-    assert "b4 = +1.50" in s._diagram_pane.object  # the text alternative
+    assert "b4 = +1.50" in s.shown_text()  # the text alternative
     s.reset_network()
     assert {k: getattr(s, k) for k in DEFAULT_WEIGHTS} == DEFAULT_WEIGHTS
     assert {k: getattr(s, k) for k in DEFAULT_BIASES} == DEFAULT_BIASES
@@ -141,7 +144,7 @@ def test_sample_overlays_the_engines_sampler_and_tv_falls_like_one_over_root_n()
     assert tv[-1] < tv[0] / 10
     first, last = tv[: len(tv) // 3].mean(), tv[-(len(tv) // 3) :].mean()
     assert last < first / 5
-    assert "50,000" in s._tv_text.object
+    assert "50,000" in s.shown_text()
 
 
 def test_samples_follow_edits_while_shown_and_clear_stops_them():
@@ -169,32 +172,28 @@ def test_new_seed_draws_a_different_run():
 
 def test_a_stale_run_is_discarded_and_redone():
     """A run that finishes after the settings moved on is never drawn."""
-    s = make(n_samples=300, seed=2)
+    pool = DeferredPool()
+    s = make(n_samples=300, seed=1)
+    s.sampler.runner = pool
     s.request_sample()
-    stale = {
-        "n": 300,
-        "freq": np.full(16, 1 / 16),
-        "checkpoints": np.array([10, 300]),
-        "tv": np.array([0.5, 0.1]),
-        "guide": np.array([0.5, 0.1]),
-    }
-    s._job_running = True
-    s._sample_done(stale, generation=s._generation - 1)
-    ref = empirical_distribution(
-        state_index(sample_states(s.W, s.b, 1.0, 300, seed=2)), 4
-    )  # redone with the current settings
+    s.seed = 2  # the settings move on while the first run is out
+    pool.run_next()  # the first run ends: dropped, and the newest starts
+    assert len(s.samples.data["freq"]) == 0 and len(pool.jobs) == 1
+    pool.run_next()
+    ref = empirical_distribution(state_index(sample_states(s.W, s.b, 1.0, 300, seed=2)), 4)
     np.testing.assert_allclose(s.samples.data["freq"], ref)
+    assert not s.sampler.busy
 
 
 def test_a_run_finishing_after_clear_is_not_drawn():
+    pool = DeferredPool()
     s = make(n_samples=300)
+    s.sampler.runner = pool
     s.request_sample()
-    result, generation = s.last_sample, s._generation
-    s.clear_samples()
-    s._job_running = True  # as if that run were still going when Clear was pressed
-    s._sample_done(result, generation)
-    assert s._job_running is False
-    assert len(s.samples.data["freq"]) == 0 and not s._showing_samples
+    s.clear_samples()  # while that run is still going
+    pool.run_next()
+    assert not s.sampler.busy
+    assert len(s.samples.data["freq"]) == 0 and s.last_sample is None
 
 
 def test_a_failing_sampler_unlocks_and_reports(monkeypatch):
@@ -206,7 +205,7 @@ def test_a_failing_sampler_unlocks_and_reports(monkeypatch):
     monkeypatch.setattr(mod, "sample_states", boom)
     s = make()
     s.request_sample()  # must not raise
-    assert s._job_running is False
+    assert not s.sampler.busy
     assert len(s.samples.data["freq"]) == 0
 
 
@@ -230,7 +229,7 @@ def test_bad_values_are_clamped_or_refused_with_a_message():
     assert s.seed == 0
     assert s.w13 == DEFAULT_WEIGHTS["w13"]
     assert len(msgs) == 7
-    assert s._notice.visible
+    assert s.notice
     np.testing.assert_allclose(bars(s)[0], exact_boltzmann(s.W, s.b, 0.05)[2], rtol=1e-12)
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import panel as pn
 import pytest
 
 from engine import SHAPES, T_CRITICAL, Lattice, onsager_energy_per_spin
 from explainers import ising as mod
 from explainers.ising import NAMES, NOISE, SpinLattice, big_shape, stored_pictures
+
+from .deferred import DeferredPool
 
 
 @pytest.fixture
@@ -18,11 +21,17 @@ def section():
 
 
 def shown_image(s: SpinLattice) -> np.ndarray:
-    return np.asarray(s._image.source.data["image"][0])[::-1]  # stored bottom-up
+    return np.asarray(s.source("ising-lattice").data["image"][0])[::-1]  # stored bottom-up
+
+
+def figure_with(s: SpinLattice, source: str):
+    figs = [p.object for p in s.__panel__().select(pn.pane.Bokeh)]
+    (fig,) = [f for f in figs if f.select_one({"name": source})]
+    return fig
 
 
 def traces(s: SpinLattice) -> dict[str, np.ndarray]:
-    return {k: np.asarray(v) for k, v in s._traces.source.data.items()}
+    return {k: np.asarray(v) for k, v in s.source("ising-traces").data.items()}
 
 
 def test_big_shapes_are_the_story_shapes_blown_up():
@@ -46,9 +55,9 @@ def test_sweeps_change_the_lattice_and_the_picture(section):
     after = s.lattice.snapshot()
     assert not np.array_equal(before, after)
     np.testing.assert_array_equal(shown_image(s), after)
-    assert s.sweeps == 3 and s._sweeps_out.value == "3"
+    assert s.sweeps == 3 and s.readouts["Sweeps"] == "3"
     up = 100 * np.mean(after == 1)
-    assert f"after 3 sweeps: {up:.0f}% of spins up" in s._alt.object
+    assert f"after 3 sweeps: {up:.0f}% of spins up" in s.shown_text()
 
 
 def test_the_section_runs_the_engines_dynamics(section):
@@ -74,7 +83,7 @@ def test_traces_carry_the_engines_energy_and_magnetisation(section):
     assert np.all(t["temperature"][1:] == 1.5)
     # Cooling a ferromagnet well below T_c lowers the energy from the random start's ~0.
     assert t["energy"][0] > -0.3 and t["energy"][-1] < -1.2
-    assert s._energy_out.value == f"{s.lattice.energy_per_spin():+.3f}".replace("-", "−")
+    assert s.readouts["Energy per spin"] == f"{s.lattice.energy_per_spin():+.3f}".replace("-", "−")
 
 
 def test_reset_keeps_the_seed_and_reproduces_the_run(section):
@@ -103,8 +112,9 @@ def test_L_and_couplings_rebuild_the_lattice(section):
     s.L = 64
     assert s.lattice.L == 64 and s.sweeps == 0
     assert shown_image(s).shape == (64, 64)
-    assert s._image.figure.x_range.end == 64
-    assert s._image.figure.renderers[0].glyph.dw == 64
+    fig = figure_with(s, "ising-lattice")
+    assert fig.x_range.end == 64
+    assert fig.renderers[0].glyph.dw == 64
     assert len(traces(s)["sweep"]) == 1
     s.couplings = "pmJ"
     assert s.lattice.couplings == "pmJ"
@@ -121,14 +131,15 @@ def test_hopfield_starts_noisy_and_recalls_its_picture_when_cold(section):
     m0 = lat.overlaps()[NAMES.index("L")]
     # NOISE of the spins flipped: overlap 1 - 2 NOISE, give or take the binomial spread.
     assert abs(m0 - (1 - 2 * NOISE)) < 4 * 2 * np.sqrt(NOISE * (1 - NOISE) / 32**2)
-    for t, pic in zip(s._thumbs, stored_pictures(32), strict=True):
-        np.testing.assert_array_equal(np.asarray(t.source.data["image"][0])[::-1], pic)
+    for name, pic in zip(NAMES, stored_pictures(32), strict=True):
+        shown = np.asarray(s.source(f"ising-stored-{name}").data["image"][0])[::-1]
+        np.testing.assert_array_equal(shown, pic)
     for _ in range(5):
         s.advance(20)
     m = s.lattice.overlaps()
     assert m[NAMES.index("L")] > 0.95
-    assert "L: m = +" in s._overlap_text.object
-    assert f"{m[NAMES.index('L')]:+.2f}" in s._overlap_text.object
+    assert "L: m = +" in s.shown_text()
+    assert f"{m[NAMES.index('L')]:+.2f}" in s.shown_text()
 
 
 def test_caps_are_enforced_in_the_params(section):
@@ -167,43 +178,35 @@ def test_bad_link_values_are_refused_or_clamped_with_a_message(section):
     assert s.temperature == 2.0 and s.method == "heat-bath"
     assert s.couplings == "pmJ" and s.lattice.couplings == "pmJ"
     assert s.seed == 0
-    assert len(msgs) == 5 and s._notice.visible
+    assert len(msgs) == 5 and s.notice
 
 
 def test_a_busy_tick_is_skipped_not_queued(section):
     s = section
-    s._inflight = object()
-    s._frame()
-    assert s.skipped == 1 and s.sweeps == 0
-    s._inflight = None
-    s.sweeps_per_frame = 4
-    s._frame()
-    assert s.sweeps == 4
+    pool = DeferredPool()
+    s.sweeper.runner = pool
+    s.animator.tick()
+    s.animator.tick()  # the first batch is still out: skipped
+    assert s.skipped == 1 and len(pool.jobs) == 1 and s.sweeps == 0
+    pool.run_next()
+    assert s.sweeps == s.sweeps_per_frame
 
 
-def test_results_of_a_replaced_lattice_are_dropped(monkeypatch, section):
+def test_results_of_a_replaced_lattice_are_dropped(section):
     s = section
-    jobs = []
-    monkeypatch.setattr(
-        mod, "run_in_background", lambda job, done, *a, **k: jobs.append((job, done))
-    )
+    pool = DeferredPool()
+    s.sweeper.runner = pool
     s.advance(3)
     s.advance(3)  # still in flight: ignored
-    assert len(jobs) == 1
+    assert len(pool.jobs) == 1
     s.reset()
-    job, done = jobs.pop()
-    done(job(lambda f: None))
+    pool.run_next()
     assert s.sweeps == 0 and len(traces(s)["sweep"]) == 1
-    # Batches of the current lattice drawn out of order: the older one is dropped.
     s.advance(2)
-    job1, done1 = jobs.pop()
-    r1 = job1(None)  # swept, but its drawing is still queued
-    s.advance(5)  # the slot is free again
-    job2, done2 = jobs.pop()
-    r2 = job2(None)
-    done2(r2)
-    done1(r1)
-    assert s.sweeps == 7 and list(traces(s)["sweep"]) == [0, 7]
+    pool.run_next()
+    s.advance(5)
+    pool.run_next()
+    assert s.sweeps == 7 and list(traces(s)["sweep"]) == [0, 2, 7]
 
 
 def test_an_error_in_a_frame_pauses_and_is_reported(monkeypatch, section):
@@ -216,7 +219,7 @@ def test_an_error_in_a_frame_pauses_and_is_reported(monkeypatch, section):
 
     monkeypatch.setattr(s.lattice, "sweep", broken)
     s.advance(1)
-    assert len(reported) == 1 and s._inflight is None and not s.animator.running
+    assert len(reported) == 1 and not s.sweeper.busy and not s.animator.running
     monkeypatch.undo()
     s.reset()
     s.advance(1)
@@ -227,13 +230,15 @@ def test_critical_temperature_guides(section):
     s = section
     s.set_critical()
     assert s.temperature == pytest.approx(T_CRITICAL, abs=1e-3)
-    assert "critical" in s._phase.object
-    assert s._tc_line.location == T_CRITICAL and s._tc_line.visible
+    assert "critical" in s.shown_text()
+    tc = figure_with(s, "ising-traces").select_one({"name": "ising-critical-temperature"})
+    exact = figure_with(s, "ising-traces").select_one({"name": "ising-exact-energy"})
+    assert tc.location == T_CRITICAL and tc.visible
     s.temperature = 1.0
-    assert s._exact_line.location == onsager_energy_per_spin(1.0) and s._exact_line.visible
-    assert "below" in s._phase.object
+    assert exact.location == onsager_energy_per_spin(1.0) and exact.visible
+    assert "below" in s.shown_text()
     s.couplings = "pmJ"
-    assert not s._exact_line.visible and not s._tc_line.visible
+    assert not exact.visible and not tc.visible
 
 
 def test_live_frames_thin_the_readouts_and_a_pause_makes_them_exact(section):
@@ -241,9 +246,9 @@ def test_live_frames_thin_the_readouts_and_a_pause_makes_them_exact(section):
     s.animator.running = True  # as while animating (outside a server nothing ticks)
     s.advance(1)
     s.advance(1)  # within half a second of the first: numbers left for later
-    assert s.sweeps == 2 and s._sweeps_out.value != "2"
+    assert s.sweeps == 2 and s.readouts["Sweeps"] != "2"
     s.animator.pause()
-    lat = s._lattice
-    assert s._sweeps_out.value == "2"
-    assert s._energy_out.value == f"{lat.energy_per_spin():+.3f}".replace("-", "−")
-    assert "after 2 sweeps" in s._alt.object
+    lat = s.lattice
+    assert s.readouts["Sweeps"] == "2"
+    assert s.readouts["Energy per spin"] == f"{lat.energy_per_spin():+.3f}".replace("-", "−")
+    assert "after 2 sweeps" in s.shown_text()

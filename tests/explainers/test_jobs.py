@@ -5,27 +5,7 @@ from __future__ import annotations
 
 from explainers.jobs import LatestJob
 
-
-class DeferredPool:
-    """Stand-in for run_in_background that keeps jobs until the test runs them."""
-
-    def __init__(self):
-        self.jobs = []
-
-    def __call__(self, job, on_done, on_progress=None, where="", inline=False):
-        self.jobs.append((job, on_done, on_progress))
-
-    def run_next(self):
-        job, on_done, on_progress = self.jobs.pop(0)
-        seen = []
-
-        def progress(f):
-            seen.append(f)
-            if on_progress is not None:
-                on_progress(f)
-
-        on_done(job(progress))
-        return seen
+from .deferred import DeferredPool
 
 
 def test_a_click_storm_supersedes_instead_of_queueing():

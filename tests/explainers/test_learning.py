@@ -201,7 +201,7 @@ def test_bad_values_are_clamped_or_refused_with_a_message():
     assert s.n_samples == 10
     assert s.steps_per_frame == 20
     assert s.seed == 1
-    assert len(msgs) == 6 and s._notice.visible
+    assert len(msgs) == 6 and s.notice
 
 
 def test_out_of_range_values_set_directly_are_refused_server_side():

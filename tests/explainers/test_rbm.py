@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import panel as pn
 import param
 import pytest
 from hypothesis import given, settings
@@ -32,6 +33,24 @@ from explainers.rbm import (
 T = SHAPES["T"].ravel().astype(float)
 
 
+def figure_with(s: RBMTrainer, source: str):
+    figs = [p.object for p in s.__panel__().select(pn.pane.Bokeh)]
+    return next(f for f in figs if f.select_one({"name": source}))
+
+
+def peak_lines(s: RBMTrainer) -> list:
+    figs = [p.object for p in s.__panel__().select(pn.pane.Bokeh)]
+    return [line for f in figs for line in f.select({"name": "rbm-peak-line"})]
+
+
+def visible(s: RBMTrainer) -> np.ndarray:
+    return np.asarray(s.source("rbm-visible").data["state"], dtype=float)
+
+
+def recon(s: RBMTrainer) -> np.ndarray:
+    return np.asarray(s.source("rbm-reconstruction").data["state"], dtype=float)
+
+
 def make(**params) -> RBMTrainer:
     s = RBMTrainer(**params)
     s.__panel__()
@@ -39,7 +58,7 @@ def make(**params) -> RBMTrainer:
 
 
 def curves(s: RBMTrainer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    d = s._curves.data
+    d = s.source("rbm-error").data
     return np.asarray(d["step"]), np.asarray(d["error"]), np.asarray(d["loglik"])
 
 
@@ -124,7 +143,7 @@ def test_error_and_likelihood_curves_hold_engine_values():
     # Readouts show the same numbers.
     assert s.readouts["Step"] == "51"
     assert s.readouts["Log-likelihood (exact)"] == f"{ll[-1]:.2f}".replace("-", "−")
-    assert ">51<" in s._readouts.text
+    assert "51" in s.readouts.source.data["value"]
 
 
 def test_the_likelihood_never_passes_the_ceiling():
@@ -141,15 +160,14 @@ def test_receptive_fields_are_the_columns_of_w():
         s.advance(10)
     W = s.model.W
     scale = float(np.abs(W).max())
-    (image,) = s._fields.data["image"]
-    assert s._fields.name == "rbm-fields"
+    (image,) = s.source("rbm-fields").data["image"]
     image = np.asarray(image)[::-1]  # stored bottom-up (Bokeh's convention)
     for j in range(4):
         np.testing.assert_array_equal(image[:, 4 * j : 4 * j + 3].ravel(), W[:, j])
         if j < 3:
             assert np.isnan(image[:, 4 * j + 3]).all()
     # One symmetric colour scale for all four, at least as wide as every weight.
-    mapper = s._field_colors
+    mapper = figure_with(s, "rbm-fields").renderers[0].glyph.color_mapper
     assert mapper.low == -mapper.high
     assert scale <= mapper.high < scale + 1.0
 
@@ -227,8 +245,8 @@ def test_with_the_defaults_error_keeps_falling_while_the_likelihood_peaks_then_f
     s.pattern = "111010010"
     assert shape_name(s.reconstruct() > 0.5) == "T"
     # The peak marker sits on the best point.
-    assert s._peak.data["step"][0] == step[peak]
-    assert all(span.location == step[peak] for span in s._peak_spans)
+    assert s.source("rbm-peak").data["step"][0] == step[peak]
+    assert all(span.location == step[peak] for span in peak_lines(s))
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -283,12 +301,12 @@ def test_every_corrupted_t_is_reconstructed_as_t_once_trained():
         np.testing.assert_array_equal(recon > 0.5, T > 0.5)
     # Through the button path too: the reconstruction grid's source holds the grey levels.
     cell = s.load_corrupted("T")
-    assert bits_pattern(s._visible.values) == s.pattern
+    assert bits_pattern(visible(s)) == s.pattern
     assert np.sum(pattern_bits(s.pattern) != T) == 1 and pattern_bits(s.pattern)[cell] != T[cell]
     s.reconstruct()
-    shown = np.asarray(s._recon.source.data["state"])
+    shown = np.asarray(s.source("rbm-reconstruction").data["state"])
     np.testing.assert_array_equal(shown > 0.5, T > 0.5)
-    assert "is <b>T</b>" in s._recon_note.object
+    assert "is <b>T</b>" in s.shown_text()
 
 
 def test_hidden_bars_and_grey_levels_are_the_engine_conditionals():
@@ -299,16 +317,17 @@ def test_hidden_bars_and_grey_levels_are_the_engine_conditionals():
     s.flip(0)
     v = pattern_bits(s.pattern)
     s.reconstruct()
-    np.testing.assert_allclose(s._hidden.data["prob"], s.model.hidden_probs(v), rtol=1e-12)
-    np.testing.assert_allclose(s._recon.values, s.model.reconstruct(v), rtol=1e-12)
-    assert np.all((s._recon.values >= 0) & (s._recon.values <= 1))
+    hidden = s.source("rbm-hidden").data["prob"]
+    np.testing.assert_allclose(hidden, s.model.hidden_probs(v), rtol=1e-12)
+    np.testing.assert_allclose(recon(s), s.model.reconstruct(v), rtol=1e-12)
+    assert np.all((recon(s) >= 0) & (recon(s) <= 1))
 
 
 def test_flip_clear_and_the_visible_grid():
     s = make(pattern="000000000")
     s.flip(8)
     assert s.pattern == "000000001"
-    np.testing.assert_array_equal(s._visible.values, pattern_bits("000000001"))
+    np.testing.assert_array_equal(visible(s), pattern_bits("000000001"))
     s.clear()
     assert s.pattern == "000000000"
     s.flip(42)  # not a cell: refused with a notice, nothing changes
@@ -335,7 +354,7 @@ def test_dreams_show_model_samples_and_honest_fractions():
     frac = s.dream_fractions
     assert sum(frac.values()) == pytest.approx(1.0)
     assert all(v * N_DREAMS == pytest.approx(round(v * N_DREAMS)) for v in frac.values())
-    shown = np.asarray(s._dreams.data["state"]).reshape(SHOWN_DREAMS, 9)
+    shown = np.asarray(s.source("rbm-dreams").data["state"]).reshape(SHOWN_DREAMS, 9)
     assert set(np.unique(shown)) <= {0.0, 1.0}
     # A trained model dreams almost only the three shapes (its chains land in their
     # valleys), whatever the exact split between them.
@@ -344,7 +363,7 @@ def test_dreams_show_model_samples_and_honest_fractions():
     assert sum(n is not None for n in names) >= SHOWN_DREAMS - 3
     # The table shows the exact probabilities next to the dream fractions.
     p = np.exp(s.exact_log_probs())
-    assert f"{100 * p[2]:.0f} %" in s._dream_table.object
+    assert f"{100 * p[2]:.0f} %" in s.shown_text()
     # Dreaming uses the sampling stream only: training numbers are unchanged by it.
     W = s.model.W.copy()
     s.step()
@@ -369,8 +388,8 @@ def test_an_untrained_model_dreams_noise():
 
 def test_a_frame_makes_speed_steps_and_streams_one_point():
     s = make(speed=7)
-    s._frame()
-    s._frame()
+    s.animator.tick()
+    s.animator.tick()
     assert s.n_steps == 14
     assert curves(s)[0].tolist() == [0, 7, 14]
     assert s.animator.button.name == "Train"
@@ -379,13 +398,13 @@ def test_a_frame_makes_speed_steps_and_streams_one_point():
 def test_costly_methods_make_fewer_steps_per_frame():
     s = make(speed=50)
     assert s.steps_per_frame() == 50  # CD-1: 50 steps × 30 chains
-    assert s._speed_note.object == ""
+    assert "step per frame" not in s.shown_text()
     s.k = 10
     assert s.steps_per_frame() == 10  # 10 × 30 chains × 10 round trips = the budget
     s.method = "PCD"
     assert s.steps_per_frame() == 1  # 300 chains × 10 round trips
-    assert "1 step per frame" in s._speed_note.object
-    s._frame()
+    assert "1 step per frame" in s.shown_text()
+    s.animator.tick()
     assert s.n_steps == 1
     s.k = 1
     assert s.steps_per_frame() == 10
@@ -394,13 +413,13 @@ def test_costly_methods_make_fewer_steps_per_frame():
 def test_pausing_brings_readouts_and_fields_up_to_date():
     s = make()
     for _ in range(4):  # live frames may skip the readouts and the fields
-        s._frame()
+        s.animator.tick()
     s.animator.running = True
     s.animator.running = False  # what a pause does
     assert s.readouts["Step"] == "40"
-    (image,) = s._fields.data["image"]
+    (image,) = s.source("rbm-fields").data["image"]
     np.testing.assert_array_equal(np.asarray(image)[::-1][:, 0:3].ravel(), s.model.W[:, 0])
-    assert "hidden unit 1" in s._fields_alt.object
+    assert "hidden unit 1" in s.shown_text()
 
 
 # -- untrusted values ------------------------------------------------------------------------
@@ -429,7 +448,7 @@ def test_bad_url_values_are_clamped_or_refused_with_messages():
     assert s.dream_steps == 1000  # clamped
     assert len(msgs) == 8
     assert any("pattern" in m and "&lt;script" in m for m in msgs)
-    assert s._notice.visible
+    assert s.notice
 
 
 def test_good_url_values_are_applied():
@@ -439,7 +458,7 @@ def test_good_url_values_are_applied():
     )
     assert msgs == []
     assert (s.lr, s.method, s.k, s.seed, s.pattern) == (0.12, "PCD", 4, 42, "100100111")
-    np.testing.assert_array_equal(s._visible.values, pattern_bits("100100111"))
+    np.testing.assert_array_equal(visible(s), pattern_bits("100100111"))
     np.testing.assert_array_equal(s.model.W, RBM(9, 4, seed=42).W)
     q = s.query()
     assert q["rbm.method"] == "PCD" and q["rbm.pattern"] == "100100111"
@@ -523,21 +542,21 @@ def test_a_malformed_pattern_in_a_link_is_refused_with_its_form_named(bad):
     assert s.pattern == "000000000"
     assert s.lr == pytest.approx(0.1)  # the other values still apply
     assert len(msgs) == 1 and "nine 0/1 digits" in msgs[0]
-    assert s._notice.visible
+    assert s.notice
 
 
 def test_while_animating_the_peak_marker_follows_with_the_readouts_and_is_exact_on_pause():
     s = make()
     s.advance(1)  # a step: the marker is on the best point at once
-    assert s._peak.data["step"][0] == s._best[1] == 1
+    assert s.source("rbm-peak").data["step"][0] == s.best[1] == 1
     shown = []
     for _ in range(6):
         s.advance(1, live=True)
-        shown.append(s._peak.data["step"][0])
-    best = s._best[1]
+        shown.append(s.source("rbm-peak").data["step"][0])
+    best = s.best[1]
     assert best == 7  # early on every step is the best so far
     assert shown != list(range(2, 8)) and max(shown) >= 4  # drawn some frames, not all
     s.animator.running = True
     s.animator.pause()  # paused: exact again
-    assert s._peak.data["step"][0] == best
-    assert all(span.location == best for span in s._peak_spans)
+    assert s.source("rbm-peak").data["step"][0] == best
+    assert all(span.location == best for span in peak_lines(s))

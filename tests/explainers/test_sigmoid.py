@@ -12,7 +12,7 @@ from explainers.sigmoid import StochasticNeuron
 def test_defaults_show_088():
     s = StochasticNeuron()
     s.__panel__()
-    assert s._readout.value == "0.88"
+    assert s.readouts["p(turn on)"] == "0.88"
     assert s.p == pytest.approx(1 / (1 + np.exp(-2.0)))
 
 
@@ -20,10 +20,10 @@ def test_params_reach_curve_marker_and_readout():
     s = StochasticNeuron()
     s.__panel__()
     s.temperature, s.delta_e = 0.5, -1.0
-    x = np.asarray(s._curve.data["de"])
-    np.testing.assert_allclose(s._curve.data["p"], p_on(x, 0.5))
-    assert s._point.data["p"][0] == pytest.approx(p_on(-1.0, 0.5))
-    assert s._readout.value == f"{p_on(-1.0, 0.5):.2f}"
+    x = np.asarray(s.source("sigmoid-curve").data["de"])
+    np.testing.assert_allclose(s.source("sigmoid-curve").data["p"], p_on(x, 0.5))
+    assert s.source("sigmoid-point").data["p"][0] == pytest.approx(p_on(-1.0, 0.5))
+    assert s.readouts["p(turn on)"] == f"{p_on(-1.0, 0.5):.2f}"
 
 
 def test_limits_of_the_engine_function():
