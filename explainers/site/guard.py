@@ -58,6 +58,8 @@ MAX_TEXT = 1000
 MESSAGE_RATE, MESSAGE_BURST = 30.0, 60.0
 #: Per connection: sustained bytes per second and the burst allowed above it.
 BYTE_RATE, BYTE_BURST = 64 * 1024.0, 256 * 1024.0
+#: A connection sending this many times its message budget is not a page: it is closed.
+ABUSE_FACTOR = 10.0
 #: Shortest gap between two "too fast" notices on one page.
 NOTICE_GAP_S = 5.0
 
@@ -507,26 +509,36 @@ class Gate:
         self.fragments: list = []
         self.size = 0
         self.pulled = False
+        self.closed = False
         self.messages = Bucket(MESSAGE_RATE, MESSAGE_BURST)
         self.bytes = Bucket(BYTE_RATE, BYTE_BURST)
+        self.abuse = Bucket(ABUSE_FACTOR * MESSAGE_RATE, ABUSE_FACTOR * MESSAGE_BURST)
         self.pending: dict[tuple, dict] = {}  # latest event per (model, attr) or (event, model)
         self.flush_at: float | None = None
         self.last_notice = -math.inf
         self.ids = 0
 
     async def feed(self, fragment) -> None:
+        if self.closed:
+            return
         self.fragments.append(fragment)
         self.size += len(fragment)
         try:
             message = await self.receiver.consume(fragment)
         except Exception:
             refusals.note("malformed frames")
+            self.closed = True
             self.handler.close(1003, "malformed message")
             return
         if message is None:
             return
         fragments, size = self.fragments, self.size
         self.fragments, self.size = [], 0
+        if not self.abuse.take(1):
+            refusals.note("connection closed: far over its message budget")
+            self.closed = True
+            self.handler.close(1008, "too many messages")
+            return
         try:
             await self.judge(message, fragments, size)
         except Refused as r:
