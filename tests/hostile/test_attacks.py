@@ -118,9 +118,10 @@ def test_property_changes_no_control_makes_are_refused(app):
         await _flood(s, [_change(slider, "value", "9" * 200_000)], 20)
         await _flood(s, [_change(slider, "tags", [{"type": "object", "name": "Div", "id": "x"}])])
         await s.close()
-        # At full speed one connection sends more than a page ever does: it is closed.
+        # Far beyond what a page sends: skipped unread, and the connection stays usable.
         s = await RawSession(url, "/learning").open()
-        assert not await _flood(s, [_change(slider, "value", 0.1)], 100_000)
+        assert await _flood(s, [_change(slider, "value", 0.1)], 5000)
+        await s.close()
 
     asyncio.run(_beside_innocent(app, attack))
 
