@@ -285,6 +285,37 @@ def bench_capacity(cfg: Config) -> list[Row]:
     ]
 
 
+# ------------------------------------------------------------------ dense memory
+
+
+@bench("modern")
+def bench_modern(cfg: Config) -> list[Row]:
+    curve = engine_attr("dense_capacity_curve")
+    kinds = engine_attr("DENSE_KINDS")
+    # The section's default plot: n = 24, p = 1 … 4096 (24 counts), 64 recalls per count.
+    n, top = (16, 256) if cfg.quick else (24, 4096)
+    counts = np.unique(np.round(2.0 ** (np.arange(0, 25) / 2)).astype(np.int64))
+    counts = counts[counts <= top]
+    t_ref = cfg.measure(
+        lambda: ref.dense_capacity_curve_ref(n, counts, kinds, 0.0, 2016), cfg.ref_repeats
+    )
+    rows = []
+    for workers in (1, 2):  # the section uses 2 threads
+        t_eng = cfg.measure(lambda w=workers: curve(n, counts, kinds, 0.0, 2016, n_workers=w))
+        rows.append(
+            Row(
+                f"dense capacity curves (x², x³, x⁵, exp), n = {n}, {counts.size} counts "
+                f"p ≤ {counts[-1]}, 64 recalls each, {workers} thread{'s' * (workers > 1)}",
+                fmt_time_stats(t_eng),
+                fmt_time_stats(t_ref) + " (numpy, rows settled together)",
+                fmt_ratio(t_ref.median / t_eng.median),
+                "≤ 1 s",
+                cfg.verdict(t_eng.median <= 1.0),
+            )
+        )
+    return rows
+
+
 # --------------------------------------------------------------------------- race
 
 
@@ -418,7 +449,7 @@ def bench_startup(cfg: Config) -> list[Row]:
 
 # ---------------------------------------------------------------------------- main
 
-ORDER = ("exact", "glauber", "race", "rbm", "capacity", "lattice", "startup")
+ORDER = ("exact", "glauber", "race", "rbm", "capacity", "modern", "lattice", "startup")
 
 
 def run(names, cfg: Config, log=None) -> list[Row]:

@@ -484,3 +484,63 @@ def sklearn_params(model):
         np.asarray(model.intercept_visible_, dtype=np.float64).copy(),
         np.asarray(model.intercept_hidden_, dtype=np.float64).copy(),
     )
+
+
+# ------------------------------------------------------------ dense associative memory
+
+
+def dense_settle_ref(patterns, states, k, beta=1.0, max_sweeps=10_000):
+    """Asynchronous dense-memory updates (units 0…n−1) of many states at once, in numpy.
+
+    Each unit step updates every row together: the overlaps without unit i, ``r``, give
+    ``Σ_μ ξ_i^μ g(r_μ)`` with ``g(r) = F(r+1) − F(r−1)`` (``F = x^k``), or for ``k="exp"``
+    ``Σ_μ ξ_i^μ exp(β (r_μ − max_μ x_μ))``; its sign is the new value, a zero (exp: below
+    1e-12 of the terms' sum) keeps the old one.  Returns the fixed points, int8 (R, n).
+    """
+    P = np.asarray(patterns, dtype=np.int64)
+    S = np.array(states, dtype=np.int64, ndmin=2)
+    n = P.shape[1]
+    X = S @ P.T  # (R, p) overlaps
+    r_all = np.arange(-n, n + 1, dtype=object)
+    g = None if k == "exp" else np.array([(x + 1) ** k - (x - 1) ** k for x in r_all], np.int64)
+    for _ in range(max_sweeps):
+        changed = False
+        for i in range(n):
+            xi = P[:, i]  # (p,)
+            r = X - xi[None, :] * S[:, i : i + 1]
+            if g is None:
+                v = np.exp(beta * (r - X.max(axis=1, keepdims=True)))
+                tot, mag = v @ xi, v.sum(axis=1)
+                new = np.where(tot > 1e-12 * mag, 1, np.where(tot < -1e-12 * mag, -1, S[:, i]))
+            else:
+                tot = g[r + n] @ xi
+                new = np.where(tot > 0, 1, np.where(tot < 0, -1, S[:, i]))
+            moved = new != S[:, i]
+            if moved.any():
+                changed = True
+                X += 2 * (new * moved)[:, None] * xi[None, :]
+                S[:, i] = new
+        if not changed:
+            return S.astype(np.int8)
+    raise RuntimeError("dense_settle_ref did not converge")
+
+
+def dense_capacity_curve_ref(n, counts, kinds, noise, seed, min_recalls=64, recalls=16):
+    """:func:`engine.dense_capacity_curve` in numpy, on the engine's own pattern sets
+    (drawn by ``engine.modern._sets``, so the two agree number for number)."""
+    from engine.modern import _sets
+
+    out = {k: (np.zeros(len(counts)), np.zeros(len(counts))) for k in kinds}
+    made = np.zeros(len(counts), dtype=np.int64)
+    for c, p in enumerate(int(x) for x in counts):
+        t = 0
+        while made[c] < min_recalls:
+            P, starts = _sets(seed, n, p, t, recalls, noise)
+            target = P[: starts.shape[0]].astype(np.int64)
+            for k in kinds:
+                m = (dense_settle_ref(P, starts, k) * target).sum(axis=1) / n
+                out[k][0][c] += np.count_nonzero(m > 0.95)
+                out[k][1][c] += m.sum()
+            made[c] += starts.shape[0]
+            t += 1
+    return {k: (r / made, m / made) for k, (r, m) in out.items()}

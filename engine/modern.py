@@ -42,9 +42,12 @@ metastable average of a few similar ones, or the global average (small beta).
 from __future__ import annotations
 
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
+
+from ._checks import seed_sequence
 
 __all__ = [
     "DENSE_KINDS",
@@ -53,6 +56,7 @@ __all__ = [
     "dense_energy",
     "dense_settle",
     "double_factorial",
+    "half_capacity",
     "modern_energy",
     "modern_retrieve",
     "modern_update",
@@ -343,7 +347,7 @@ def _sets(entropy: int, n: int, p: int, trial: int, recalls: int, noise: float):
 
 def dense_capacity_curve(
     n, counts, kinds=DENSE_KINDS, noise=0.0, seed=None, min_recalls=64, recalls=16,
-    beta=1.0, progress=None,
+    beta=1.0, progress=None, n_workers=1,
 ):  # fmt: skip
     """Fraction of recalls retrieved against the number of stored patterns, per energy.
 
@@ -360,14 +364,18 @@ def dense_capacity_curve(
         Numbers of stored patterns.
     kinds : sequence of (int >= 2 or "exp")
     noise : float in [0, 1]
-    seed : int >= 0 or None
+    seed : int >= 0, numpy Generator or None
         Set ``t`` of count ``p`` comes from ``SeedSequence(seed, spawn_key=(n, p, t))``, so
         a point does not depend on the other counts asked for.
     min_recalls, recalls : int >= 1
     beta : float > 0
         Steepness of "exp".
     progress : callable(float) or None
-        Called with the fraction of work done after each count (ends at 1.0).
+        Called with the fraction of work done after each pattern set (ends at 1.0),
+        always from the calling thread.
+    n_workers : int, 1..64
+        Threads settling pattern sets side by side (the kernel releases the GIL); the
+        result is the same for any value.
 
     Returns
     -------
@@ -392,40 +400,87 @@ def dense_capacity_curve(
     min_recalls, recalls = int(min_recalls), int(recalls)
     if min_recalls < 1 or recalls < 1:
         raise ValueError("min_recalls and recalls must be >= 1")
-    if seed is None:
-        entropy = int(np.random.SeedSequence().entropy)
-    elif isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int or None, got {seed!r}")
-    else:
-        entropy = int(seed)
+    entropy = int(seed_sequence(seed).entropy)
+    n_workers = int(n_workers)
+    if not 1 <= n_workers <= 64:
+        raise ValueError(f"n_workers must be between 1 and 64, got {n_workers}")
     order = np.arange(n, dtype=np.int64)
+    # One job per pattern set; a count gets ceil(min_recalls / recalls per set) sets.
+    jobs = [
+        (c, int(p), t)
+        for c, p in enumerate(counts.tolist())
+        for t in range(math.ceil(min_recalls / min(int(p), recalls)))
+    ]
+    tables = {(p, k): _table(k, n, p, beta) for _, p, t in jobs if t == 0 for k in kinds}
+
+    def run(job):
+        _, p, t = job
+        P, starts = _sets(entropy, n, p, t, recalls, noise)
+        PT = np.ascontiguousarray(P.T)
+        target = P[: starts.shape[0]].astype(np.int64)
+        overlaps = {}
+        for k in kinds:
+            S = starts.copy()
+            if not _dense_settle_rows(PT, S, order, *tables[p, k], _MAX_SWEEPS):
+                raise RuntimeError("dense_settle did not converge")
+            overlaps[k] = (S * target).sum(axis=1) / n
+        return overlaps
+
     out = {k: (np.zeros(counts.size), np.zeros(counts.size)) for k in kinds}
     made = np.zeros(counts.size, dtype=np.int64)
-    work = [int(p) * math.ceil(min_recalls / min(int(p), recalls)) * min(int(p), recalls)
-            for p in counts]  # fmt: skip
-    total, done = float(sum(work)), 0.0
-    for c, p in enumerate(counts.tolist()):
-        tables = {k: _table(k, n, p, beta) for k in kinds}
-        t = 0
-        while made[c] < min_recalls:
-            P, starts = _sets(entropy, n, p, t, recalls, noise)
-            PT = np.ascontiguousarray(P.T)
-            target = P[: starts.shape[0]].astype(np.int64)
-            for k in kinds:
-                S = starts.copy()
-                if not _dense_settle_rows(PT, S, order, *tables[k], _MAX_SWEEPS):
-                    raise RuntimeError("dense_settle did not converge")
-                m = (S * target).sum(axis=1) / n
+    total = float(sum(p * min(p, recalls) for _, p, _ in jobs))  # work ~ p x recalls
+    done = 0.0
+    pool = ThreadPoolExecutor(n_workers) if n_workers > 1 else None
+    try:
+        # map() yields in job order, so sums and progress do not depend on n_workers.
+        results = pool.map(run, jobs) if pool is not None else map(run, jobs)
+        for (c, p, _), overlaps in zip(jobs, results, strict=True):
+            for k, m in overlaps.items():
                 out[k][0][c] += np.count_nonzero(m > RETRIEVAL_THRESHOLD)
                 out[k][1][c] += m.sum()
-            made[c] += starts.shape[0]
-            t += 1
-        done += work[c]
-        if progress is not None:
-            progress(done / total)
+            made[c] += min(p, recalls)
+            done += p * min(p, recalls)
+            if progress is not None:
+                progress(done / total)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
     result: dict = {k: (r / made, m / made) for k, (r, m) in out.items()}
     result["recalls"] = made
     return result
+
+
+def half_capacity(counts, fraction, level=0.5):
+    """The number of patterns where a capacity curve first falls to ``level``.
+
+    Interpolated linearly in log p between the two grid counts around the crossing.
+
+    Parameters
+    ----------
+    counts : array_like of int, shape (c,), increasing
+    fraction : array_like of float, shape (c,)
+        Fraction recalled at each count (as from :func:`dense_capacity_curve`).
+    level : float in (0, 1)
+
+    Returns
+    -------
+    float
+        ``counts[0]`` if the curve starts at or below ``level``; ``inf`` if it never gets
+        there.
+    """
+    c = np.asarray(counts, dtype=np.float64)
+    f = np.asarray(fraction, dtype=np.float64)
+    if c.ndim != 1 or c.shape != f.shape or c.size == 0 or np.any(c <= 0):
+        raise ValueError("counts and fraction must be 1-D, of equal length, counts > 0")
+    below = np.flatnonzero(f <= level)
+    if below.size == 0:
+        return math.inf
+    j = int(below[0])
+    if j == 0:
+        return float(c[0])
+    f0, f1 = f[j - 1], f[j]
+    t = (f0 - level) / (f0 - f1)
+    return float(np.exp(np.log(c[j - 1]) + t * np.log(c[j] / c[j - 1])))
 
 
 # ---------------------------------------------------------------- modern (continuous)

@@ -210,6 +210,7 @@ def _warm_modern(m, extras):
     m.attention(xi, patterns, patterns, 1.0)
     m.theory_capacity(20, 3)
     m.double_factorial(5)
+    m.half_capacity([1, 2], [1.0, 0.0])
 
 
 _WARMERS = {

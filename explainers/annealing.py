@@ -43,7 +43,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator, notify
 from .jobs import LatestJob
-from .section import Section
+from .section import Section, WorkProgress, tip
 from .views import LineChart, PixelGrid, grid_view, ink, themed, wrap_row
 
 N_CELLS = 9
@@ -228,15 +228,15 @@ class Annealing(Section):
             "No race yet: press Race.", css_classes=["annealing-race-caption"], margin=(4, 0)
         )
         self._race_table = pn.pane.HTML("", margin=(0, 0), sizing_mode="stretch_width")
-        self._progress = pn.indicators.Progress(
-            name="Race progress", value=0, max=100, visible=False, sizing_mode="stretch_width"
-        )
+        self._progress = WorkProgress("Racing every strategy")
         self._race_button = pn.widgets.Button(
-            label="Race", button_type="primary", description="Race every strategy, many runs"
+            label="Race",
+            button_type="primary",
+            description=tip("Race every strategy, many runs", "below"),
         )
         self._race_button.on_click(self.start_race)
         self._descent_button = pn.widgets.Button(
-            label="Run one descent", description="Run one chain of the chosen strategy"
+            label="Run one descent", description=tip("Run one chain of the chosen strategy")
         )
         self._descent_button.on_click(self.start_descent)
         self.animator = Animator(self._frame, where="the annealing descent")

@@ -22,12 +22,13 @@ from bokeh.models import ColumnDataSource, HoverTool, Label, Range1d, Span
 from bokeh.plotting import figure
 
 from engine import ALPHA_C, RETRIEVAL_THRESHOLD, capacity_curve, max_patterns, recall_example
+from engine.examples import first_crossing
 
 from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
-from .section import PROSE_CSS, Section
-from .views import HeatMap, fix_frame, ink, themed
+from .section import PROSE_CSS, Section, WorkProgress
+from .views import HeatMap, fix_frame, ink, themed, wrap_row
 
 N_MIN, N_MAX = 50, 400
 ALPHA_TOP = 0.30  # the curve and the reader's p both stop at this load
@@ -37,6 +38,8 @@ N_BLOCKS = 5  # the curve arrives in this many pieces, low loads first
 WORKERS = 2  # threads per computation (the engine's result does not depend on it)
 EXAMPLE_PX = 100  # width of each of the three small pictures
 PAD_COLOR = "#00000000"  # padding cells of a non-square picture: no colour at all
+EXERCISE_N = 100  # the theory notes' exercise: how many patterns do 100 units hold?
+RELIABLE = 0.9  # "holds" in the exercise's stricter sense: this fraction comes back
 
 
 def load_grid(n: int) -> np.ndarray:
@@ -123,30 +126,6 @@ class Capacity(Section):
 
     key = "capacity"
     title = "How much can a Hopfield network remember?"
-    intro = (
-        "Every stored pattern adds its own little valley to the energy landscape, and the "
-        "valleys share one set of weights. While there are few of them, each pattern sits "
-        "in a valley of its own and a corrupted copy rolls back into it. Add more, and the "
-        "patterns start to get in each other's way: the valleys shift, merge, and new, "
-        "spurious ones appear between them, until a network started *on* a pattern drifts "
-        "somewhere else.\n\n"
-        "Here the network has **n** units and stores **p** random patterns with the "
-        "Hebbian rule. Each pattern is corrupted (a fraction of its units flipped) and the "
-        "network settles by cold, one-unit-at-a-time updates. The *overlap* m measures how "
-        "close the result is to the pattern: 1 is perfect, 0 is no better than chance. "
-        "A recall counts as a success when m > 0.95. What matters is the load α = p / n: "
-        "for large networks recall collapses near **α ≈ 0.138**. Small networks blur that "
-        "edge, so watch how the curve sharpens as n grows."
-    )
-    formula = (
-        r"\begin{gathered}\alpha = \frac{p}{n},\qquad m = \frac{1}{n}\sum_{i=1}^{n} s_i\,\xi_i"
-        r"\\ \text{recall fails for } \alpha \gtrsim \alpha_c \approx 0.138\end{gathered}"
-    )
-    try_this = (
-        "press the exercise button below, then push p up one pattern at a time and watch the "
-        "red markers slide down the curves. Then set n to 400: the drop gets steeper and "
-        "moves towards 0.138."
-    )
     url_params = ("n", "p", "noise", "seed")
 
     n = param.Integer(default=100, bounds=(N_MIN, N_MAX), doc="Number of units n.")
@@ -173,14 +152,19 @@ class Capacity(Section):
         self.curve_seconds = float("nan")  # wall time of the last full curve
         self.current_key: tuple | None = None
         self.example: tuple | None = None  # (pattern, start, recalled, overlap) as shown
-        self._progress = pn.indicators.Progress(
-            value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
-        )
+        self._progress = WorkProgress("Computing the curve")
         self._status = pn.pane.HTML("", css_classes=["capacity-status"], margin=(4, 4))
         self.readouts = Readouts(
             "capacity-readouts", ["Load α = p / n", "Recalled (m > 0.95)", "Mean overlap"]
         )
         self._rule_out = pn.pane.HTML("", css_classes=["capacity-rule"], margin=(0, 4))
+        self._half_out = pn.pane.HTML("", css_classes=["capacity-half"], margin=(0, 4))
+        self._exercise_answer = pn.pane.HTML(
+            self.text("exercise_pending"),
+            css_classes=["capacity-exercise-answer"],
+            stylesheets=[PROSE_CSS],
+            margin=(0, 4),
+        )
         shape = picture_shape(self.n)
         self._pictures = [
             HeatMap(
@@ -235,7 +219,7 @@ class Capacity(Section):
         if self.p > top:
             old = self.p
             self.p = top
-            return f"With n = {self.n}, p can be at most {top} (α = 0.30); lowered {old} to {top}."
+            return self.text("p_lowered", n=self.n, top=top, old=old)
         return None
 
     @param.depends("n", watch=True)
@@ -258,8 +242,9 @@ class Capacity(Section):
 
     def recompute_curve(self) -> None:
         self._progress.value = 0
-        self._status.object = "<i>computing the curve…</i>"
+        self._status.object = self.text("computing")
         if self._loaded:
+            self._progress.visible = True
             self.curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
 
     def recompute_current(self) -> None:
@@ -269,8 +254,8 @@ class Capacity(Section):
     # -- actions -------------------------------------------------------------------------
     def exercise(self, _event=None) -> None:
         """The theory notes' exercise: n = 100 units, p = 14 ≈ 0.138 × 100 patterns."""
-        self.n = 100
-        self.p = max_patterns(100)
+        self.n = EXERCISE_N
+        self.p = max_patterns(EXERCISE_N)
 
     def new_seed(self, _event=None) -> None:
         self.seed = self._other_seed()
@@ -300,11 +285,16 @@ class Capacity(Section):
         n, _, _, trials = key
         with pn.io.hold():
             self._curve_src.data = {"alpha": alphas, "retrieved": r, "overlap": m}
-            self._progress.value = 100
-            self._status.object = (
-                f"Curve for n = {n}: {alphas.size} loads × {trials} "
-                f"{'set' if trials == 1 else 'sets'} of patterns, computed in {seconds:.2f} s."
+            self._progress.visible = False
+            self._status.object = self.text(
+                "curve_status",
+                n=n,
+                loads=alphas.size,
+                sets=f"{trials} {'set' if trials == 1 else 'sets'} of patterns",
+                seconds=f"{seconds:.2f}",
             )
+            self._half_out.object = self.half_text(key, alphas, r)
+            self._exercise_answer.object = self.exercise_answer(key, alphas, r)
 
     def _show_current(self, result) -> None:
         key, r, m, example = result
@@ -330,21 +320,51 @@ class Capacity(Section):
                 if hm.shape != shape:
                     hm.resize(*shape)
                 hm.update(as_picture(s, shape))
-            verdict = "recalled" if overlap > RETRIEVAL_THRESHOLD else "<b>not</b> recalled"
-            flipped = int(np.count_nonzero(pattern != start))
-            wrong = int(np.count_nonzero(pattern != recalled))
+            verdict = self.text("verdict_yes" if overlap > RETRIEVAL_THRESHOLD else "verdict_no")
             pad = shape[0] * shape[1] - n
-            pad_note = f" ({pad} blank cells pad the picture to {shape[0]} × {shape[1]})"
-            self._example_text.object = (
-                f"Pattern 1 of {p}, with {flipped} of {n} units flipped, settles with {wrong} "
-                f"units wrong, overlap <b>m = {overlap:.2f}</b>: {verdict}."
-                f"{pad_note if pad else ''}"
+            pad_note = self.text("pad_note", pad=pad, rows=shape[0], cols=shape[1])
+            self._example_text.object = self.text(
+                "example",
+                p=p,
+                flipped=int(np.count_nonzero(pattern != start)),
+                n=n,
+                wrong=int(np.count_nonzero(pattern != recalled)),
+                overlap=f"{overlap:.2f}",
+                verdict=verdict,
+                pad_note=f" {pad_note}" if pad else "",
             )
 
     def _show_rule(self) -> None:
-        self._rule_out.object = (
-            f"Rule of thumb for n = {self.n}: about 0.138 × {self.n} ≈ "
-            f"<b>{max_patterns(self.n)}</b> patterns."
+        self._rule_out.object = self.text("rule", n=self.n, p=max_patterns(self.n))
+
+    def half_text(self, key: tuple, alphas, retrieved) -> str:
+        """Where the curve on screen first falls below one half, against 0.138."""
+        n = key[0]
+        alpha = first_crossing(alphas, retrieved, 0.5)
+        if np.isnan(alpha):
+            return self.text("half_none", n=n)
+        if abs(alpha - ALPHA_C) < 0.01:
+            relation = "close to"
+        else:
+            relation = "above" if alpha > ALPHA_C else "below"
+        return self.text("half", n=n, alpha=f"{alpha:.3f}", p=f"{alpha * n:.0f}", relation=relation)
+
+    def exercise_answer(self, key: tuple, alphas, retrieved) -> str:
+        """The exercise read off the curve when it is the n = 100 curve, else a prompt."""
+        n, noise, seed, _ = key
+        if n != EXERCISE_N:
+            return self.text("exercise_pending")
+        p90 = first_crossing(alphas, retrieved, RELIABLE) * n
+        p_half = first_crossing(alphas, retrieved, 0.5) * n
+        if np.isnan(p90) or np.isnan(p_half):
+            return self.text("half_none", n=n)
+        return self.text(
+            "exercise_answer",
+            noise=f"{noise:.2f}",
+            seed=seed,
+            at_least=f"{100 * RELIABLE:.0f}",
+            p90=f"{p90:.0f}",
+            p_half=f"{p_half:.0f}",
         )
 
     # -- layout --------------------------------------------------------------------------
@@ -429,26 +449,33 @@ class Capacity(Section):
             align_items="end",
         )
         exercise = pn.Column(
-            pn.pane.HTML(
-                '<p class="try" style="margin:0"><b>Exercise</b> (from the theory notes): '
-                "how many random patterns can n = 100 units hold? "
-                "About 0.138 × 100 ≈ <b>14</b>.</p>",
-                stylesheets=[PROSE_CSS],
-                sizing_mode="stretch_width",
-                margin=(4, 4),
+            self.hide_when_embedded(
+                pn.pane.HTML(
+                    '<p class="try" style="margin:0">'
+                    + self.text("exercise", rule=max_patterns(EXERCISE_N))
+                    + "</p>",
+                    stylesheets=[PROSE_CSS],
+                    sizing_mode="stretch_width",
+                    margin=(4, 4),
+                )
             ),
-            self._button("Check it: n = 100, p = 14", self.exercise, "Set n = 100 and p = 14"),
+            self._button(
+                f"Check it: n = {EXERCISE_N}, p = {max_patterns(EXERCISE_N)}",
+                self.exercise,
+                f"Set n = {EXERCISE_N} and p = {max_patterns(EXERCISE_N)}",
+            ),
+            self.hide_when_embedded(self._exercise_answer),
             sizing_mode="stretch_width",
         )
         readouts = self.readouts.pane
-        # A Row: in a FlexBox these fixed-frame pictures got an empty (0 × 0) frame.
-        pictures = pn.Row(*(hm.pane for hm in self._pictures))
+        pictures = wrap_row(*(hm.pane for hm in self._pictures))
         return pn.Column(
             controls,
             exercise,
             self._rule_out,
             pn.FlexBox(self._progress, self._status, align_items="center"),
             pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width"),
+            self._half_out,
             readouts,
             pictures,
             self._example_text,

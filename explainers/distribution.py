@@ -23,9 +23,10 @@ from engine import (
 )
 
 from . import palette as pal
+from . import prose
 from .jobs import LatestJob
 from .readouts import Readouts
-from .section import Section
+from .section import Section, tip
 from .views import ink, legend, themed
 
 N_UNITS = 4
@@ -46,15 +47,17 @@ DEFAULT_BIASES = {"b1": 0.25, "b2": 0.0, "b3": 0.0, "b4": 0.0}
 
 # Where each unit sits, in the 2x2 glyph and in the diagram (SVG pixels): 1 2 / 3 4.
 NODE_XY = np.array([[0.0, 0.0], [100.0, 0.0], [0.0, 100.0], [100.0, 100.0]])
-# Edge-label positions: sides just outside the square, diagonals above their crossing.
+# Edge-label positions: sides outside the square, clear of the thickest stroke; diagonals
+# on their own line, well apart, with a halo (below) so a thick stroke cannot hide them.
 EDGE_LABEL_XY = {
-    (0, 1): (50, -11),
-    (2, 3): (50, 113),
-    (0, 2): (-20, 52),
-    (1, 3): (120, 52),
-    (0, 3): (31, 24),
-    (1, 2): (69, 24),
+    (0, 1): (50, -14),
+    (2, 3): (50, 116),
+    (0, 2): (-24, 50),
+    (1, 3): (124, 50),
+    (0, 3): (29, 29),
+    (1, 2): (71, 29),
 }
+HALO = "paint-order:stroke;stroke:var(--explainer-paper, #fff);stroke-width:3px"
 NAME_XY = np.array([[-24.0, -22.0], [124.0, -22.0], [-24.0, 128.0], [124.0, 128.0]])
 
 # The glyph band under the bars lives on its own fixed y range, so it keeps its size while
@@ -63,7 +66,8 @@ GLYPH_RANGE = 10.0
 BAND = 0.3  # the probability axis reaches down to -BAND * top, making room for the glyphs
 _CELL = 0.38  # glyph cell width in bar units
 
-NO_SAMPLES_TEXT = "No samples yet: press **Sample** to run the network."
+TV_FLOOR = 1e-5  # the TV chart's lowest value: near-certain networks give 1e-200 and less
+TIE_RTOL = 1e-9  # probabilities this close count as a tie for "most likely state"
 SAMPLE_CHECKPOINTS = 14  # TV is measured after this many (log-spaced) prefixes of one run
 
 
@@ -92,7 +96,9 @@ def network_svg(W, b) -> str:
             )
     for (i, j), wij in zip(PAIRS, w, strict=True):
         lx, ly = EDGE_LABEL_XY[(i, j)]
-        parts.append(f'<text x="{lx}" y="{ly}" fill="{text}" font-size="10">{wij:+.2f}</text>')
+        parts.append(
+            f'<text x="{lx}" y="{ly}" fill="{text}" font-size="10" style="{HALO}">{wij:+.2f}</text>'
+        )
     for k in range(N_UNITS):
         x, y = NODE_XY[k]
         # dark fills (|b| large) get light text and light fills dark text, for contrast
@@ -117,7 +123,7 @@ def network_svg(W, b) -> str:
         f"<title>The network: {described}</title>"
         + "".join(parts)
         + f'<text x="50" y="140" fill="{text}" font-size="9" fill-opacity="0.8">'
-        "weights on edges, biases in nodes</text></svg>"
+        f"{prose.text('distribution', 'diagram_caption')}</text></svg>"
     )
 
 
@@ -157,23 +163,6 @@ class BoltzmannDistribution(Section):
 
     key = "distribution"
     title = "Energy becomes probability: the Boltzmann distribution"
-    intro = (
-        "Leave a network of stochastic units running and it never stops moving, yet it "
-        "does settle into something: a fixed *frequency* for every state. That frequency "
-        "depends only on the state's energy. Lower energy means more time spent there; "
-        "each step of ΔE up costs a factor e^(−ΔE/T) in probability. Four units have only "
-        "2⁴ = 16 states, so here we can list every one and draw the whole distribution. "
-        "Each bar is a complete state, drawn under it as four cells (filled = on)."
-    )
-    formula = (
-        r"p(\mathbf{s}) = \frac{e^{-E(\mathbf{s})/T}}{Z}, \qquad "
-        r"Z = \sum_{\mathbf{s}'} e^{-E(\mathbf{s}')/T}"
-    )
-    try_this = (
-        "drag the temperature down to 0.2 and watch one bar swallow almost everything; push "
-        "it up to 10 and the bars level out. Then press <b>Sample</b> and see how closely "
-        "the machine's own coin flips follow the exact bars."
-    )
     url_params = (
         "temperature",
         *WEIGHT_NAMES,
@@ -266,9 +255,13 @@ class BoltzmannDistribution(Section):
 
     def _make_readouts(self) -> None:
         self.readouts = Readouts(
-            "distribution-readouts", ["Z", "log Z", "most likely state", "energy range"], 2
+            # the most likely state last, in the right column: a tie makes its text long
+            "distribution-readouts",
+            ["Z", "log Z", "energy range", "most likely state"],
+            2,
         )
-        self._tv_text = pn.pane.Markdown(NO_SAMPLES_TEXT, margin=(0, 4))
+        self._tv_text = pn.pane.Markdown(self.text("no_samples"), margin=(0, 4))
+        self._ratio_text = pn.pane.HTML("", css_classes=["distribution-ratio"], margin=(0, 4))
 
     # -- exact part ------------------------------------------------------------------------
     @param.depends("temperature", *WEIGHT_NAMES, *BIAS_NAMES, watch=True)
@@ -285,7 +278,6 @@ class BoltzmannDistribution(Section):
         probs, energies = stats.probs, stats.energies
         e_lo, e_hi = float(energies.min()), float(energies.max())
         colors = pal.colors_for(energies, pal.ENERGY_PALETTE, e_lo, e_hi)
-        top = int(np.argmax(probs))
         with pn.io.hold():
             all_rows = slice(0, N_STATES)
             self.bars.patch(
@@ -302,10 +294,52 @@ class BoltzmannDistribution(Section):
                 {
                     "Z": f"{np.exp(stats.log_z):.4g}",
                     "log Z": f"{stats.log_z:.3f}",
-                    "most likely state": f"{glyph_text(stats.states[top])}  p = {probs[top]:.3f}",
+                    "most likely state": self.most_likely_text(),
                     "energy range": f"{e_lo:+.2f} … {e_hi:+.2f}",
                 }
             )
+            self._ratio_text.object = self.ratio_text()
+
+    def most_likely(self) -> np.ndarray:
+        """Indices of every state tied for the highest probability (ties: TIE_RTOL)."""
+        probs = self.stats.probs
+        return np.flatnonzero(np.isclose(probs, probs.max(), rtol=TIE_RTOL, atol=0.0))
+
+    def most_likely_text(self) -> str:
+        """The "most likely state" readout: every tied state, or how many tie."""
+        top = self.most_likely()
+        p = f"{self.stats.probs[top[0]]:.3f}"
+        if top.size == 1:
+            return self.text("top_one", state=glyph_text(self.stats.states[top[0]]), p=p)
+        if top.size <= 3:
+            states = " = ".join(glyph_text(self.stats.states[k]) for k in top)
+            return self.text("top_tied", states=states, p=p)
+        return self.text("top_many", count=top.size, p=p)
+
+    def energy_levels(self) -> np.ndarray:
+        """The distinct energies of the 16 states, increasing (equal up to rounding: one)."""
+        e = np.sort(self.stats.energies)
+        keep = np.concatenate([[True], np.diff(e) > 1e-9 * max(1.0, float(np.abs(e).max()))])
+        return e[keep]
+
+    def ratio_text(self) -> str:
+        """The live odds sentence: the two lowest energy levels and their probability ratio,
+        both from the engine's exact distribution."""
+        levels = self.energy_levels()
+        if levels.size < 2:
+            return self.text("ratio_flat")
+        stats = self.stats
+        low = int(np.argmin(np.abs(stats.energies - levels[0])))
+        nxt = int(np.argmin(np.abs(stats.energies - levels[1])))
+        ratio = stats.probs[low] / stats.probs[nxt] if stats.probs[nxt] > 0 else np.inf
+        return self.text(
+            "ratio",
+            e_low=_signed(levels[0]),
+            e_next=_signed(levels[1]),
+            gap=f"{levels[1] - levels[0]:.2f}",
+            t=f"{self.temperature:.2f}",
+            ratio=_big(ratio),
+        )
 
     def _update_diagram(self, W, b) -> None:
         self._diagram_pane.object = network_svg(W, b)
@@ -359,22 +393,32 @@ class BoltzmannDistribution(Section):
             self.tv.data = {"n": result["checkpoints"], "tv": result["tv"]}
             self.tv_guide.data = {"n": result["checkpoints"], "guide": result["guide"]}
             self._rescale()
-            self._fit_tv_ranges(result)
             n, tv, guide = result["n"], result["tv"][-1], result["guide"][-1]
-            self._tv_text.object = (
-                f"After **{n:,}** samples the frequencies are a total-variation distance "
-                f"**{tv:.4f}** from the exact bars (independent draws would typically be "
-                f"about {guide:.4f} away)."
-            )
+            text = self.text("tv", n=f"{n:,}", tv=_small(tv), guide=_small(guide))
+            smallest = self._fit_tv_ranges(result)
+            if smallest is not None:
+                text += " " + self.text(
+                    "tv_clamped", floor=_small(TV_FLOOR), smallest=_small(smallest)
+                )
+            self._tv_text.object = text
 
-    def _fit_tv_ranges(self, result: dict) -> None:
-        if not hasattr(self, "_tv_x"):
-            return
+    def _fit_tv_ranges(self, result: dict) -> float | None:
+        """Fit the TV chart to the run, never below :data:`TV_FLOOR`; returns the smallest
+        value left off the chart, or None if all of it shows."""
         values = np.concatenate([result["tv"], result["guide"]])
         values = values[values > 0]  # a log axis drops zeros anyway
         lo, hi = (values.min(), values.max()) if values.size else (1e-3, 1.0)
-        self._tv_x.update(start=8, end=result["n"] * 1.3)
-        self._tv_y.update(start=lo / 1.6, end=min(hi * 1.6, 2.0))
+        hidden = float(lo) if lo < TV_FLOOR else None
+        lo = max(lo, TV_FLOOR)
+        if hasattr(self, "_tv_x"):
+            self._tv_x.update(start=8, end=result["n"] * 1.3)
+            self._tv_y.update(start=lo / 1.6, end=min(max(hi, lo) * 1.6, 2.0))
+        return hidden
+
+    @property
+    def tv_range(self) -> tuple[float, float]:
+        """(start, end) of the TV chart's distance axis as drawn."""
+        return (self._tv_y.start, self._tv_y.end)
 
     def clear_samples(self, _event=None) -> None:
         """Remove the sampled overlay and stop re-sampling on every change."""
@@ -385,7 +429,7 @@ class BoltzmannDistribution(Section):
             self.samples.data = {"x": [], "freq": []}
             self.tv.data = {"n": [], "tv": []}
             self.tv_guide.data = {"n": [], "guide": []}
-            self._tv_text.object = NO_SAMPLES_TEXT
+            self._tv_text.object = self.text("no_samples")
             self._rescale()
 
     # -- figures ---------------------------------------------------------------------------
@@ -426,8 +470,10 @@ class BoltzmannDistribution(Section):
             line_color=pal.ACCENT,
             legend_label="sampled frequency",
         )
-        fig.legend.location = "top_right"
-        fig.legend.background_fill_alpha = 0.7
+        # Above the plot, where no bar can be: the tallest bar may be anywhere.
+        fig.legend.orientation = "horizontal"
+        fig.legend.location = "top_left"
+        fig.add_layout(fig.legend[0], "above")
         fig.add_tools(
             HoverTool(
                 renderers=[bars],
@@ -483,7 +529,7 @@ class BoltzmannDistribution(Section):
             self.param.temperature, label="Temperature T", step=0.05, format="0.00", width=300
         )
         self._sample_button = pn.widgets.Button(
-            label="Sample", color="primary", width=100, description="Run the network"
+            label="Sample", color="primary", width=100, description=tip("Run the network")
         )
         self._sample_button.on_click(self.request_sample)
         new_seed = pn.widgets.Button(label="New seed", width=100)
@@ -500,52 +546,27 @@ class BoltzmannDistribution(Section):
         readouts = self.readouts.pane
         top_row = pn.FlexBox(
             self._diagram_pane,
-            pn.Column(temperature, readouts, margin=0, styles={"flex": "1 1 300px"}),
+            pn.Column(temperature, margin=0, styles={"flex": "1 1 300px"}),
             align_items="center",
         )
         editor = pn.Card(
-            pn.pane.Markdown(
-                "Units are numbered 1 2 / 3 4, as in the glyphs. A positive weight makes "
-                "two units want to agree, a negative one to disagree; a positive bias "
-                "pushes a unit on.",
-                margin=(0, 4),
-            ),
+            self.prose_pane("editor_help"),
             pn.FlexBox(*(self._slider(n, n) for n in WEIGHT_NAMES)),
             pn.FlexBox(*(self._slider(n, n) for n in BIAS_NAMES), reset),
-            title="Edit the network: 6 weights, 4 biases",
+            title=self.text("editor_title"),
             collapsed=False,
             sizing_mode="stretch_width",
             margin=(8, 0),
         )
-        cold_hot = pn.pane.Markdown(
-            "**Cold (small T):** every difference in energy is blown up, so nearly all the "
-            "probability piles onto the single lowest-energy state. The machine behaves "
-            "like a deterministic memory that always gives the same answer.  \n"
-            "**Hot (large T):** energy differences hardly matter, the bars level out towards "
-            "1/16 each, and the machine forgets its own structure.  \n"
-            "Around **T = 1** several states compete, and their odds follow their energies: "
-            "states one step of 0.5 apart differ by a factor of about e^0.5 ≈ 1.6.",
-            margin=(0, 4),
-        )
-        sampling = pn.pane.Markdown(
-            "### Sampling meets exact\n"
-            "The bars above are computed, not observed: we summed e^(−E/T) over all 16 "
-            "states. A real Boltzmann machine never does that sum. It just flips its "
-            "units one at a time with the sigmoid rule, and the states it visits *are* "
-            "its samples. Press **Sample** to run it for N recorded states (one sweep of "
-            "four updates apart) and compare its frequencies (red dashes) with the exact "
-            "bars. The gap, measured as total-variation distance (half the summed "
-            "absolute differences), shrinks roughly like 1/√N: a hundred times more "
-            "samples buy only ten times more accuracy. Cool the network to T ≈ 0.3 and "
-            "the chain gets stuck in one valley for long stretches, so the distance "
-            "stalls far above the dashed line: near-deterministic machines sample badly.",
-            margin=(8, 4, 0, 4),
-        )
+        cold_hot = self.prose_pane("cold_hot")
+        sampling = self.prose_pane("sampling")
         return pn.Column(
             top_row,
+            readouts,
             pn.pane.Bokeh(self._bars_figure(), sizing_mode="stretch_width", margin=(4, 0)),
             legend("low energy (likely)", "high energy (rare)", pal.ENERGY_PALETTE),
             cold_hot,
+            self.hide_when_embedded(self._ratio_text),
             sampling,
             pn.FlexBox(
                 self._sample_button, new_seed, clear, n_input, seed_input, align_items="end"
@@ -555,6 +576,32 @@ class BoltzmannDistribution(Section):
             editor,
             sizing_mode="stretch_width",
         )
+
+
+def _signed(x: float) -> str:
+    return f"{x:+.2f}".replace("-", "−")
+
+
+def _big(x: float) -> str:
+    """1.65 as 1.65, 22026.5 as 2.2 × 10⁴ (readable at any size)."""
+    if not np.isfinite(x):
+        return "∞"
+    if x < 1e4:
+        return f"{x:.3g}"
+    mant, exp = f"{x:.1e}".split("e")
+    return f"{mant} × 10{_superscript(int(exp))}"
+
+
+def _superscript(k: int) -> str:
+    return str(k).translate(str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
+def _small(x: float) -> str:
+    """0.0123 as 0.0123, 3e-7 as 3.0 × 10⁻⁷ (readable at any size)."""
+    if x >= 1e-4:
+        return f"{x:.4f}"
+    mant, exp = f"{x:.1e}".split("e")
+    return f"{mant} × 10{_superscript(int(exp))}"
 
 
 def _sample_job(W, b, T, n, seed) -> dict:

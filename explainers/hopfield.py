@@ -21,6 +21,9 @@ state is then named by :func:`engine.describe_state`: memory T, memory L, a mirr
 
 from __future__ import annotations
 
+import functools
+import math
+
 import numpy as np
 import panel as pn
 import param
@@ -35,9 +38,11 @@ from engine import (
     to_bits,
     to_spins,
 )
+from engine.examples import corruption_outcomes, reachable_fixed_points
 
 from . import palette as pal
 from .animation import Animator, notify
+from .four_units import FourUnits
 from .readouts import Readouts
 from .section import Section
 from .views import (
@@ -62,12 +67,6 @@ POINTS_PER_FRAME = 10  # energy points sent per frame at most, whatever the spee
 READOUTS_EVERY_S = 0.1
 TRACE_POINTS = 600  # history kept on the energy chart
 
-# Shown under the status line, in the same pane (one model fewer per session).
-SETTLED_NOTE = (
-    '<div style="margin-top:.6em"><small>Settled = no single flip would lower the energy '
-    "and, at T&nbsp;&gt;&nbsp;0, no cell has changed in the last 27 updates.</small></div>"
-)
-
 STATUS_COLORS = {
     "exploring": pal.MUTED,
     "memory": pal.OUTCOME_COLORS["memory"],
@@ -85,38 +84,48 @@ def bits_text(s) -> str:
     return "".join(str(int(v)) for v in to_bits(np.asarray(s)))
 
 
+@functools.cache
+def basin_facts() -> dict[str, object]:
+    """What every one- and two-cell corruption of T and L ends in, from the engine.
+
+    A corruption "ends wrong" when the only fixed point the T = 0 rule can reach from it,
+    in any update order, is the other memory's mirror (:func:`corruption_outcomes`).
+    """
+    patterns = to_spins(np.array([SHAPES[k].ravel() for k in NAMES]))
+    W, b = hebbian(patterns), np.zeros(N_CELLS)
+    wrong = {}
+    for mu in range(len(NAMES)):
+        mirror = -patterns[1 - mu]
+        for k in range(1, MAX_FLIPS + 1):
+            outs = corruption_outcomes(W, b, patterns[mu], k)
+            wrong[mu, k] = sum(len(e) == 1 and (e[0] == mirror).all() for _, e in outs)
+    pairs = math.comb(N_CELLS, 2)
+    differ = np.flatnonzero(patterns[0] != -patterns[1])
+    # "Corrupt a memory": memory and flip count (1..MAX_FLIPS) uniform, then the cells
+    p_wrong = np.mean(
+        [
+            np.mean([wrong[mu, k] / math.comb(N_CELLS, k) for k in range(1, MAX_FLIPS + 1)])
+            for mu in range(len(NAMES))
+        ]
+    )
+    return {
+        "pairs": pairs,
+        "t_wrong": wrong[0, 2],
+        "l_wrong": wrong[1, 2],
+        "t_right": pairs - wrong[0, 2],
+        "single_wrong": wrong[0, 1] + wrong[1, 1],
+        "distance": int(differ.size),
+        "distance_minus_one": int(differ.size) - 1,
+        "where": "; ".join(_cell_name(int(c)) for c in differ),
+        "percent": f"{100 * p_wrong:.0f}",
+    }
+
+
 class HopfieldGrid(Section):
     """A 3×3 Hopfield network storing T and L, run by heat-bath updates at temperature T."""
 
     key = "hopfield"
     title = "A memory that rolls downhill"
-    intro = (
-        "Nine cells, each on (+1) or off (−1), all wired to each other. The wiring was "
-        "set by the Hebbian rule to store two pictures, a **T** and an **L**: two cells "
-        "that are on together in a picture get a positive weight, cells that disagree a "
-        "negative one. That turns every possible grid into a point on an energy landscape, "
-        "and the stored pictures sit at the bottom of its valleys.\n\n"
-        "One *update* picks a cell at random and lets it read its field h, the weighted "
-        "vote of the other eight cells. At T = 0 the cell simply obeys the vote: the "
-        "energy can only go down, and the grid slides into the nearest valley — that is "
-        "recall. At T > 0 it obeys only most of the time, with probability σ(2h/T), so now "
-        "and then it steps uphill. The weights cannot tell a picture from its negative, so "
-        "the inverted T and L are valleys too: the *mirror images*. With just two memories "
-        "this little network has no other valleys; the annealing section stores a third "
-        "and meets the spurious ones."
-    )
-    formula = (
-        r"\begin{gathered}"
-        r"E(\mathbf{s}) = -\sum_{i \lt j} w_{ij}\, s_i s_j, \quad "
-        r"w_{ij} = \tfrac{1}{9}\sum_{\mu} \xi^\mu_i \xi^\mu_j \\"
-        r"p(s_i = +1) = \sigma\!\left(\frac{2h_i}{T}\right), \quad h_i = \sum_j w_{ij} s_j"
-        r"\end{gathered}"
-    )
-    try_this = (
-        "put the temperature near 0 and press Run: the grid drops into T or L (or a mirror "
-        "image) and stays. Press “Corrupt a memory” and watch it repair the picture. Then "
-        "drag the temperature to 2: the grid boils and never settles."
-    )
     url_params = ("temperature", "speed", "seed", "start")
     text_formats = {"start": "nine 0/1 digits (the grid row by row)"}
 
@@ -179,6 +188,13 @@ class HopfieldGrid(Section):
         )
         self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
         self._status_kind = ("", "")
+        self._wrong_basin: tuple[str, bytes] | None = None
+        self._settled_note = (
+            '<div style="margin-top:.6em"><small>'
+            + self.text("settled_note", updates=SETTLE_UPDATES)
+            + "</small></div>"
+        )
+        self.four_units = FourUnits()
         self._readouts_at = -float("inf")
         self.animator = Animator(self._frame, where="the Hopfield grid", clock=lambda: self.clock())
         self.animator.param.watch(self._on_running, "running")
@@ -232,13 +248,16 @@ class HopfieldGrid(Section):
         """``(kind, text)``: kind is "exploring", "memory", "mirror" or "spurious"."""
         state = self._chain.s.tobytes() if _state is None else _state
         if not self.is_settled(state):
-            return "exploring", "exploring"
+            return "exploring", self.text("status_exploring")
         kind, k = self._name_state(state)
         if kind == "memory":
-            return kind, f"settled in {NAMES[k]}"
+            return kind, self.text("status_memory", memory=NAMES[k])
         if kind == "mirror":
-            return kind, f"settled in a mirror image (inverted {NAMES[k]})"
-        return kind, "stuck in a spurious state"
+            if self._wrong_basin is not None and self._wrong_basin[1] == state:
+                source = self._wrong_basin[0]
+                return kind, self.text("status_wrong_basin", memory=NAMES[k], source=source)
+            return kind, self.text("status_mirror", memory=NAMES[k])
+        return kind, self.text("status_spurious")
 
     def _name_state(self, s: bytes) -> tuple[str, int]:
         # Only local minima are named, and there are few: remember the engine's answers.
@@ -266,6 +285,7 @@ class HopfieldGrid(Section):
         self._corrupt_rng = np.random.default_rng([self.seed, 1])
         self._last_change = 0
         self._note.object = ""
+        self._wrong_basin = None
         with pn.io.hold():
             self._trace.clear()
             self._stream([0], [self._chain.energy])
@@ -310,9 +330,10 @@ class HopfieldGrid(Section):
     def _frame(self) -> None:
         self.advance(self.speed, live=True)
 
-    def set_state(self, s, note: str = "") -> None:
+    def set_state(self, s, note: str = "", wrong_basin: tuple[str, bytes] | None = None) -> None:
         """Put a picture on the grid (an edit): the run continues from it, and it becomes
-        the start picture that Reset and a copied link return to."""
+        the start picture that Reset and a copied link return to.  ``wrong_basin``: (the
+        corrupted memory, the mirror it is bound to end in) when a corruption crossed over."""
         s = np.asarray(s, dtype=np.int8)
         self._chain.s = s
         self._last_change = self._chain.n_updates
@@ -322,6 +343,7 @@ class HopfieldGrid(Section):
         finally:
             self._editing = False
         self._note.object = note
+        self._wrong_basin = wrong_basin
         with pn.io.hold():
             self._stream([self._chain.n_updates], [self.energy])
             self._show()
@@ -331,11 +353,11 @@ class HopfieldGrid(Section):
         """Flip cell ``i`` (row-major, 0..8)."""
         i = int(i)
         if not 0 <= i < N_CELLS:
-            notify(f"There is no cell {i}; cells are numbered 0 to 8.")
+            notify(self.text("msg_no_cell", cell=i, last=N_CELLS - 1))
             return
         s = self._chain.s
         s[i] = -s[i]
-        self.set_state(s, f"You flipped the cell in {_cell_name(i)}.")
+        self.set_state(s, self.text("note_flip", cell=_cell_name(i)))
 
     def corrupt(self, _event=None) -> tuple[str, list[int]]:
         """Load T or L with one or two cells flipped, both chosen by the seeded RNG.
@@ -349,9 +371,31 @@ class HopfieldGrid(Section):
         s = self._patterns[mu].copy()
         s[cells] = -s[cells]
         where = " and ".join(_cell_name(c) for c in cells)
-        plural = "cell" if k == 1 else "cells"
-        self.set_state(s, f"Loaded <b>{NAMES[mu]}</b> with {k} {plural} flipped ({where}).")
+        count = f"{k} cell" if k == 1 else f"{k} cells"
+        ends = reachable_fixed_points(self._W, self._b, s)
+        other = 1 - mu
+        if len(ends) == 1 and (ends[0] == -self._patterns[other]).all():
+            # this corruption can only end in the other memory's mirror: say so now
+            facts = basin_facts()
+            left = int(np.count_nonzero(s != -self._patterns[other]))
+            note = self.text(
+                "note_wrong_basin",
+                memory=NAMES[mu],
+                other=NAMES[other],
+                count=count,
+                cells=where,
+                distance=facts["distance"],
+                left=left,
+                left_s="" if left == 1 else "s",
+            )
+            self.set_state(s, note, (NAMES[mu], ends[0].tobytes()))
+        else:
+            self.set_state(s, self.text("note_corrupt", memory=NAMES[mu], count=count, cells=where))
         return NAMES[mu], cells
+
+    def basins_text(self) -> str:
+        """The "Repair has limits" paragraph, every number from :func:`basin_facts`."""
+        return self.text("basins", **basin_facts())
 
     # -- drawing -----------------------------------------------------------------------
     def _stream(self, updates: list[int], energies: list[float]) -> None:
@@ -383,7 +427,7 @@ class HopfieldGrid(Section):
                 f'<div role="status" aria-live="polite" style="font-size:1.15em">'
                 f'<span style="display:inline-block;width:.8em;height:.8em;border-radius:50%;'
                 f'background:{STATUS_COLORS[kind]};margin-right:.4em"></span>'
-                f"<b>{words}</b></div>{SETTLED_NOTE}"
+                f"<b>{words}</b></div>{self._settled_note}"
             )
 
     def body(self) -> pn.viewable.Viewable:
@@ -424,5 +468,7 @@ class HopfieldGrid(Section):
             sliders,
             pn.FlexBox(cell, flip, align_items="end"),
             self._trace.pane,
+            self.prose_pane("basins", **basin_facts()),
+            self.hide_when_embedded(self.four_units.view()),
             sizing_mode="stretch_width",
         )

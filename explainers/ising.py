@@ -360,7 +360,7 @@ class SpinLattice(Section):
         fig.center = [r for r in fig.center if r is not legend]
         legend.orientation = "horizontal"
         legend.location = "center"
-        legend.label_text_font_size = "11px"
+        legend.label_text_font_size = "12px"
         legend.padding = 2
         fig.add_layout(legend, "below")
         for axis in fig.yaxis:

@@ -39,7 +39,7 @@ from engine import (
 from . import palette as pal
 from .animation import Animator
 from .readouts import Readouts
-from .section import Section
+from .section import Section, tip
 from .views import LineChart, bare_figure, ink, legend, themed
 
 N_UNITS = 9
@@ -69,7 +69,7 @@ class _CorrelationMaps:
     """Three 9x9 maps side by side in ONE figure: data, model and their difference.
 
     One figure that scales with the column keeps the three maps in a row even on a phone
-    (fixed-size figures in a wrapping FlexBox render blank in Panel 1.9.4). Each map has
+    (figures never go in a ``pn.FlexBox``: see ``views.wrap_row``). Each map has
     its own named source with an ``image`` column, updated in place by ``patch``.
     """
 
@@ -140,7 +140,7 @@ class _CorrelationMaps:
     @staticmethod
     def _note(scale: float) -> str:
         return (
-            '<span style="font-size:.85em">difference map (the gradient): '
+            '<span style="font-size:.8125rem">difference map (the gradient): '
             f"same colours, scale ±{scale:g}</span>"
         )
 
@@ -409,9 +409,9 @@ class BoltzmannLearning(Section):
         return themed(fig)
 
     def body(self) -> pn.viewable.Viewable:
-        step = pn.widgets.Button(label="Step", width=80, description="One learning step")
+        step = pn.widgets.Button(label="Step", width=80, description=tip("One learning step"))
         step.on_click(self.step_once)
-        reset = pn.widgets.Button(label="Reset", width=80, description="Same seed, step 0")
+        reset = pn.widgets.Button(label="Reset", width=80, description=tip("Same seed, step 0"))
         reset.on_click(self.reset)
         new_seed = pn.widgets.Button(label="New seed", width=100)
         new_seed.on_click(self.new_seed)

@@ -29,6 +29,7 @@ from engine import (
     DENSE_KINDS,
     dense_capacity_curve,
     dense_settle,
+    half_capacity,
     modern_retrieve,
     theory_capacity,
 )
@@ -42,7 +43,7 @@ from .views import HeatMap, fix_frame, ink, lean, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
 N_UNITS = SIDE * SIDE
-PICTURE_PX = 96
+PICTURE_PX = 70
 KIND_NAMES = {2: "classic x²", 3: "dense x³", 5: "dense x⁵", "exp": "dense exp"}
 KIND_KEYS = {2: "k2", 3: "k3", 5: "k5", "exp": "exp"}  # column / source-name suffixes
 KIND_COLORS = {2: pal.MUTED, 3: pal.ACCENT_3, 5: pal.ACCENT_2, "exp": pal.ACCENT}
@@ -52,7 +53,9 @@ CAP_COUNTS = np.unique(np.round(2.0 ** (np.arange(0, 25) / 2)).astype(np.int64))
 CAP_SEED = 2016  # the capacity plot's patterns are fixed: one seed, not the reader's
 CAP_MIN_RECALLS = 64  # recalls per point of the curve (at least)
 BETA_MAX = 0.5
+WORKERS = 2  # threads per capacity computation (the engine's result does not depend on it)
 MAX_ITER = 500  # continuous updates before the fixed-point search gives up
+BLEND_LABEL, TOP_LABEL, ITER_LABEL = "letters in the blend, 1/Σw²", "largest weight", "updates"
 
 # Bold capitals, '#' = on.  Drawn here so the section needs no data files.
 _LETTER_ART = """
@@ -147,22 +150,9 @@ def _compute_capacity(n: int, report):
         seed=CAP_SEED,
         min_recalls=CAP_MIN_RECALLS,
         progress=lambda f: report(f),
+        n_workers=WORKERS,
     )
     return n, curves, time.perf_counter() - t0
-
-
-def half_point(counts: np.ndarray, fraction: np.ndarray) -> float:
-    """The first count where ``fraction`` falls to 1/2 or below, interpolated in log p
-    between grid points; ``inf`` if it never does."""
-    below = np.flatnonzero(fraction <= 0.5)
-    if below.size == 0:
-        return math.inf
-    j = int(below[0])
-    if j == 0:
-        return float(counts[0])
-    f0, f1 = fraction[j - 1], fraction[j]
-    t = (f0 - 0.5) / (f0 - f1)
-    return float(np.exp(np.log(counts[j - 1]) + t * np.log(counts[j] / counts[j - 1])))
 
 
 class ModernHopfield(Section):
@@ -201,7 +191,7 @@ class ModernHopfield(Section):
         )
         self._pictures = {
             name: self._picture(f"modern-{name}", title)
-            for name, title in (("stored", "stored letter"), ("start", "corrupted start"))
+            for name, title in (("stored", "stored letter"), ("start", "corrupted"))
         }
         for k in DENSE_KINDS:
             self._pictures[KIND_KEYS[k]] = self._picture(
@@ -212,10 +202,7 @@ class ModernHopfield(Section):
         self._store_text = pn.pane.HTML("", margin=(0, 4))
         self._beta_text = pn.pane.HTML("", css_classes=["modern-beta-text"], margin=(0, 4))
         self._cap_text = pn.pane.HTML("", css_classes=["modern-capacity-text"], margin=(0, 4))
-        self.readouts = Readouts(
-            "modern-readouts",
-            ["Letters in the blend, 1/Σw²", "Largest weight", "Updates to the fixed point"],
-        )
+        self.readouts = Readouts("modern-readouts", (BLEND_LABEL, TOP_LABEL, ITER_LABEL), per_row=3)
         self._progress = pn.indicators.Progress(
             value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
         )
@@ -244,7 +231,10 @@ class ModernHopfield(Section):
     def _picture(name: str, title: str, grey: bool = False) -> HeatMap:
         palette = pal.GREY_PALETTE if grey else [pal.SPIN_OFF, pal.SPIN_ON]
         hm = HeatMap(name, (SIDE, SIDE), palette, -1.0, 1.0, width=PICTURE_PX, title=title)
+        hm.mapper.nan_color = "#00000000"  # a result not yet computed: no colour at all
         fix_frame(hm.figure, PICTURE_PX)
+        # The frame alone sets the size (a fixed width as well clipped the frame's edge).
+        hm.figure.width = hm.figure.height = None
         return hm
 
     # -- state ---------------------------------------------------------------------------
@@ -307,7 +297,7 @@ class ModernHopfield(Section):
         names, _ = self.stored()
         start = self.start()
         self.recall_results = None
-        blank = np.zeros((SIDE, SIDE))
+        blank = np.full((SIDE, SIDE), np.nan)
         with pn.io.hold():
             self._draw(self._pictures["stored"], LETTERS[self.letter])
             self._draw(self._pictures["start"], start)
@@ -354,11 +344,9 @@ class ModernHopfield(Section):
             iterations = energies.size - 1
             self.readouts.update(
                 {
-                    "Letters in the blend, 1/Σw²": f"{blend_size(weights):.2f}",
-                    "Largest weight": f"{weights[top]:.2f} ({names[top]})",
-                    "Updates to the fixed point": (
-                        f"{iterations}" if iterations < MAX_ITER else f"> {MAX_ITER}"
-                    ),
+                    BLEND_LABEL: f"{blend_size(weights):.2f}",
+                    TOP_LABEL: f"{weights[top]:.2f} ({names[top]})",
+                    ITER_LABEL: f"{iterations}" if iterations < MAX_ITER else f"> {MAX_ITER}",
                 }
             )
             self._beta_text.object = self.text(
@@ -386,7 +374,7 @@ class ModernHopfield(Section):
         self.capacity_result = result
         theory = {k: theory_capacity(n, k) for k in DENSE_KINDS}
         shown = [k for k in DENSE_KINDS if 1 <= theory[k] <= CAP_P_MAX]
-        halves = {k: half_point(CAP_COUNTS, curves[k][0]) for k in DENSE_KINDS}
+        halves = {k: half_capacity(CAP_COUNTS, curves[k][0]) for k in DENSE_KINDS}
         with pn.io.hold():
             self._capacity_src.data = {"p": CAP_COUNTS} | {
                 KIND_KEYS[k]: curves[k][0] for k in DENSE_KINDS
@@ -500,12 +488,13 @@ class ModernHopfield(Section):
             ),
             pn.widgets.IntInput.from_param(self.param.seed, label="Seed", width=130),
             self._button("New noise", self.new_noise, "Flip other cells"),
-            self._button(
-                "Recall", self.recall, "Settle the start with each energy", button_type="primary"
-            ),  # fmt: skip
+            self._button("Recall", self.recall, "Settle the start with each energy"),
             align_items="end",
         )
-        pictures = wrap_row(*(hm.pane for hm in self._pictures.values()))
+        # Plain rows: in a wrapping row these fixed-frame pictures were drawn clipped. Two
+        # rows, so that the four results still fit across a phone.
+        panes = [hm.pane for hm in self._pictures.values()]
+        pictures = pn.Column(pn.Row(*panes[:2]), pn.Row(*panes[2:]), margin=0)
         attention = pn.Column(
             pn.widgets.FloatSlider.from_param(
                 self.param.beta,
@@ -514,15 +503,13 @@ class ModernHopfield(Section):
                 format="0.000",
                 width=260,
             ),
-            wrap_row(
-                self._fixed.pane,
-                pn.pane.LaTeX(
-                    f"$${self.text('attention')}$$",
-                    renderer="katex",
-                    sizing_mode="stretch_width",
-                    styles={"font-size": "1.05em"},
-                ),
+            pn.pane.LaTeX(
+                f"$${self.text('attention')}$$",
+                renderer="katex",
+                sizing_mode="stretch_width",
+                styles={"font-size": "1.05em", "overflow-x": "auto"},
             ),
+            self._fixed.pane,
             pn.pane.Bokeh(self._attention_figure(), sizing_mode="stretch_width"),
             self.readouts.pane,
             self._beta_text,

@@ -657,9 +657,7 @@ class RBMTrainer(Section):
         for fig, span in zip((err, ll), self._peak_spans, strict=True):
             fig.add_layout(span)
             themed(fig)
-        # Every figure in this section sits in a FlexBox: a figure placed straight in a
-        # Column next to FlexBox-ed figures leaves the latter unsized (blank) in Chromium
-        # with Panel 1.9 / Bokeh 3.9.
+        # Every figure of this section sits in a FlexBox, none beside one (docs/upstream.md).
         return pn.Column(
             pn.FlexBox(
                 pn.pane.Bokeh(err, sizing_mode="stretch_width", margin=(4, 0)),
@@ -776,7 +774,7 @@ class RBMTrainer(Section):
             align_items="end",
         )
         controls.append(self._speed_note)
-        readouts = self.readouts.pane
+        readouts = pn.FlexBox(self.readouts.pane, sizing_mode="stretch_width")
         lesson = pn.pane.Markdown(
             "**What to look for.** The log-likelihood is exact: with four hidden units the "
             "sum over hidden states has only 16 terms, so p(v) is computed, not estimated. "

@@ -49,7 +49,24 @@ a { color: var(--explainer-link); }
 """
 
 
-TIP_CSS = ":host { white-space: initial; max-width: 300px; }"
+TIP_CSS = ":host { white-space: initial; max-width: 240px; font-size: 14px; }"
+
+# KaTeX's own stylesheet (static/katex, its fonts declared by the page): given to each
+# formula pane so it reaches the pane's shadow root; formulas at the prose's size.
+KATEX_CSS = "assets/katex/katex.min.css"
+FORMULA_CSS = """
+:host { font-size: 1.06rem; color: var(--explainer-ink, inherit); max-width: 100%; }
+.katex { font-size: 1.1em; }
+.katex-display { overflow-x: auto; overflow-y: hidden; padding: .2em 0; }
+"""
+
+# In presentation mode the section's controls and plots flow in two columns, so the main
+# plot sits beside its simulation (the variables are set by static/style.css).
+BODY_CSS = """
+:host { columns: var(--explainer-body-columns, auto); column-gap: 40px;
+        display: var(--explainer-body-display, flex) !important; }
+:host > * { break-inside: avoid; }
+"""
 
 FULL_LINK_CSS = """
 .full-story { margin: .2em 0; font-family: var(--explainer-sans); font-size: .85rem; }
@@ -92,13 +109,49 @@ def framing_note() -> str:
     return f"These sites may show this server's pages in a frame: {listed} (set by {setting})."
 
 
-def tip(text: str) -> Tooltip:
+def tip(text: str, attachment: str = "above") -> Tooltip:
     """A button's hover text as a plain-text tooltip.
 
     Panel turns a description string into a tooltip holding a separate HTML model (for
-    Markdown); plain text needs none, and each model costs memory in every session.
+    Markdown); plain text needs none, and each model costs memory in every session.  It
+    opens above the button (beside it, it covered the next control in the row); "below"
+    where the controls above or beside it would be covered.
     """
-    return Tooltip(content=text, position="right", stylesheets=[TIP_CSS])
+    position = "bottom_center" if attachment == "below" else "top_center"
+    return Tooltip(content=text, position=position, attachment=attachment, stylesheets=[TIP_CSS])
+
+
+class WorkProgress(pn.viewable.Viewer):
+    """A progress bar named by what it does, shown only while that work runs.
+
+    Set ``visible`` when the work starts and stops, ``value`` (0-100) as it goes.  Plain HTML
+    (a ``<progress>`` inside its ``<label>``), so screen readers hear the name too.
+    """
+
+    value = param.Integer(default=0, bounds=(0, 100), doc="Percent done.")
+    visible = param.Boolean(default=False, doc="Whether the work is running.")
+
+    def __init__(self, label: str, **params):
+        super().__init__(**params)
+        self.label = label
+        self._pane = pn.pane.HTML(
+            self._html(), visible=self.visible, css_classes=["work-progress"], margin=(4, 8)
+        )
+        self.param.watch(self._show, ["value", "visible"])
+
+    def _html(self) -> str:
+        return (
+            f'<label class="progress-label">{html.escape(self.label)} '
+            f'<progress max="100" value="{self.value}">{self.value} %</progress></label>'
+        )
+
+    def _show(self, *_events) -> None:
+        with pn.io.hold():
+            self._pane.object = self._html()
+            self._pane.visible = self.visible
+
+    def __panel__(self) -> pn.pane.HTML:
+        return self._pane
 
 
 def _bounds(p: param.Parameter) -> tuple[float | None, float | None]:
@@ -201,11 +254,12 @@ class Section(pn.viewable.Viewer):
 
     def __init__(self, **params):
         super().__init__(**params)
+        self.heading = "h2"  # "h1" where the section is the whole page
         self._layout: pn.Column | None = None
         self._notice = pn.pane.Alert("", alert_type="warning", visible=False, margin=(4, 0))
         self._embed_code = pn.pane.HTML("", visible=False, margin=(4, 0))
         # Everything embed mode hides (title, prose, Embed button) and the link it shows.
-        self._embed_hidden: list[pn.viewable.Viewable] = []
+        self._embed_hidden: list[list] = []
         self._full_link: pn.pane.HTML | None = None
         #: Set by the story page: moving a control then also points the URL's #anchor here.
         self.in_story = False
@@ -410,22 +464,33 @@ class Section(pn.viewable.Viewer):
         )
 
     def _show_embedded(self, *_events) -> None:
-        for obj in self._embed_hidden:
-            obj.visible = not self.embed
+        for entry in self._embed_hidden:
+            self._embed_one(entry)
         if self.embed and self._full_link is None and self._layout is not None:
             self._full_link = self._full_link_pane()
             self._layout.append(self._full_link)
         if self._full_link is not None:
             self._full_link.visible = self.embed
 
+    def _embed_one(self, entry: list) -> None:
+        # entry = [obj, its own visibility while hidden by embed mode, or None]
+        obj, kept = entry
+        if self.embed and kept is None:
+            entry[1] = obj.visible
+            obj.visible = False
+        elif not self.embed and kept is not None:
+            obj.visible = kept
+            entry[1] = None
+
     def hide_when_embedded(self, obj: Any) -> Any:
         """Hide ``obj`` while the section is embedded (``?embed=1``); returns ``obj``.
 
         For prose, pictures and notes a section puts inside :meth:`body`: embed mode shows
-        the widget only.  The section owns ``obj.visible`` from then on.
+        the widget only.  Leaving embed mode gives ``obj`` back the visibility it had.
         """
-        obj.visible = not self.embed
-        self._embed_hidden.append(obj)
+        entry = [obj, None]
+        self._embed_hidden.append(entry)
+        self._embed_one(entry)
         return obj
 
     def prose_pane(self, part: str, default: str | None = None, **values: object):
@@ -461,7 +526,7 @@ class Section(pn.viewable.Viewer):
                     f"$${formula}$$",
                     renderer="katex",
                     sizing_mode="stretch_width",
-                    styles={"font-size": "1.1em"},
+                    stylesheets=[KATEX_CSS, FORMULA_CSS],
                 )
             )
         if try_this:
@@ -485,11 +550,15 @@ class Section(pn.viewable.Viewer):
         except Exception as exc:  # a broken section must not take the page down
             report_exception(exc, f"building the {self.key} section")
             body = pn.pane.Alert(f"This section failed to load: {exc}", alert_type="danger")
+        if isinstance(body, pn.Column):
+            body.stylesheets = [*body.stylesheets, BODY_CSS]
+            body.css_classes = [*body.css_classes, "explainer-body"]
         # The prose panes sit directly in the section's column (no column of their own:
         # one model fewer per session) and hide together in embed mode, with the title and
         # the Embed button.
         title = pn.pane.HTML(
-            f'<h2 id="{self.key}" class="section-title">{html.escape(self.title)}</h2>',
+            f'<{self.heading} id="{self.key}" class="section-title">'
+            f"{html.escape(self.title)}</{self.heading}>",
             stylesheets=["assets/article.css"],
             margin=(16, 0, 0, 0),
         )
@@ -504,7 +573,6 @@ class Section(pn.viewable.Viewer):
         )
         for obj in (title, *prose, embed_button, self._embed_code):
             self.hide_when_embedded(obj)
-        self._embed_code.visible = False
         self._full_link = self._full_link_pane() if self.embed else None
         self.param.watch(self._show_embedded, "embed")
         self._layout = pn.Column(

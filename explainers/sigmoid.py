@@ -18,58 +18,68 @@ from .views import ink, themed
 DE_RANGE = 8.0  # the plot's ΔE axis runs from -8 to +8
 
 
+def p_turn_on(cost, T):
+    """p(on) for a unit whose turning on costs ``cost`` = E(on) − E(off): σ(−cost / T).
+
+    The page measures ΔE as an energy increase (see content/conventions.md); the engine's
+    :func:`engine.p_on` takes the energy saved, hence the minus sign.
+    """
+    return p_on(-np.asarray(cost, dtype=float), T)
+
+
 class StochasticNeuron(Section):
-    """p(turn on) = σ(ΔE / T), with the two limits it interpolates between."""
+    """p(turn on) = σ(−ΔE / T) with ΔE = E(on) − E(off), and the two limits around it."""
 
     key = "sigmoid"
     title = "Why a sigmoid? A thermostat that can gamble"
-    intro = (
-        "A stochastic unit looks at how much energy it would save by switching on, "
-        "ΔE = 2h, and then flips a biased coin. The bias is a sigmoid of ΔE divided by the "
-        "temperature. Cold, the coin is loaded all the way: the unit simply does whatever "
-        "lowers the energy, exactly like a Hopfield update. Hot, the coin is fair and the "
-        "unit ignores the energy altogether. Everything in between is a trade-off between "
-        "settling down and looking around."
-    )
-    formula = (
-        r"p(s_i = +1) = \sigma\!\left(\frac{\Delta E_i}{T}\right)"
-        r" = \frac{1}{1 + e^{-\Delta E_i / T}}"
-    )
-    try_this = (
-        "keep ΔE at +2 and slide T down towards 0: p climbs to 1, the step. "
-        "Now push T up to 10: p sinks towards ½ whatever ΔE is."
-    )
     url_params = ("temperature", "delta_e")
 
     temperature = param.Number(
         default=1.0, bounds=(0.05, 10.0), doc="Temperature T of the unit (> 0)."
     )
     delta_e = param.Number(
-        default=2.0, bounds=(-DE_RANGE, DE_RANGE), doc="Energy saved by turning on, ΔE."
+        default=-2.0,
+        bounds=(-DE_RANGE, DE_RANGE),
+        doc="Cost of turning on, ΔE = E(on) − E(off) (negative: on is downhill).",
     )
 
     def __init__(self, **params):
         super().__init__(**params)
         x = np.linspace(-DE_RANGE, DE_RANGE, 321)
         self._curve = ColumnDataSource(
-            {"de": x, "p": p_on(x, self.temperature)}, name="sigmoid-curve"
+            {"de": x, "p": p_turn_on(x, self.temperature)}, name="sigmoid-curve"
         )
         self._point = ColumnDataSource({"de": [self.delta_e], "p": [self.p]}, name="sigmoid-point")
         self.readouts = Readouts("sigmoid-readouts", ["p(turn on)"], width=140)
         self.readouts.update({"p(turn on)": f"{self.p:.2f}"})
+        self._odds = pn.pane.HTML(self.odds_text(), css_classes=["sigmoid-odds"], margin=(0, 4))
+
+    def odds_text(self) -> str:
+        """The live sentence under the plot: p(on), p(off) and their ratio e^(−ΔE/T)."""
+        p = self.p
+        q = float(p_turn_on(-self.delta_e, self.temperature))  # p(off) = σ(+ΔE/T)
+        return self.text(
+            "odds",
+            de=f"{self.delta_e:+.1f}".replace("-", "−"),
+            t=f"{self.temperature:.2f}",
+            p_on=f"{p:.3g}",
+            p_off=f"{q:.3g}",
+            odds=f"{p / q:.3g}" if q > 0 else "∞",
+        )
 
     @property
     def p(self) -> float:
         """The probability shown: computed by the engine from the current state."""
-        return p_on(self.delta_e, self.temperature)
+        return p_turn_on(self.delta_e, self.temperature)
 
     @param.depends("temperature", "delta_e", watch=True)
     def _redraw(self) -> None:
         x = self._curve.data["de"]
         with pn.io.hold():
-            self._curve.patch({"p": [(slice(0, len(x)), p_on(x, self.temperature))]})
+            self._curve.patch({"p": [(slice(0, len(x)), p_turn_on(x, self.temperature))]})
             self._point.patch({"de": [(0, self.delta_e)], "p": [(0, self.p)]})
             self.readouts.update({"p(turn on)": f"{self.p:.2f}"})
+            self._odds.object = self.odds_text()
 
     def _figure(self) -> figure:
         fig = figure(
@@ -79,13 +89,13 @@ class StochasticNeuron(Section):
             tools="",
             x_range=Range1d(-DE_RANGE, DE_RANGE),
             y_range=Range1d(-0.03, 1.03),
-            x_axis_label="ΔE: energy saved by turning on",
+            x_axis_label="ΔE = E(on) − E(off): the cost of turning on",
             y_axis_label="p(turn on)",
         )
         # The two limits, faint: T → 0 is a step, T → ∞ is a fair coin.
         x_lim = np.array([-DE_RANGE, 0, 0, DE_RANGE])
         fig.line(
-            x_lim, [0, 0, 1, 1], color=pal.MUTED, line_dash="dashed", legend_label="T → 0 (step)"
+            x_lim, [1, 1, 0, 0], color=pal.MUTED, line_dash="dashed", legend_label="T → 0 (step)"
         )
         fig.line(
             [-DE_RANGE, DE_RANGE],
@@ -95,9 +105,9 @@ class StochasticNeuron(Section):
             legend_label="T → ∞ (coin)",
         )
         fig.add_layout(Span(location=0, dimension="height", line_color=pal.MUTED, line_alpha=0.3))
-        fig.line("de", "p", source=self._curve, line_width=3, color=ink(), legend_label="σ(ΔE/T)")
+        fig.line("de", "p", source=self._curve, line_width=3, color=ink(), legend_label="σ(−ΔE/T)")
         fig.scatter("de", "p", source=self._point, size=13, color=pal.ACCENT, line_color="white")
-        fig.legend.location = "top_left"
+        fig.legend.location = "top_right"
         fig.legend.background_fill_alpha = 0.7
         return themed(fig)
 
@@ -107,21 +117,16 @@ class StochasticNeuron(Section):
                 self.param.temperature, label="Temperature T", step=0.05, format="0.00", width=240
             ),
             pn.widgets.FloatSlider.from_param(
-                self.param.delta_e, label="ΔE", step=0.1, format="+0.0", width=240
+                self.param.delta_e, label="ΔE = E(on) − E(off)", step=0.1, format="+0.0", width=240
             ),
-            self.readouts.pane,
             align_items="center",
         )
-        limits = pn.pane.Markdown(
-            "**T → 0 (cold):** the curve becomes a step, so the unit always takes the "
-            "downhill choice — a deterministic thermostat, great at locking in, hopeless at "
-            "escaping.  \n**T → ∞ (hot):** the curve flattens to ½ and the unit flips a fair "
-            "coin — all exploration, no memory.",
-            margin=(0, 0),
-        )
+        limits = self.prose_pane("limits")
         return pn.Column(
             sliders,
+            self.readouts.pane,
             pn.pane.Bokeh(self._figure(), sizing_mode="stretch_width"),
+            self.hide_when_embedded(self._odds),
             limits,
             sizing_mode="stretch_width",
         )

@@ -66,12 +66,16 @@ def themed(fig: figure) -> figure:
         axis.major_tick_line_color = grid
         axis.minor_tick_line_color = None
         axis.axis_label_text_font_style = "normal"
+        # Readable on a phone held at arm's length and from the back of a lecture hall.
+        axis.axis_label_text_font_size = "13px"
+        axis.major_label_text_font_size = "12px"
     for g in fig.grid:
         g.grid_line_color = grid
     for leg in fig.legend:
         leg.background_fill_color = paper
         leg.label_text_color = text
         leg.border_line_color = None
+        leg.label_text_font_size = "12px"
     return fig
 
 
@@ -115,11 +119,11 @@ def lean(renderer: GlyphRenderer) -> GlyphRenderer:
 
 
 def wrap_row(*objects, **kw) -> pn.Row:
-    """The one layout helper for figures: a row that wraps onto several lines when narrow.
+    """The layout helper for a row of figures: a ``pn.Row`` that wraps when narrow.
 
-    A plain ``pn.Row`` with CSS wrapping rather than ``pn.FlexBox``: with Panel 1.9 and
-    Bokeh 3.9 a figure inside a FlexBox next to one outside it can stay blank (see
-    docs/upstream.md).
+    Within one section, figures sit either all in ``pn.FlexBox`` rows or none: a figure in a
+    FlexBox beside one outside it can stay blank (docs/upstream.md).  FlexBoxes are for
+    widgets and text.
     """
     return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
 
@@ -559,7 +563,7 @@ class HeatMap:
 def legend(low: str, high: str, palette: list[str], width: int = 220) -> pn.pane.HTML:
     """A small horizontal colour bar with a label at each end."""
     html = (
-        f'<div class="legend" style="display:flex;align-items:center;gap:.5em;font-size:.85em">'
+        f'<div class="legend" style="display:flex;align-items:center;gap:.5em;font-size:.8125rem">'
         f"<span>{low}</span>"
         f'<span style="display:inline-block;width:{width // 2}px;height:.8em;border-radius:3px;'
         f'background:{pal.gradient_css(palette)}"></span>'

@@ -82,7 +82,9 @@
         const atBottom = scroller.scrollTop + window.innerHeight >= scroller.scrollHeight - 1;
         const there = Math.abs(top) <= 2 || (top > 0 && atBottom);
         if (!there) jumpTo(el, "instant");
-        following.stable = there && idle() && !buildingNear() ? following.stable + 1 : 0;
+        // A page that never goes idle (an endless animation) is waited for 8 s at most.
+        const settled = idle() || following.tries < 128;
+        following.stable = there && settled && !buildingNear() ? following.stable + 1 : 0;
       }
       following.tries -= 1;
       if (following.stable >= 4 || following.tries <= 0) stopFollowing();
@@ -117,6 +119,29 @@
     return false;
   };
 
+  // On a first render Panel scrolls to any link whose href is the page's #anchor (not to
+  // its target), when its document is ready: for a few seconds, bring the target back
+  // whenever it drifts, unless the reader takes over the scrolling.
+  function landAfterPanel(el, checks) {
+    let timer = null;
+    const stop = () => {
+      clearTimeout(timer);
+      for (const type of ["wheel", "touchstart", "keydown", "mousedown"]) {
+        window.removeEventListener(type, stop, true);
+      }
+    };
+    for (const type of ["wheel", "touchstart", "keydown", "mousedown"]) {
+      window.addEventListener(type, stop, { capture: true, passive: true });
+    }
+    const tick = () => {
+      if (Math.abs(el.getBoundingClientRect().top) > 4) jumpTo(el, "instant");
+      checks -= 1;
+      if (checks > 0) timer = setTimeout(tick, 150);
+      else stop();
+    };
+    timer = setTimeout(tick, 150);
+  }
+
   // Open at the anchor a shared link points to, once the sections have rendered.
   function scrollToHash(tries) {
     let key = location.hash.slice(1);
@@ -128,9 +153,34 @@
     if (!key) return;
     const el = titleOf(key);
     if (el) {
+      if (el.tagName === "DETAILS") {
+        el.open = true; // the conventions note
+        landAfterPanel(el, 60);
+      }
       jumpTo(el, "instant");
       follow(key);
     } else if (tries > 0) setTimeout(() => scrollToHash(tries - 1), 250);
   }
   window.addEventListener("load", () => scrollToHash(40));
+
+  // A prose link to "#conventions" (or any in-page anchor) sits inside a shadow root, where
+  // the browser cannot find its target: open and scroll to it ourselves.  On a page
+  // without the note (one section alone, or embedded) open the story page's note instead.
+  document.addEventListener("click", (event) => {
+    const link = event
+      .composedPath()
+      .find((el) => el.tagName === "A" && (el.getAttribute("href") || "").startsWith("#"));
+    if (!link || link.hasAttribute("onclick")) return;
+    const key = link.getAttribute("href").slice(1);
+    if (!key) return;
+    const el = titleOf(key);
+    event.preventDefault();
+    if (!el) {
+      if (key === "conventions") window.open(new URL("./#" + key, location.href), "_blank");
+      return;
+    }
+    if (el.tagName === "DETAILS") el.open = true;
+    jumpTo(el, "smooth");
+    history.replaceState(null, "", location.search + "#" + key);
+  });
 })();

@@ -25,6 +25,7 @@ from ..animation import report_exception
 SECTION_HEIGHTS: dict[str, dict[bool, tuple[int, int]]] = {
     "hopfield": {False: (1145, 1786), True: (668, 957)},
     "capacity": {False: (1353, 2088), True: (947, 1329)},
+    "modern": {False: (2292, 3187), True: (1743, 2195)},
     "sigmoid": {False: (812, 1139), True: (568, 733)},
     "distribution": {False: (1874, 2867), True: (1576, 2379)},
     "ising": {False: (1978, 2681), True: (1215, 1373)},

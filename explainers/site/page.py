@@ -15,6 +15,7 @@ from collections.abc import Callable
 import panel as pn
 
 from ..animation import report_exception, tab_visibility
+from ..conventions import conventions_note
 from ..section import Section
 from .lazy import build_when_wanted, eager_sections, lazy_section
 from .serving import STATIC_DIR as STATIC  # noqa: F401 (kept for callers of page.STATIC)
@@ -45,6 +46,7 @@ THEMES = {
         "--explainer-link": "#1d5a8f",
         "--explainer-accent": "#d1495b",
         "--explainer-tint": "rgba(209, 73, 91, 0.07)",
+        "--explainer-focus": "#1d5a8f",
     },
     "dark": {
         "--explainer-ink": "#e8e6e1",
@@ -53,10 +55,29 @@ THEMES = {
         "--explainer-link": "#8cc4f2",
         "--explainer-accent": "#ef7a88",
         "--explainer-tint": "rgba(239, 122, 136, 0.10)",
+        "--explainer-focus": "#ffd166",
     },
 }
 
 _configured = False
+
+# Every page declares a viewport, so a phone lays it out at its own width instead of showing
+# a 980 px desktop page shrunk to fit.  Set as Bokeh's public ``Document.template``; Panel
+# makes a template given as text extend its own page template.
+PAGE_TEMPLATE = """{% block postamble %}
+<meta name="viewport" content="width=device-width, initial-scale=1">
+{% endblock %}"""
+
+
+class ReaderDesign(pn.theme.Native):
+    """Panel's native design plus static/reader.css in every component's shadow root: focus
+    ring, touch-sized controls, toggles that show their state, presentation mode."""
+
+    modifiers = {
+        pn.viewable.Viewable: {"stylesheets": [pn.theme.Inherit, "assets/reader.css"]},
+        # Widgets are laid out in px by Panel: presentation mode scales them as a whole.
+        pn.widgets.Widget: {"stylesheets": [pn.theme.Inherit, "assets/controls.css"]},
+    }
 
 
 def configure() -> None:
@@ -64,19 +85,30 @@ def configure() -> None:
     stylesheet and script to the current page."""
     global _configured
     if not _configured:
-        pn.extension("katex", notifications=True, design="native")
+        pn.extension("katex", notifications=True, design=ReaderDesign)
         pn.config.exception_handler = lambda exc: report_exception(exc)
         _configured = True
     # Set inside a session, Panel keeps these for that session only: add them to each page.
-    if "assets/style.css" not in pn.config.css_files:
-        pn.config.css_files = [*pn.config.css_files, "assets/style.css"]
-    pn.config.js_files = {**pn.config.js_files, "explainer": "assets/explainer.js"}
-    # The frame's height for the embed snippet; a lost connection made plain, and mended.
+    extra_css = [c for c in PAGE_CSS if c not in pn.config.css_files]
+    if extra_css:
+        pn.config.css_files = [*pn.config.css_files, *extra_css]
+    # The frame's height for the embed snippet; a lost connection made plain, and mended;
+    # what widgets leave out for keyboard and screen-reader users (reader.js).
     pn.config.js_files = {
         **pn.config.js_files,
+        "explainer": "assets/explainer.js",
         "embed": "assets/embed.js",
         "reconnect": "assets/reconnect.js",
+        "reader": "assets/reader.js",
     }
+    # reconnect.js's banner says what happened and what comes next; Panel's toast would only
+    # repeat its first half.
+    pn.config.disconnect_notification = ""
+
+
+# Document-level stylesheets: the page's own rules and KaTeX's fonts (Chromium ignores
+# @font-face rules inside shadow roots, but the family names reach into them).
+PAGE_CSS = ["assets/style.css", "assets/katex/katex-fonts.css"]
 
 
 def section_class(key: str) -> type[Section]:
@@ -145,8 +177,14 @@ def page_title(key: str | None = None) -> str:
 
 
 def titles() -> dict[str, str]:
-    """Route -> ``<title>``, for :func:`explainers.site.serving.serve`."""
-    return {"/": page_title(), **{f"/{key}": page_title(key) for key in available_sections()}}
+    """Route -> ``<title>`` for every route of :func:`routes`, for
+    :func:`explainers.site.serving.serve` (a section that fails to import keeps the story's
+    title: its page says what went wrong)."""
+    available = set(available_sections())
+    out = {"/": page_title()}
+    for key in SECTIONS:
+        out[f"/{key}"] = page_title(key) if key in available else TITLE
+    return out
 
 
 def _section_nav(key: str) -> pn.pane.HTML:
@@ -194,15 +232,39 @@ def _header(keys: list[str]) -> pn.pane.HTML:
     )
 
 
+def _present_control() -> pn.pane.HTML:
+    """The switch into presentation mode (static/reader.js does the switching, and keeps
+    ``?present=1`` in the address so the mode survives a reload or a shared link)."""
+    return pn.pane.HTML(
+        '<button type="button" class="present-toggle" aria-pressed="false" '
+        'onclick="explainerPresent()">Presentation mode</button>',
+        stylesheets=["assets/article.css"],
+        css_classes=["present-control"],
+        margin=(4, 0, 0, 0),
+        align="end",
+    )
+
+
 def _page(*objects, embed: bool = False) -> pn.Column:
+    doc = pn.state.curdoc
+    if doc is not None:
+        doc.template = PAGE_TEMPLATE
     sensor = tab_visibility()
     return pn.Column(
+        *([] if embed else [_present_control()]),
         *objects,
         *([sensor] if sensor is not None else []),
         css_classes=["explainer-page", *(["embedded"] if embed else [])],
         stylesheets=[_theme_css(), "assets/article.css"],
         sizing_mode="stretch_width",
-        styles={"max-width": "780px", "margin": "0 auto", "padding": "0 12px"},
+        # The column's width and padding follow the screen and presentation mode
+        # (static/style.css sets the variables on the document).
+        styles={
+            "max-width": "var(--explainer-column, 780px)",
+            "margin": "0 auto",
+            "padding": "0 var(--explainer-gutter, 12px)",
+            "box-sizing": "border-box",
+        },
     )
 
 
@@ -235,12 +297,13 @@ def story_page() -> pn.Column:
             parts.append(build(key))
         except Exception as exc:
             report_exception(exc, f"building the {key} section")
-    return build_when_wanted(_page(_header(keys), *parts, embed=embed))
+    return build_when_wanted(_page(_header(keys), conventions_note(), *parts, embed=embed))
 
 
 def section_page(key: str) -> pn.Column:
     configure()
     section = build_section(key)
+    section.heading = "h1"  # the page's one top-level heading
     embed = _embed_requested()
     if embed:
         section.embed = True

@@ -92,9 +92,9 @@ def test_framing_note_reports_the_running_servers_setting(monkeypatch):
 def test_embed_panel_shows_snippet_and_framing_note():
     toy = Toy()
     toy.__panel__()
-    toy._toggle_embed_code()
-    shown = toy._embed_code.object
-    assert toy._embed_code.visible
+    (button,) = [b for b in toy.__panel__().select(pn.widgets.Button) if b.label == "Embed"]
+    button.clicks += 1  # as a click does
+    shown = toy.shown_text()
     assert "&lt;iframe" in shown and "EXPLAINER_FRAME_ANCESTORS" in shown
 
 
@@ -124,6 +124,18 @@ def test_a_section_built_embedded_hides_its_prose_from_the_start():
     assert "An intro." not in text and "Open the full explanation" in text
 
 
+def test_leaving_embed_mode_gives_back_each_panes_own_visibility():
+    toy = Toy()
+    toy.__panel__()
+    answer = toy.hide_when_embedded(pn.pane.HTML("the answer", visible=False))
+    assert not answer.visible  # not shown by being registered
+    toy.embed = True
+    assert not answer.visible and not toy.note.visible
+    toy.embed = False
+    assert not answer.visible  # still the section's to reveal
+    assert toy.note.visible
+
+
 def test_course_page_snippets_are_what_the_embed_button_writes():
     page = (ROOT / "docs" / "course-page.html").read_text()
     pairs = re.findall(r"(<iframe [^>]*></iframe>)\n(<script>.*?</script>)", page)
@@ -141,3 +153,13 @@ def test_course_page_snippets_are_what_the_embed_button_writes():
         assert section.apply_values(values) == []
         origin = f"{parts.scheme}://{parts.netloc}"
         assert f"{iframe}\n{script}" == section.embed_snippet(origin)
+
+
+def test_every_route_has_a_title_even_a_broken_sections(monkeypatch):
+    from explainers.site import page
+
+    monkeypatch.setitem(page.SECTIONS, "broken", "explainers.no_such_module:Nothing")
+    titles = page.titles()
+    assert set(titles) == set(page.routes())
+    assert titles["/broken"] == page.TITLE
+    assert titles["/hopfield"] == f"{section_class('hopfield').title} · {page.TITLE}"
