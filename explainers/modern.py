@@ -38,7 +38,7 @@ from engine.capacity import ALPHA_C, RETRIEVAL_THRESHOLD
 from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
-from .section import PROSE_CSS, Section
+from .section import Section
 from .views import HeatMap, fix_frame, ink, lean, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
@@ -516,7 +516,7 @@ class ModernHopfield(Section):
             sizing_mode="stretch_width",
         )
         capacity = pn.Column(
-            pn.pane.Markdown(self.text("capacity_intro"), stylesheets=[PROSE_CSS], margin=(0, 0)),
+            self.prose_pane("capacity_intro"),
             pn.widgets.IntSlider.from_param(
                 self.param.cap_n, label="Units n (capacity plot)", throttled=True, width=260
             ),
@@ -530,7 +530,7 @@ class ModernHopfield(Section):
             self._store_text,
             pictures,
             wrap_row(pn.pane.Bokeh(self._recall_figure()), self._recall_text),
-            pn.pane.Markdown(self.text("attention_intro"), stylesheets=[PROSE_CSS], margin=(0, 0)),
+            self.prose_pane("attention_intro"),
             attention,
             capacity,
             sizing_mode="stretch_width",
