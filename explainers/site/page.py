@@ -17,6 +17,7 @@ import panel as pn
 from ..animation import report_exception, tab_visibility
 from ..conventions import conventions_note
 from ..section import Section
+from ..summary import summary
 from .lazy import build_when_wanted, eager_sections, lazy_section
 from .serving import STATIC_DIR as STATIC  # noqa: F401 (kept for callers of page.STATIC)
 from .serving import TITLE
@@ -297,7 +298,9 @@ def story_page() -> pn.Column:
             parts.append(build(key))
         except Exception as exc:
             report_exception(exc, f"building the {key} section")
-    return build_when_wanted(_page(_header(keys), conventions_note(), *parts, embed=embed))
+    return build_when_wanted(
+        _page(_header(keys), conventions_note(), *parts, summary(keys, embed), embed=embed)
+    )
 
 
 def section_page(key: str) -> pn.Column:
