@@ -177,7 +177,7 @@ def test_keyboard_alone_runs_the_section_and_focus_stays(page, app_url, key):
         wait_until(lambda: active_element(page)["text"] == label, timeout=60)
 
 
-@pytest.mark.parametrize("key", ["capacity", "sigmoid"])
+@pytest.mark.parametrize("key", ["capacity", "sigmoid", "modern"])
 def test_keyboard_alone_moves_a_slider(page, app_url, key):
     _open(page, f"{app_url}/{key}")
     for _ in range(40):
