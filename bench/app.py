@@ -587,6 +587,59 @@ class AppBench:
             latencies=lat,
         )
 
+    async def hostile_neighbour(self, probe) -> None:
+        """The reader's frames and slider while one neighbour attacks at full speed.
+
+        The neighbour (a headless session on /learning) cycles through what issue 16's
+        attacker sent: property changes no control makes, structural events, oversized
+        values and floods of legitimate clicks, as fast as its socket takes them; when the
+        server closes it for sending far more than a page does, it reconnects.
+        """
+        stop = asyncio.Event()
+        sent = [0]
+
+        async def attack() -> None:
+            while not stop.is_set():
+                s = await RawSession(self.main.url, "/learning").open()
+                group = s.find("RadioButtonGroup")
+                slider = next(m for m in s.models.values() if m.kind == "Slider")
+                button = next(m for m in s.models.values() if m.kind == "Button")
+                junk = [
+                    [_changed(group, "labels", [f"x{i}" for i in range(50)])],
+                    [_changed(group, "active", -1)],
+                    [_changed(slider, "start", -1e12), _changed(slider, "end", 1e12)],
+                    [_changed(slider, "value", "9" * 100_000)],
+                    [{"kind": "RootAdded", "model": {"type": "object", "name": "Div",
+                                                     "id": f"r{i}"}} for i in range(100)],
+                    [_clicked(button)],
+                ]  # fmt: skip
+                try:
+                    while not stop.is_set():
+                        await s.patch(junk[sent[0] % len(junk)])
+                        sent[0] += 1
+                        await asyncio.sleep(0)  # the measuring browser shares this loop
+                except Exception:  # closed by the server: come back, as an attacker would
+                    pass
+                await s.close()
+
+        task = asyncio.create_task(attack())
+        try:
+            fps, _, _ = await self.frames_in_browser("hopfield")
+            lat = await self.slider_latencies(probe, self.plan.slider_moves)
+        finally:
+            stop.set()
+            await task
+        p95 = percentile(lat, 95)
+        self.row(
+            "hostile neighbour: Hopfield frames/s and slider while one session attacks",
+            f"{fps:.1f} frames/s; slider median {statistics.median(lat):.0f} ms, p95 "
+            f"{p95:.0f} ms; the attacker sent {sent[0]} messages",
+            "≥ 24 /s, p95 ≤ 250 ms",
+            fps >= 24 and p95 <= 250,
+            fps=fps,
+            latencies=lat,
+        )
+
     async def ramp(self, sessions, probe, sizes, two: bool) -> None:
         """Grow the crowd until a target breaks; report the largest size that held."""
         servers = [self.main]
@@ -660,6 +713,7 @@ class AppBench:
                 await self.close_all(crowd)  # the fairness rows run without the crowd
                 await self.fairness_races(probe)
                 await self.fairness_heavy(probe)
+                await self.hostile_neighbour(probe)
                 crowd = await self.open_sessions(self.main.url, "/hopfield", self.plan.crowd)
                 await self.start_animating(crowd)
                 await self.ramp(crowd, probe, self.plan.ramp_one, two=False)
@@ -671,6 +725,20 @@ class AppBench:
                 await browser.close()
                 for s in self.servers:
                     s.stop()
+
+
+def _changed(model, attr: str, new) -> dict:
+    return {"kind": "ModelChanged", "model": {"id": model.id}, "attr": attr, "new": new}
+
+
+def _clicked(model) -> dict:
+    entries = [["model", {"id": model.id}]]
+    return {
+        "kind": "MessageSent",
+        "msg_type": "bokeh_event",
+        "msg_data": {"type": "event", "name": "button_click",
+                     "values": {"type": "map", "entries": entries}},
+    }  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:

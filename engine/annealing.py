@@ -8,11 +8,11 @@ only on the seed and its index, never on how many threads ran or how runs were c
 Which network to race on (a teaching point): with plain Hebbian weights the 3×3 shapes
 T, L and O make valleys of *unequal* depth (L is deeper, and has a flat floor), so even a
 perfect anneal mostly lands near L and a tally of "memory / mirror / spurious" misleads.
-Store them with :func:`engine.spins.projection_rule` instead: the three memories and their
-mirrors are then the six equally deep ground states and the only other minima are two
-shallower mixtures. Racing on that network (seed 0, 200 runs) a quench stalls in a mixture
-about one time in six, the fixed-temperature chain ends thermally scrambled about half the
-time, and the fast and slow anneals end in a memory or mirror essentially always.
+The annealing section stores T, O and X instead (see ``explainers/annealing.py``).
+
+A finished run is named by what it is (:func:`classify_outcomes`): a stored memory, its
+mirror, a spurious valley (a T = 0 fixed point that is neither), or no valley at all (a
+state a single flip would take downhill, as a run that ends warm usually is).
 """
 
 from __future__ import annotations
@@ -34,19 +34,70 @@ from .spins import (
     _fields_into,
     _random_spins,
     classify_states,
+    settle,
 )
 
 __all__ = [
     "OUTCOMES",
     "STRATEGIES",
     "anneal",
+    "SETTLED",
+    "classify_outcomes",
     "race",
     "schedule",
     "strategy_temperatures",
 ]
 
-OUTCOMES = ("memory", "mirror", "spurious")
-"""Outcome classes of a finished run, in the order the race reports them."""
+OUTCOMES = ("memory", "mirror", "spurious", "no_valley")
+"""Outcome classes of a finished run, in the order the race reports them.
+
+``memory`` / ``mirror``: a stored pattern or its sign-flip (equally deep, since
+``E(-s) = E(s)`` without biases). ``spurious``: a valley that is neither, i.e. a fixed point
+of the T = 0 rule (no single flip lowers the energy). ``no_valley``: not a fixed point at
+all, a state some single flip would take downhill (typical of a run that ends warm).
+"""
+
+SETTLED = OUTCOMES[:3]
+"""Where a ``no_valley`` state ends when it is settled at T = 0 (a valley, by definition)."""
+
+
+def classify_outcomes(W, b, S, patterns):
+    """Name each final state by what it is: memory, mirror, spurious valley or no valley.
+
+    Parameters
+    ----------
+    W : array_like, shape (n, n), symmetric, zero diagonal
+    b : array_like, shape (n,), or None
+    S : array_like of -1/+1, shape (R, n)
+    patterns : array_like of -1/+1, shape (p, n)
+
+    Returns
+    -------
+    kinds : ndarray of int64, shape (R,)
+        Index into :data:`OUTCOMES`. A stored pattern (or mirror) is named so even if it is
+        not a fixed point; any other state is ``spurious`` when no single flip lowers its
+        energy (``s_i h_i >= 0`` for all i, zero up to ``FIELD_TOL``) and ``no_valley``
+        otherwise.
+    settled : ndarray of int64, shape (R,)
+        For ``no_valley`` rows, the index into :data:`SETTLED` of the valley it reaches
+        when settled at T = 0 with :func:`engine.spins.settle` (units visited 0, 1, ...,
+        n-1, sweep after sweep); -1 for every other row.
+    """
+    W, b = _check_network(W, b)
+    P = _as_pattern_matrix(patterns)
+    A = np.atleast_2d(np.asarray(S))
+    codes = classify_states(A, P)
+    p = P.shape[0]
+    tol = FIELD_TOL * float(_field_scale(W, b))
+    fixed = np.all(A * (A @ W + b) >= -tol, axis=1)
+    kinds = np.where(codes >= p, 1, 0)
+    kinds = np.where(codes < 0, np.where(fixed, 2, 3), kinds).astype(np.int64)
+    settled = np.full(A.shape[0], -1, dtype=np.int64)
+    loose = kinds == 3
+    if loose.any():
+        c = classify_states(settle(W, b, A[loose]), P)
+        settled[loose] = np.where(c < 0, 2, np.where(c >= p, 1, 0))
+    return kinds, settled
 
 
 def schedule(kind: str, n_sweeps: int, T_start: float = 2.0, T_end: float = 0.05) -> np.ndarray:
@@ -229,7 +280,11 @@ def race(
     Returns
     -------
     results : dict name -> dict with keys
-        ``counts``: {"memory": int, "mirror": int, "spurious": int};
+        ``counts``: {outcome: int} for every name in :data:`OUTCOMES` (see
+        :func:`classify_outcomes`);
+        ``settled_counts``: {name: int} over :data:`SETTLED`, where the ``no_valley`` runs
+        end when settled at T = 0; ``kinds``: int64 (n_runs,) indices into
+        :data:`OUTCOMES`;
         ``memory_counts``, ``mirror_counts``: int64 arrays (p,) per stored pattern;
         ``codes``: int64 (n_runs,) from :func:`engine.spins.classify_states`;
         ``ground``: number of runs ending at the lowest energy of the network (computed
@@ -272,13 +327,14 @@ def race(
             if progress is not None:
                 progress(done / total)
         codes = classify_states(final, P)
+        kinds, settled = classify_outcomes(W, b, final, P)
         final_e = traces[:, -1].copy()
         results[name] = {
-            "counts": {
-                "memory": int(np.count_nonzero((codes >= 0) & (codes < p))),
-                "mirror": int(np.count_nonzero(codes >= p)),
-                "spurious": int(np.count_nonzero(codes < 0)),
+            "counts": {o: int(np.count_nonzero(kinds == k)) for k, o in enumerate(OUTCOMES)},
+            "settled_counts": {
+                o: int(np.count_nonzero(settled == k)) for k, o in enumerate(SETTLED)
             },
+            "kinds": kinds,
             "memory_counts": np.bincount(codes[(codes >= 0) & (codes < p)], minlength=p),
             "mirror_counts": np.bincount(codes[codes >= p] - p, minlength=p),
             "codes": codes,

@@ -22,7 +22,7 @@ import html
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Range1d
+from bokeh.models import ColumnDataSource, FactorRange, HoverTool, Label, Range1d
 from bokeh.plotting import figure
 
 from engine import (
@@ -30,12 +30,14 @@ from engine import (
     SHAPES,
     STRATEGIES,
     GlauberChain,
+    classify_outcomes,
     describe_state,
     energy,
     exact_boltzmann,
     hebbian,
     local_minima,
     race,
+    settle,
     strategy_temperatures,
     to_spins,
 )
@@ -67,6 +69,14 @@ STRATEGY_COLORS = {
     "slow": pal.ACCENT,
 }
 SHORT = {"quench": "quench", "fixed": "fixed", "fast": "fast", "slow": "slow"}
+# quench and fast both sit near T = 0 for most sweeps: dashes tell them apart
+STRATEGY_DASH = {"quench": "dashed", "fixed": "solid", "fast": "dotdash", "slow": "solid"}
+OUTCOME_LABELS = {
+    "memory": "memory",
+    "mirror": "mirror",
+    "spurious": "spurious valley",
+    "no_valley": "no valley",
+}
 
 
 def _num(x: float) -> str:
@@ -97,6 +107,12 @@ def strategy_label(key: str) -> str:
     return LABELS.get(key, key)
 
 
+def _held_text(key: str, temps: np.ndarray) -> str:
+    """A short label for a schedule's flat tail: where it starts and its temperature."""
+    start = int(np.flatnonzero(temps != temps[-1])[-1]) + 2 if np.any(temps != temps[-1]) else 1
+    return f"{SHORT.get(key, key)}: T = {temps[-1]:g} from sweep {start}"
+
+
 def _schedule(key: str) -> np.ndarray:
     return strategy_temperatures(**STRATEGIES[key])
 
@@ -112,29 +128,6 @@ def _valley_depths() -> tuple[float, float]:
     return mem, spur
 
 
-def _intro() -> str:
-    mem, spur = _valley_depths()
-    return (
-        "Here the network stores three pictures, **T**, **O** and **X**. Hebbian storage "
-        "digs six valleys on purpose (the three pictures and their mirror images, all at "
-        f"energy {_num(mem)}), but the overlapping pictures also leave *spurious* valleys: "
-        "blends that are no stored picture at all. They are shallower — the deepest is at "
-        f"{_num(spur)} — yet at T = 0 that makes no difference: every valley is a trap, "
-        "because the cold rule never takes a step uphill.\n\n"
-        "**Quench** drops a random grid straight to T = 0, so it stops in whichever valley it "
-        "starts above. **Annealing** starts hot (T = 2), where the grid roams freely, and "
-        "cools. While it is still warm, climbing out of a shallow valley takes little energy "
-        "and happens often, while climbing out of a deep one takes more and is rare; so as "
-        "the temperature falls the grid spends more and more of its time in the deep valleys, "
-        "and by the time the cold locks it in it is almost always in one. Cool too fast and "
-        "the cold arrives before the grid has found its way out. Never cool (**fixed T**) "
-        "and it ends wherever the heat last threw it, often not in any valley.\n\n"
-        "(Why not T, L and O, the pictures elsewhere on this page? Stored together, they "
-        "create a spurious valley exactly as deep as L: annealing reliably finds the "
-        "*deepest* valleys, and there a deepest valley is not a memory.)"
-    )
-
-
 def _race(W, b, patterns, n_runs: int, seed: int, report):
     """Every strategy ``n_runs`` times (worker thread); what ``show_race`` shows."""
     return race(W, b, patterns, STRATEGIES, n_runs, seed=seed, progress=report), n_runs, seed
@@ -145,15 +138,6 @@ class Annealing(Section):
 
     key = "annealing"
     title = "Simulated annealing: start hot, cool slowly, land deep"
-    intro = _intro()
-    formula = (
-        r"T_k = T_{\text{start}} \left(\frac{T_{\text{end}}}{T_{\text{start}}}\right)^{k/(K-1)}"
-        r",\quad k = 0,\dots,K-1"
-    )
-    try_this = (
-        "pick “Quench” and press “Run one descent” a few times: some end in a blend that is "
-        "none of the pictures. Then press Race and compare the red slice of each bar."
-    )
     url_params = ("strategy", "n_runs", "seed")
 
     strategy = param.Selector(
@@ -163,6 +147,12 @@ class Annealing(Section):
         default=200, bounds=(MIN_RUNS, MAX_RUNS), doc="Runs of each strategy in a race."
     )
     seed = param.Integer(default=1, bounds=(0, 2**31 - 1), doc="Seed of the descents and race.")
+
+    def _standard_part(self, name: str) -> str:
+        if name != "intro":
+            return super()._standard_part(name)
+        mem, spur = _valley_depths()
+        return self.text("intro", mem=_num(mem), spur=_num(spur))
 
     def __init__(self, **params):
         super().__init__(**params)
@@ -182,6 +172,8 @@ class Annealing(Section):
         )  # fmt: skip
         self.racer.param.watch(self._on_racing, "busy")
         self.race_results: dict[str, dict[str, int]] | None = None  # counts of the last race
+        #: where the last race's no-valley runs settle at T = 0, per strategy
+        self.race_settled: dict[str, dict[str, int]] | None = None
 
         self._grid = PixelGrid(
             (3, 3), "annealing-final", -np.ones(N_CELLS), size=150, label="annealing grid"
@@ -214,7 +206,7 @@ class Annealing(Section):
             y_range=(0.0, self._t_max() * 1.08),
         )
         self._outcome = pn.pane.HTML(
-            "Press “Run one descent”.", css_classes=["annealing-outcome"], margin=(4, 8)
+            self.text("descent_idle"), css_classes=["annealing-outcome"], margin=(4, 8)
         )
         self._race_source = ColumnDataSource(
             {
@@ -225,7 +217,7 @@ class Annealing(Section):
             name="annealing-race",
         )
         self._race_caption = pn.pane.HTML(
-            "No race yet: press Race.", css_classes=["annealing-race-caption"], margin=(4, 0)
+            self.text("no_race"), css_classes=["annealing-race-caption"], margin=(4, 0)
         )
         self._race_table = pn.pane.HTML("", margin=(0, 0), sizing_mode="stretch_width")
         self._progress = WorkProgress("Racing every strategy")
@@ -293,8 +285,10 @@ class Annealing(Section):
             self._temp_chart.clear()
             self._energy_chart.stream({"sweep": [0], "energy": [self._chain.energy]})
             self._grid.update(self._chain.s)
-            self._outcome.object = (
-                f"Descent {self._descents} ({html.escape(strategy_label(self.strategy))}) running…"
+            self._outcome.object = self.text(
+                "descent_running",
+                number=self._descents,
+                strategy=html.escape(strategy_label(self.strategy)),
             )
         if animate:
             self.animator.play()
@@ -332,23 +326,31 @@ class Annealing(Section):
         if self.advance(SWEEPS_PER_FRAME):
             self.animator.pause()
 
+    def _name_valley(self, s) -> tuple[str, str]:
+        kind, k, _ = describe_state(s, self._patterns, NAMES)
+        return kind, self.text(kind, shape=NAMES[k] if k >= 0 else "")
+
     def descent_outcome(self) -> tuple[str, str]:
-        """``(kind, text)`` for the current grid, named by the engine."""
-        kind, k, _ = describe_state(self._chain.s, self._patterns, NAMES)
-        if kind == "memory":
-            return kind, f"stored memory {NAMES[k]}"
-        if kind == "mirror":
-            return kind, f"mirror image of {NAMES[k]}"
-        return kind, "a spurious state (not a stored picture)"
+        """``(kind, text)`` for the current grid, named by the engine: one of
+        :data:`engine.OUTCOMES`; a grid in no valley also says where it settles at T = 0."""
+        s = self._chain.s
+        kinds, _ = classify_outcomes(self._W, self._b, s[None, :], self._patterns)
+        kind = OUTCOMES[int(kinds[0])]
+        if kind != "no_valley":
+            return self._name_valley(s)
+        _, where = self._name_valley(settle(self._W, self._b, s))
+        return kind, self.text("no_valley", settled=where)
 
     def _show_outcome(self) -> None:
         self._alt.flush()
         kind, text = self.descent_outcome()
-        name = html.escape(strategy_label(self._descent_strategy))
-        self._outcome.object = (
-            f"Descent {self._descents} ({name}) ended in "
-            f'<b style="color:{pal.OUTCOME_COLORS[kind]}">{text}</b>, '
-            f"energy {_num(self._chain.energy)}."
+        self._outcome.object = self.text(
+            "descent_end",
+            number=self._descents,
+            strategy=html.escape(strategy_label(self._descent_strategy)),
+            color=pal.OUTCOME_COLORS[kind],
+            what=text,
+            energy=_num(self._chain.energy),
         )
 
     # -- the race ------------------------------------------------------------------------
@@ -376,6 +378,7 @@ class Annealing(Section):
         # Keep only the counts: the full results hold every run's energy trace (16 MB for
         # 1000 runs), too much to leave in each session.
         self.race_results = {k: dict(v["counts"]) for k, v in results.items()}
+        self.race_settled = {k: dict(v["settled_counts"]) for k, v in results.items()}
         keys = list(self._race_source.data["strategy"])
         with pn.io.hold():
             self._race_source.patch(
@@ -385,17 +388,26 @@ class Annealing(Section):
                 }
             )
             self._race_fig.x_range.end = n_runs
-            self._race_caption.object = (
-                f"Race of <b>{n_runs}</b> runs per strategy, seed {seed}. Every run starts "
-                "from a random grid, and run number r starts from the same grid under "
-                "every strategy."
+            settled = [
+                self.text(
+                    "race_settled",
+                    loose=results[k]["counts"]["no_valley"],
+                    strategy=html.escape(strategy_label(k)),
+                    **results[k]["settled_counts"],
+                )
+                for k in keys
+                if results[k]["counts"]["no_valley"]
+            ]
+            self._race_caption.object = " ".join(
+                [self.text("race_caption", n_runs=n_runs, seed=seed), *settled]
             )
             self._race_table.object = self._table(results, keys, n_runs)
 
     @staticmethod
     def _table(results: dict, keys: list[str], n_runs: int) -> str:
         head = "".join(
-            f'<th style="color:{pal.OUTCOME_COLORS[o]};text-align:right">{o}</th>' for o in OUTCOMES
+            f'<th style="color:{pal.OUTCOME_COLORS[o]};text-align:right">{OUTCOME_LABELS[o]}</th>'
+            for o in OUTCOMES
         )
         rows = []
         for k in keys:
@@ -427,7 +439,7 @@ class Annealing(Section):
             x_axis_label="sweep",
             y_axis_label="T",
             x_range=Range1d(0, self._n_sweeps),
-            y_range=Range1d(-0.05, self._t_max() * 1.08),
+            y_range=Range1d(-0.45, self._t_max() * 1.08),
         )
         self._schedule_lines = {}
         for key in self._schedules:
@@ -436,9 +448,37 @@ class Annealing(Section):
                 key,
                 source=source,
                 color=STRATEGY_COLORS.get(key, pal.MUTED),
+                line_dash=STRATEGY_DASH.get(key, "solid"),
                 legend_label=SHORT.get(key, key),
                 name=key,
             )
+        fig.add_tools(
+            HoverTool(
+                tooltips=[
+                    ("sweep", "@sweep"),
+                    *((SHORT.get(k, k), f"@{k}{{0.00}}") for k in self._schedules),
+                ],
+                mode="vline",
+                renderers=[self._schedule_lines["slow"]]
+                if "slow" in self._schedule_lines
+                else list(self._schedule_lines.values())[:1],
+            )
+        )
+        # Quench (T = 0) and the held end of the fast anneal (T_end) lie a hair apart:
+        # name each where it runs, one just above and one just below.
+        for key, above in (("fast", True), ("quench", False)):
+            if key in self._schedules:
+                temps = self._schedules[key]
+                fig.add_layout(
+                    Label(
+                        x=self._n_sweeps * 0.06,
+                        y=float(temps[-1]),
+                        y_offset=4 if above else -14,
+                        text=_held_text(key, temps),
+                        text_font_size="8pt",
+                        text_color=STRATEGY_COLORS.get(key, pal.MUTED),
+                    )
+                )
         _legend_below(fig)
         self._on_strategy()
         return themed(fig)
@@ -461,9 +501,11 @@ class Annealing(Section):
             height=0.7,
             source=self._race_source,
             color=[pal.OUTCOME_COLORS[o] for o in OUTCOMES],
-            legend_label=list(OUTCOMES),
+            legend_label=[OUTCOME_LABELS[o] for o in OUTCOMES],
         )
-        fig.add_tools(HoverTool(tooltips=[("", "@label"), *((o, f"@{o}") for o in OUTCOMES)]))
+        fig.add_tools(
+            HoverTool(tooltips=[("", "@label"), *((OUTCOME_LABELS[o], f"@{o}") for o in OUTCOMES)])
+        )
         _legend_below(fig)
         fig.ygrid.grid_line_color = None
         return themed(fig)
@@ -495,6 +537,7 @@ class Annealing(Section):
             self._race_caption,
             pn.pane.Bokeh(self._race_fig, sizing_mode="stretch_width"),
             self._race_table,
+            self.hide_when_embedded(pn.pane.HTML(self.text("race_key"), margin=(4, 0))),
             sizing_mode="stretch_width",
         )
         return pn.Column(

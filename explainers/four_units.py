@@ -18,7 +18,7 @@ from engine.examples import four_unit_example
 from . import palette as pal
 from . import prose
 from .section import PROSE_CSS, tip
-from .views import SR_ONLY_CLASS_CSS, wrap_row
+from .views import SR_ONLY_CLASS_CSS
 
 KEY = "hopfield"  # the prose lives in the section's content file
 N = 4
@@ -166,7 +166,7 @@ class FourUnits:
             pn.pane.Markdown(prose.text(KEY, "four_title"), margin=(8, 4, 0, 4)),
             pn.pane.Markdown(self.intro_text(), stylesheets=[PROSE_CSS], margin=(0, 4)),
             pn.FlexBox(self.order_select, step, again, align_items="end"),
-            wrap_row(self.units, self.message),  # wraps on a phone
+            pn.FlexBox(self.units, self.message),  # HTML only, so a FlexBox can wrap it
             css_classes=["four-units"],
             sizing_mode="stretch_width",
         )

@@ -16,7 +16,8 @@ from __future__ import annotations
 import numpy as np
 import panel as pn
 import param
-from bokeh.models import LinearAxis, Range1d, Span
+from bokeh.models import Range1d, Span
+from bokeh.plotting import figure
 
 from engine import SHAPES, T_CRITICAL, Lattice, onsager_energy_per_spin, to_spins
 
@@ -25,7 +26,7 @@ from .animation import Animator, report_exception
 from .jobs import LatestJob
 from .readouts import Readouts
 from .section import Section
-from .views import SR_ONLY_CSS, HeatMap, LineChart, fix_frame, ink
+from .views import SR_ONLY_CSS, HeatMap, LineChart, fix_frame, ink, themed
 
 SIDES = (32, 64, 128, 256)
 MAX_SWEEPS_PER_FRAME = 20  # a real cap: a client can send any value
@@ -73,43 +74,12 @@ class SpinLattice(Section):
 
     key = "ising"
     title = "A magnet, a glass and a memory on one lattice"
-    intro = (
-        "Lay the units of a Hopfield network on a square grid and keep only the weights "
-        "between next-door neighbours. The energy is the same formula as before, "
-        "E = −Σ w<sub>ij</sub> s<sub>i</sub> s<sub>j</sub>: physicists call it the **Ising "
-        "model**, the units *spins* and the weights *couplings* J. The picture below is the "
-        "whole network, one pixel per spin. Each sweep gives every spin one stochastic "
-        "update, either *heat-bath* (set the spin from its coin, as in the 3×3 grid) or "
-        "*Metropolis* (propose a flip, accept it with probability min(1, e<sup>−ΔE/T</sup>)); "
-        "both settle into the same Boltzmann distribution.\n\n"
-        "With every coupling J = +1 (a **ferromagnet**) neighbours want to agree. Cold, "
-        "they win: patches of one colour grow until one takes over and the magnetisation "
-        "(the mean spin) heads to ±1. Hot, the noise wins and the picture stays salt and "
-        "pepper with magnetisation near 0. The change is sharp: an infinite lattice orders "
-        "exactly below **T<sub>c</sub> ≈ 2.269**, and near T<sub>c</sub> patches of every "
-        "size flicker at once.\n\n"
-        "Make each coupling +1 or −1 at random and you get a **spin glass**. Now some "
-        "squares of four bonds carry an odd number of −1s, and no setting of their four "
-        "spins satisfies all four bonds: they are *frustrated*. The landscape turns rugged, "
-        "with many valleys and no clear best one, and a cold glass freezes into a "
-        "disordered pattern that depends on its history.\n\n"
-        "Finally, set the couplings by the Hebbian rule from three pictures, the story's "
-        "T, L and O drawn big, and the lattice becomes a **Hopfield memory**: started from "
-        "a noisy copy of one picture, it cleans it up. With four neighbours per spin it is a "
-        "weak memory, though: the pictures' edges weaken the bonds they cross, and when "
-        "it is warm the memory melts."
-    )
-    formula = (
-        r"\begin{gathered}E(\mathbf{s}) = -\sum_{\langle ij\rangle} J_{ij}\, s_i s_j\\ "
-        r"J_{ij} = \begin{cases} 1 & \text{ferromagnet}\\ \pm 1 & \text{spin glass}\\"
-        r"\tfrac13 \sum_{\mu} \xi^\mu_i \xi^\mu_j & \text{Hopfield} \end{cases}\\ "
-        r"p(s_i = +1) = \sigma\!\left(\frac{2h_i}{T}\right)\end{gathered}"
-    )
-    try_this = (
-        "press Run at T = 2.0 and watch the patches grow. Press “T = T<sub>c</sub>” to "
-        "see patches of every size, then drag T to 3.5 and see order melt. Switch to the "
-        "spin glass and cool it to 0.5: it freezes, but never into one colour."
-    )
+
+    def _standard_part(self, name: str) -> str:
+        if name != "intro":
+            return super()._standard_part(name)
+        return self.text("intro", tc=f"{T_CRITICAL:.3f}")
+
     url_params = ("L", "temperature", "method", "couplings", "sweeps_per_frame", "cue", "seed")
 
     L = param.Selector(objects=list(SIDES), default=128, doc="Side of the lattice (L×L spins).")
@@ -174,7 +144,7 @@ class SpinLattice(Section):
             {
                 "energy": ("energy", ink()),
                 "magnetization": ("magnetisation", pal.ACCENT_2),
-                "temperature": ("T (right axis)", pal.ACCENT_3),
+                "temperature": ("T", pal.ACCENT_3),
             },
             title="energy and magnetisation per spin",
             x_label="sweeps",
@@ -330,42 +300,56 @@ class SpinLattice(Section):
     # -- temperature guides ----------------------------------------------------------------
     def _decorate_traces(self) -> None:
         fig = self._traces.figure
-        fig.extra_y_ranges = {"temperature": Range1d(0, 5.2)}
-        fig.add_layout(LinearAxis(y_range_name="temperature", axis_label="temperature T"), "right")
-        for r in fig.renderers:
-            if getattr(r.glyph, "y", None) == "temperature":
-                r.y_range_name = "temperature"
-                r.glyph.line_width = 1.5
-                r.glyph.line_dash = "dashed"
+        # T gets its own strip below, on its own axis: on a second axis of the energy
+        # chart its lines sat where energies of about −1 belong.
+        t_line = next(r for r in fig.renderers if getattr(r.glyph, "y", None) == "temperature")
+        fig.renderers = [r for r in fig.renderers if r is not t_line]
+        legend = fig.legend[0]
+        legend.items = [i for i in legend.items if t_line not in i.renderers]
+        self._temp_fig = themed(
+            figure(
+                height=110,
+                sizing_mode="stretch_width",
+                toolbar_location=None,
+                tools="",
+                x_range=fig.x_range,
+                y_range=Range1d(0, 5.2),
+                y_axis_label="T",
+                title="temperature T (dotted: Tc)",
+                min_border_left=fig.min_border_left,
+            )
+        )
+        self._temp_fig.line(
+            "sweep", "temperature", source=self._traces.source, line_width=2,
+            color=pal.ACCENT_3,
+        )  # fmt: skip
         self._tc_line = Span(
             name="ising-critical-temperature",
             location=T_CRITICAL,
             dimension="width",
-            y_range_name="temperature",
-            line_color=pal.ACCENT_3,
+            line_color=pal.ACCENT,
             line_dash="dotted",
-            line_alpha=0.8,
+            line_width=2,
         )
+        self._temp_fig.add_layout(self._tc_line)
+        # A wide translucent band under the trace: a settled trace runs along it, visibly.
         self._exact_line = Span(
             name="ising-exact-energy",
             location=onsager_energy_per_spin(self.temperature),
             dimension="width",
-            line_color=pal.MUTED,
-            line_dash="dashed",
+            line_color=pal.ACCENT,
+            line_alpha=0.35,
+            line_width=7,
+            level="underlay",
         )
-        fig.add_layout(self._tc_line)
         fig.add_layout(self._exact_line)
         # Under the plot, in one row: inside it the legend hid the start of the traces.
-        legend = fig.legend[0]
         fig.center = [r for r in fig.center if r is not legend]
         legend.orientation = "horizontal"
         legend.location = "center"
         legend.label_text_font_size = "12px"
         legend.padding = 2
         fig.add_layout(legend, "below")
-        for axis in fig.yaxis:
-            axis.axis_label_text_color = fig.xaxis[0].axis_label_text_color
-            axis.major_label_text_color = fig.xaxis[0].major_label_text_color
         self._guides()
 
     @param.depends("temperature", "couplings", watch=True)
@@ -381,21 +365,18 @@ class SpinLattice(Section):
             state = "ordered: patches grow" if T < T_CRITICAL else "disordered: no net order"
             if abs(T - T_CRITICAL) < 0.02:
                 side, state = "at", "critical: patches of every size"
-            text = (
-                f"T = {T:.2f} is {side} T<sub>c</sub> ≈ {T_CRITICAL:.3f} ({state}). "
-                f"Dotted line on the right axis: T<sub>c</sub>. Grey dashed line: the exact "
-                f"energy per spin of an infinite lattice at this T, {u:.3f}."
-            ).replace("-", "−")
+            text = self.text(
+                "phase_ferro",
+                T=f"{T:.2f}",
+                side=side,
+                tc=f"{T_CRITICAL:.3f}",
+                state=state,
+                u=f"{u:.3f}".replace("-", "−"),
+            )
         elif self.couplings == "pmJ":
-            text = (
-                f"T = {T:.2f}. A ±J glass has no single ordered state: cold, it freezes into "
-                "one of many disordered ones."
-            )
+            text = self.text("phase_glass", T=f"{T:.2f}")
         else:
-            text = (
-                f"T = {T:.2f}. The start was picture {self.cue} with {NOISE:.0%} of its "
-                "spins flipped."
-            )
+            text = self.text("phase_hopfield", T=f"{T:.2f}", cue=self.cue, noise=f"{NOISE:.0%}")
         self._phase.object = text
 
     # -- layout ----------------------------------------------------------------------------
@@ -412,10 +393,7 @@ class SpinLattice(Section):
                 self.param.temperature, label="Temperature T", step=0.01, format="0.00", width=260
             ),
             self._button("T = Tc", self.set_critical, "Set T to the critical temperature"),
-            pn.pane.HTML(
-                f"<small>T<sub>c</sub> ≈ {T_CRITICAL:.3f} for the ferromagnet</small>",
-                margin=(0, 4),
-            ),
+            pn.pane.HTML(self.text("tc_hint", tc=f"{T_CRITICAL:.3f}"), margin=(0, 4)),
             align_items="center",
         )
         choices = pn.FlexBox(
@@ -463,5 +441,6 @@ class SpinLattice(Section):
             thumbs,
             readouts,
             self._traces.pane,
+            pn.pane.Bokeh(self._temp_fig, sizing_mode="stretch_width", margin=(0, 0)),
             sizing_mode="stretch_width",
         )

@@ -16,6 +16,7 @@ import panel as pn
 import param
 from bokeh.models import (
     ColumnDataSource,
+    CustomJSHover,
     FactorRange,
     HoverTool,
     LinearColorMapper,
@@ -56,6 +57,18 @@ KL_X_STEPS = (100, 200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000, 100_000, 
 READOUT_EVERY = 6  # frames between updates of the numeric readouts while training
 ALL_VIEWS = frozenset({"maps", "probs", "readouts"})
 _DIFF_SCALES = (1.0, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01)
+#: What the step-size paragraph says about the default seed with the exact sleep phase,
+#: measured with the engine; tests/explainers/test_learning.py runs it again to check.
+STEP_SIZE_FACTS = {
+    "seed": 1,
+    "checked": "10 000",
+    "stable": 0.115,
+    "unstable": 0.12,
+    "first_rise": 630,
+    "kl_unstable": 0.03,
+    "worse": 0.14,
+    "kl_worse": 0.13,
+}
 
 
 def diff_scale(dW) -> float:
@@ -81,8 +94,8 @@ class _CorrelationMaps:
         n = N_UNITS
         names = ("learning-data-corr", "learning-model-corr", "learning-diff")
         self.sources = [ColumnDataSource({"image": [np.zeros((n, n))]}, name=nm) for nm in names]
-        x_range = Range1d(-0.2, 3 * n + 2 * self.GAP + 0.2)
-        y_range = Range1d(-0.3, n + 2.2)
+        x_range = Range1d(-1.2, 3 * n + 2 * self.GAP + 0.2)
+        y_range = Range1d(-1.3, n + 2.2)
         fig = bare_figure(
             720,
             # square cells: the same data units per pixel on both axes
@@ -95,7 +108,18 @@ class _CorrelationMaps:
             {
                 "x": [k * (n + self.GAP) + n / 2 for k in range(3)],
                 "y": [n + 1.0] * 3,
-                "text": ["data ⟨sᵢsⱼ⟩", "model ⟨sᵢsⱼ⟩", "difference"],
+                "text": ["data ⟨sᵢsⱼ⟩", "model ⟨sᵢsⱼ⟩", "data − model"],
+            }
+        )
+        # Unit numbers along every map's columns (below) and the first map's rows (left):
+        # unit k is cell k of the 3×3 image in reading order.
+        ticks = [str(i + 1) for i in range(n)]
+        self.ticks = ColumnDataSource(
+            {
+                "x": [k * (n + self.GAP) + i + 0.5 for k in range(3) for i in range(n)]
+                + [-0.6] * n,
+                "y": [-0.6] * (3 * n) + [n - i - 0.5 for i in range(n)],
+                "text": ticks * 3 + ticks,
             }
         )
         renderers = []
@@ -121,7 +145,36 @@ class _CorrelationMaps:
             text_font_size="10pt",
             text_color=ink(),
         )
-        fig.add_tools(HoverTool(renderers=renderers, tooltips=[("value", "@image{+0.000}")]))
+        fig.text(
+            "x",
+            "y",
+            text="text",
+            source=self.ticks,
+            text_align="center",
+            text_baseline="middle",
+            text_font_size="7.5pt",
+            text_color=pal.MUTED,
+        )
+        # Hover names the pair: the map and unit j from x, unit i from y (row 1 on top).
+        where = CustomJSHover(
+            code=f"""
+            const k = Math.floor(value), span = {n} + {self.GAP};
+            if (format == "map") return ["data", "model", "data − model"][Math.floor(k / span)];
+            if (format == "col") return String(k % span + 1);
+            return String({n} - Math.floor(value));
+            """
+        )
+        fig.add_tools(
+            HoverTool(
+                renderers=renderers,
+                tooltips=[
+                    ("map", "$x{map}"),
+                    ("units i, j", "$y{row}, $x{col}"),
+                    ("value", "@image{+0.000}"),
+                ],
+                formatters={"$x": where, "$y": where},
+            )
+        )
         self.figure = fig
         self.pane = pn.pane.Bokeh(fig, sizing_mode="stretch_width", margin=(4, 0))
         # changes only when the scale steps (a handful of times per run): a Panel pane is fine
@@ -139,10 +192,7 @@ class _CorrelationMaps:
 
     @staticmethod
     def _note(scale: float) -> str:
-        return (
-            '<span style="font-size:.8125rem">difference map (the gradient): '
-            f"same colours, scale ±{scale:g}</span>"
-        )
+        return BoltzmannLearning.text("scale_note", scale=f"{scale:g}")
 
 
 class BoltzmannLearning(Section):
@@ -150,31 +200,6 @@ class BoltzmannLearning(Section):
 
     key = "learning"
     title = "Learning by wake and sleep"
-    intro = (
-        "So far we carved the valleys by hand. A Boltzmann machine can carve its own: given "
-        "examples, it adjusts its weights until its probability distribution puts them on "
-        "top. Here nine fully connected units (a 3×3 image) learn to make T, L and O "
-        "likely. Each step compares two sets of correlations. In the **wake** phase we "
-        "clamp the units to the data and measure how often each pair agrees; that pulls "
-        "energy down under the examples, digging valleys beneath them. In the **sleep** "
-        "phase we measure the same thing in the model's own distribution, its dreams; "
-        "subtracting it raises the energy of valleys the model invented by itself. When "
-        "the two correlations agree everywhere, the gradient is zero and learning stops."
-    )
-    # two lines (gathered) so the formula fits a phone screen
-    formula = (
-        r"\begin{gathered}"
-        r"\Delta w_{ij} = \varepsilon\left(\langle s_i s_j\rangle_{\text{data}}"
-        r" - \langle s_i s_j\rangle_{\text{model}}\right)\\"
-        r"\Delta b_i = \varepsilon\left(\langle s_i\rangle_{\text{data}}"
-        r" - \langle s_i\rangle_{\text{model}}\right)"
-        r"\end{gathered}"
-    )
-    try_this = (
-        "press <b>Train</b> and watch the difference map fade while KL falls. Then Reset, "
-        "switch the sleep phase to <i>sampled</i> with 50 samples and train again: the "
-        "model map turns grainy and the KL curve wobbles."
-    )
     url_params = ("lr", "negative", "n_samples", "steps_per_frame", "seed")
 
     lr = param.Number(default=0.03, bounds=(0.005, 0.5), doc="Learning rate ε.")
@@ -232,6 +257,7 @@ class BoltzmannLearning(Section):
         self.readouts = Readouts(
             "learning-readouts", ["step", "KL(data‖model)", "p(T)+p(L)+p(O)", "max |gap|"]
         )
+        self.lr_note = pn.pane.HTML("", margin=(0, 4), css_classes=["learning-lr-note"])
         self.animator = Animator(self.frame, label_run="Train", where="the learning section")
         self._start_curve()
         self._show_state()
@@ -266,6 +292,8 @@ class BoltzmannLearning(Section):
                 kl.append(kl_now)
             if steps:
                 self._stream_kl(steps, kl)
+            if "readouts" in views:
+                self._show_rises()
 
     def _kl_columns(self, steps, kl) -> dict[str, list[float]]:
         """Curve columns for new points, coloured by the current sleep phase.
@@ -368,6 +396,8 @@ class BoltzmannLearning(Section):
         if "readouts" not in views:
             return None
         kl = self.learner.kl(DATA)
+        if record is None:  # a reset: no step since; during training train() shows it
+            self._show_rises()
         self.readouts.update(
             {
                 "step": f"{self.learner.n_steps:,}",
@@ -378,6 +408,19 @@ class BoltzmannLearning(Section):
             announce=not self.animator.running,
         )
         return kl
+
+    def kl_rises(self) -> int:
+        """Steps (of those still on the curve) after which the exact KL was higher."""
+        kl = np.fromiter(self.kl_history, float)
+        return int(np.count_nonzero(np.diff(kl) > 1e-12 * np.maximum(kl[:-1], 1.0)))
+
+    def _show_rises(self) -> None:
+        self.lr_note.object = self.text(
+            "lr_live",
+            lr=f"{self.lr:.3f}",
+            rises=f"{self.kl_rises():,}",
+            steps=f"{max(len(self.kl_history) - 1, 0):,}",
+        )
 
     def _probs_figure(self) -> figure:
         fig = figure(
@@ -433,6 +476,7 @@ class BoltzmannLearning(Section):
         controls = pn.Column(
             pn.FlexBox(self.animator.button, step, reset, new_seed, seed, align_items="end"),
             pn.FlexBox(lr, speed, align_items="end"),
+            self.lr_note,
             pn.FlexBox(
                 pn.pane.HTML("<b>Sleep phase:</b>", margin=(8, 4)),
                 negative,
@@ -441,29 +485,8 @@ class BoltzmannLearning(Section):
             ),
             sizing_mode="stretch_width",
         )
-        why_exact = pn.pane.Markdown(
-            "**Why the exact version works here, and only here.** The sleep phase needs the "
-            "average of s<sub>i</sub>s<sub>j</sub> over the model's whole distribution. "
-            "With nine units there are 2⁹ = 512 states, so each step simply lists them all, "
-            "weighs each by e<sup>−E</sup>/Z and adds up, in well under a millisecond. "
-            "Every extra unit doubles the list: a 28×28 image would need 2⁷⁸⁴ states, "
-            "more than there are atoms in the universe. Real machines must *sample* the "
-            "sleep phase instead, by letting the network run freely and recording what it "
-            "dreams.  \n"
-            "**What sampling costs.** Switch to *sampled* and each sleep phase becomes one "
-            "heat-bath chain of N recorded states. Early on, while the landscape is gentle, "
-            "that only adds jitter: the model map turns grainy and the KL curve wobbles, "
-            "more so with fewer samples. Once the three valleys are deep, a chain that "
-            "falls into one of them rarely climbs out, so the sleep phase sees mostly one "
-            "shape. Learning then pushes that shape down and the other two up, and the "
-            "three bars seesaw instead of settling. Exact enumeration never has this "
-            "problem, which is why it is worth doing whenever the states can be counted.  \n"
-            "**Ceiling and step size.** With three equally weighted examples the best any "
-            "model can do is 1/3 each, which means KL = 0; a pairwise machine only "
-            "approaches it, as its weights grow. A learning rate of 0.15 or more makes the "
-            "steps overshoot: try 0.3 and watch the curve bounce.",
-            margin=(8, 4, 0, 4),
-        )
+        why_exact = self.prose_pane("why_exact", **STEP_SIZE_FACTS)
+        why_exact.margin = (8, 4, 0, 4)
         return pn.Column(
             controls,
             self.readouts.pane,
@@ -473,6 +496,7 @@ class BoltzmannLearning(Section):
                 self.maps.scale_note,
                 align_items="center",
             ),
+            pn.pane.HTML(self.text("maps_key"), margin=(0, 4)),
             self.kl_chart.pane,
             pn.pane.Bokeh(self._probs_figure(), sizing_mode="stretch_width", margin=(4, 0)),
             why_exact,

@@ -29,8 +29,14 @@ _WEIGHT_STOPS = ["#8c2d04", "#d8814a", "#f6efe2", "#5aa5a0", "#0b5c63"]
 # Grey levels for probabilities in [0, 1] (0 = paper, 1 = ink), used for reconstructions.
 _GREY_STOPS = [SPIN_OFF, SPIN_ON]
 
-# Outcome classes used by the annealing race and status lines.
-OUTCOME_COLORS = {"memory": "#2e8b57", "mirror": "#e8a33d", "spurious": "#b3402a"}
+# Outcome classes used by the annealing race and status lines.  A mirror is as deep as its
+# memory, so it shares the memory's green (lighter); only spurious valleys are red.
+OUTCOME_COLORS = {
+    "memory": "#2e8b57",
+    "mirror": "#7cc48f",
+    "spurious": "#b3402a",
+    "no_valley": "#b5b5b5",
+}
 
 
 def _hex_to_rgb(h: str) -> np.ndarray:

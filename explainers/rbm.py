@@ -14,14 +14,9 @@ lesson below shows for every seed we tried (20 of 20), not only a lucky one.
 
 The lesson, measured with the defaults (CD-1, η = 0.3, seed 0)
 --------------------------------------------------------------
-The reconstruction error falls below 0.05 after about 300 updates and keeps shrinking
-(2.7e-3 at step 600, 1e-6 at 6000), while the exact mean log-likelihood of T, L and O
-climbs from the uniform floor (−6.24) to a peak of about −1.54 near step 590 and then
-slides: −2.99 at 3000, −3.81 at 6000.  By then the model gives O about 94 % of its
-probability and T under 1 %, yet still reconstructs T perfectly.  CD-10 peaks higher
-(about −1.2) and slides more slowly; PCD climbs steadily only at small rates.
-``tests/explainers/test_rbm.py`` checks these claims, so the text cannot drift away from
-the engine.
+The figures the text quotes live in :data:`RUN_FACTS` (the prose in ``content/rbm.md``
+fills them in), and ``tests/explainers/test_rbm.py`` re-runs the engine against exactly
+those values, so the text cannot drift away from the engine.
 
 Cost per frame
 --------------
@@ -55,7 +50,7 @@ from . import palette as pal
 from .animation import Animator, notify
 from .jobs import LatestJob
 from .readouts import Readouts
-from .section import PROSE_CSS, Section
+from .section import Section
 from .views import SR_ONLY_CSS, PixelGrid, ServerRange, ink, legend, themed
 
 N_VISIBLE, N_HIDDEN = 9, 4
@@ -80,6 +75,44 @@ MAX_SPEED = 50  # training steps per frame: a real cap, a client can send any va
 #: Gibbs round trips (summed over chains) one frame may spend: PCD or a large k get fewer
 #: steps per frame rather than slow frames.
 MAX_WORK = 3000
+#: Colour limits of the weights (receptive fields and the machine's lines): fixed, and
+#: said on screen, so a colour means the same weight all run long.
+WEIGHT_LIMIT = 6.0
+#: What the text says about a run with the defaults (CD-1, η = 0.3, seed 0), as measured
+#: with the engine; tests/explainers/test_rbm.py re-measures every one.
+RUN_FACTS = {
+    "peak": -1.54,  # best mean log-likelihood ...
+    "peak_step": 590,  # ... and where
+    "ll_3000": -3.0,
+    "ll_6000": -3.8,
+    "err_peak": 0.003,  # reconstruction error at the peak ...
+    "err_6000": 0.000001,  # ... and at step 6000
+    "p_O": 0.94,  # exact p(O) at step 6000
+    "p_T": 0.01,  # exact p(T) at step 6000 is below this
+    "k10_peak": -1.2,  # CD-10's peak
+    "pcd_6000": -1.5,  # PCD at η = 0.05, mean over steps 5000-6000
+}
+
+
+def _minus(text: str) -> str:
+    return text.replace("-", "\u2212")
+
+
+def run_text_values() -> dict[str, str]:
+    """:data:`RUN_FACTS` as the text shows them."""
+    f = RUN_FACTS
+    return {
+        "peak": _minus(f"{f['peak']:.2f}"),
+        **{k: _minus(f"{f[k]:.1f}") for k in ("ll_3000", "ll_6000", "k10_peak", "pcd_6000")},
+        "peak_step": str(f["peak_step"]),
+        "err_peak": f"{f['err_peak']:g}",
+        "err_6000": f"{f['err_6000']:.6f}",
+        "p_O": f"{100 * f['p_O']:.0f} %",
+        "p_T": f"{100 * f['p_T']:.0f} %",
+        "pcd_chains": str(PCD_CHAINS),
+    }
+
+
 TABLE_CSS = """
 table { border-collapse: collapse; font-size: .9em; margin-bottom: .3em; }
 th, td { padding: .15em .6em; text-align: right; font-variant-numeric: tabular-nums; }
@@ -109,6 +142,25 @@ def fields_image(W) -> np.ndarray:
     for j in range(N_HIDDEN):
         img[:, 4 * j : 4 * j + 3] = W[:, j].reshape(3, 3)
     return img[::-1].copy()
+
+
+def edge_widths(w) -> np.ndarray:
+    """Line widths (px) of the machine's edges: 0.5 px for w = 0, 4 px at |w| >= the limit."""
+    return 0.5 + 3.5 * np.minimum(np.abs(np.asarray(w, dtype=float)) / WEIGHT_LIMIT, 1.0)
+
+
+def parameter_counts(model: RBM) -> dict[str, int]:
+    """The text's parameter count, from the model's own arrays."""
+    n_v, n_h = model.W.shape
+    n = n_v + n_h
+    return {
+        "n_v": n_v,
+        "n_h": n_h,
+        "n_w": model.W.size,
+        "n_params": model.W.size + model.a.size + model.b.size,
+        "n_units": n,
+        "n_full": n * (n - 1) // 2 + n,
+    }
 
 
 def _cell_name(i: int) -> str:
@@ -146,35 +198,12 @@ class RBMTrainer(Section):
 
     key = "rbm"
     title = "The restricted machine: cheap sampling, and what it costs"
-    intro = (
-        "Learning a Boltzmann machine needs samples from the model itself, and a network "
-        "where every unit talks to every other mixes slowly. The *restricted* Boltzmann "
-        "machine cuts every link inside a layer: visible units talk only to hidden units. "
-        "Given the visible layer, the hidden units are independent coins, so the whole "
-        "layer is sampled in one go, and so is the visible layer given the hidden one. A "
-        "round trip v → h → v′ costs almost nothing.\n\n"
-        "*Contrastive divergence* (CD-k) builds learning on that round trip: strengthen the "
-        "pairs (visible i, hidden j) that are on together under the data, weaken the pairs "
-        "that are on together after k round trips starting from the data. Here 9 visible "
-        "units (a 3×3 image) and 4 hidden units learn three shapes: **T**, **L** and **O**. "
-        "RBMs are usually written with bits, so this section switches from ±1 spins to "
-        "**{0, 1}**: a unit is simply off (0) or on (1)."
-    )
-    formula = (
-        r"\begin{aligned}"
-        r"E(\mathbf v,\mathbf h) &= -\mathbf v^{\top} W\,\mathbf h"
-        r" - \mathbf a^{\top}\mathbf v - \mathbf b^{\top}\mathbf h \\"
-        r"p(h_j = 1 \mid \mathbf v) &= \sigma\Big(b_j + \textstyle\sum_i v_i\, w_{ij}\Big) \\"
-        r"\Delta w_{ij} &= \eta\,\big(\langle v_i h_j\rangle_{\text{data}}"
-        r" - \langle v_i h_j\rangle_{k\ \text{round trips}}\big)"
-        r"\end{aligned}"
-    )
-    try_this = (
-        "press Train and watch both curves. The reconstruction error keeps dropping (the "
-        "scale is logarithmic), but the true log-likelihood tops out near step 600 and then "
-        "slides. Press Dream near the top and again past step 5000, and compare the exact "
-        "probabilities of T, L and O."
-    )
+
+    def _standard_part(self, name: str) -> str:
+        if name != "try_this":
+            return super()._standard_part(name)
+        return self.text("try_this", **run_text_values())
+
     url_params = ("lr", "method", "k", "speed", "seed", "pattern", "dream_steps")
     text_formats = {"pattern": "nine 0/1 digits (the grid row by row)"}
 
@@ -224,11 +253,16 @@ class RBMTrainer(Section):
         self._err_range = ServerRange(0.01, 1.0, log=True, pad=0.15, grow=0.15, min_span=0.5)
         self._best = (-math.inf, 0)
         self._peak_shown = True
-        self._scale = 0.0
         self.readouts = Readouts(
             "rbm-readouts",
-            ["Step", "Reconstruction error", "Log-likelihood (exact)", "Exact p(T) · p(L) · p(O)"],
-            per_row=2,
+            [
+                "Step",
+                "Reconstruction error",
+                "Log-likelihood (exact)",
+                "Exact p(T) · p(L) · p(O)",
+                "Largest |w|",
+            ],
+            per_row=3,
         )
         # The four receptive fields are one 3×15 image (3×3 blocks with NaN gaps between
         # them): a frame then sends one small image for all four.
@@ -242,9 +276,17 @@ class RBMTrainer(Section):
             }
         )
         self._field_colors = LinearColorMapper(
-            palette=pal.WEIGHT_PALETTE, low=-1.0, high=1.0, nan_color="rgba(0, 0, 0, 0)"
+            palette=pal.WEIGHT_PALETTE,
+            low=-WEIGHT_LIMIT,
+            high=WEIGHT_LIMIT,
+            nan_color="rgba(0, 0, 0, 0)",
         )
-        self._fields_scale = pn.pane.HTML("", margin=(0, 4), css_classes=["rbm-field-scale"])
+        self._fields_scale = pn.pane.HTML(
+            self.text("fields_scale", limit=WEIGHT_LIMIT),
+            margin=(0, 4),
+            css_classes=["rbm-field-scale"],
+        )
+        self._edges = self._edge_source()
         self._fields_alt = pn.pane.HTML("", stylesheets=[SR_ONLY_CSS], margin=0)
         self._visible = PixelGrid(
             (3, 3),
@@ -360,8 +402,9 @@ class RBMTrainer(Section):
         self._speed_note.object = (
             ""
             if n == self.speed
-            else f"<small>Each {self.method} step with k = {self.k} is heavier, so the "
-            f"animation makes {n} step{'s' if n > 1 else ''} per frame.</small>"
+            else self.text(
+                "speed_note", method=self.method, k=self.k, n=n, steps="steps" if n > 1 else "step"
+            )
         )
 
     def _frame(self) -> None:
@@ -440,23 +483,20 @@ class RBMTrainer(Section):
                 "Reconstruction error": f"{err:.2e}" if err < 0.01 else f"{err:.3f}",
                 "Log-likelihood (exact)": f"{ll:.2f}".replace("-", "−"),
                 "Exact p(T) · p(L) · p(O)": " · ".join(_pct(x) for x in p),
+                "Largest |w|": f"{np.abs(self.model.W).max():.2f}",
             },
             announce=not self.animator.running,
         )
 
     def _update_fields(self, live: bool) -> None:
         W = self.model.W
-        # One symmetric scale for all four maps, so they can be compared; rounded up (to
-        # tenths below 1, whole numbers above) so the limits change in a few visible steps.
-        top = float(np.abs(W).max())
-        scale = max(0.1, math.ceil(top * 10.0) / 10.0) if top <= 1.0 else float(math.ceil(top))
         self._fields.patch({"image": [(0, fields_image(W))]})
-        if scale != self._scale:
-            self._scale = scale
-            self._field_colors.update(low=-scale, high=scale)
-            self._fields_scale.object = (
-                f"<small>colour limits ±{scale:g}, the largest |w| rounded up</small>"
-            )
+        w = W.ravel()  # row-major (visible i, hidden j): the order of the edge source
+        self._edges.patch(
+            {"w": [(slice(0, w.size), w)], "width": [(slice(0, w.size), edge_widths(w))]}
+        )
+        # The reconstruction names a step: keep it the model's step, not a stale one.
+        self.reconstruct()
         if not live:
             self._update_fields_alt()
 
@@ -486,10 +526,10 @@ class RBMTrainer(Section):
             return
         bits = pattern_bits(self.pattern)
         bits[i] = 1.0 - bits[i]
-        self._set_pattern(bits, f"You flipped the cell in {_cell_name(i)}.")
+        self._set_pattern(bits, self.text("flipped", cell=_cell_name(i)))
 
     def clear(self, _event=None) -> None:
-        self._set_pattern(np.zeros(N_VISIBLE), "Cleared: every visible unit is off.")
+        self._set_pattern(np.zeros(N_VISIBLE), self.text("cleared"))
 
     def load_corrupted(self, name: str) -> int:
         """Put shape ``name`` on the visible grid with one cell flipped (seeded choice).
@@ -501,9 +541,7 @@ class RBMTrainer(Section):
         bits = DATA[SHAPE_NAMES.index(name)].copy()
         cell = int(self._corrupt_rng.integers(N_VISIBLE))
         bits[cell] = 1.0 - bits[cell]
-        self._set_pattern(
-            bits, f"Loaded <b>{name}</b> with the cell in {_cell_name(cell)} flipped."
-        )
+        self._set_pattern(bits, self.text("loaded", shape=name, cell=_cell_name(cell)))
         return cell
 
     def reconstruct(self, _event=None) -> np.ndarray:
@@ -522,10 +560,7 @@ class RBMTrainer(Section):
             self._recon.update(recon)
             name = shape_name(recon > 0.5)
             what = f"<b>{name}</b>" if name else "none of the three shapes"
-            self._recon_note.object = (
-                f"<small>Through the model at step {self.n_steps}. Rounded at ½, the "
-                f"reconstruction is {what}.</small>"
-            )
+            self._recon_note.object = self.text("recon_note", step=self.n_steps, what=what)
         return recon
 
     # -- dreams --------------------------------------------------------------------------
@@ -558,9 +593,7 @@ class RBMTrainer(Section):
                 "color": [(slice(0, n), pal.spin_colors(np.zeros(n)))],
             }
         )
-        self._dream_table.object = (
-            "<small>Press Dream to let the model run its own Gibbs chains.</small>"
-        )
+        self._dream_table.object = self.text("no_dreams")
         self._dream_alt.object = "No dreams yet."
 
     def dream(self, _event=None) -> None:
@@ -601,13 +634,76 @@ class RBMTrainer(Section):
                 f"<tr><th></th>{head}</tr>"
                 f'<tr><th class="row">{N_DREAMS} dreams</th>{row_d}</tr>'
                 f'<tr><th class="row">exact p(v)</th>{row_e}</tr></table>'
-                f"<small>Dreamt at step {at_step}, {steps} round trips per chain.</small>"
+                + self.text("dream_caption", step=at_step, steps=steps)
             )
             self._dream_alt.object = "Dreams: " + ", ".join(
                 n or "other" for n in names[:SHOWN_DREAMS]
             )
 
     # -- figures -------------------------------------------------------------------------
+    def _edge_source(self) -> ColumnDataSource:
+        """One row per weight, row-major (visible i, hidden j), as drawn by the machine."""
+        xv = np.arange(N_VISIBLE, dtype=float)
+        xh = np.linspace(1.0, N_VISIBLE - 2.0, N_HIDDEN)
+        i, j = np.divmod(np.arange(N_VISIBLE * N_HIDDEN), N_HIDDEN)
+        w = self.model.W.ravel()
+        return ColumnDataSource(
+            {
+                "x0": xv[i],
+                "y0": np.zeros(i.size),
+                "x1": xh[j],
+                "y1": np.ones(i.size),
+                "pair": [f"v{a + 1} – h{b + 1}" for a, b in zip(i, j, strict=True)],
+                "w": w,
+                "width": edge_widths(w),
+            },
+            name="rbm-machine",
+        )
+
+    def _machine_figure(self) -> figure:
+        """The bipartite machine: 9 visible units below, 4 hidden above, one line per weight."""
+        fig = figure(
+            height=170,
+            sizing_mode="stretch_width",
+            max_width=520,
+            x_range=Range1d(-0.8, N_VISIBLE - 0.2),
+            y_range=Range1d(-0.35, 1.35),
+            toolbar_location=None,
+            tools="",
+            x_axis_location=None,
+            y_axis_location=None,
+            min_border=2,
+        )
+        edges = fig.segment(
+            "x0", "y0", "x1", "y1", source=self._edges, line_width="width",
+            line_color={"field": "w", "transform": self._field_colors},
+        )  # fmt: skip
+        xv = np.arange(N_VISIBLE, dtype=float)
+        xh = np.linspace(1.0, N_VISIBLE - 2.0, N_HIDDEN)
+        nodes = ColumnDataSource(
+            {
+                "x": [*xv, *xh],
+                "y": [0.0] * N_VISIBLE + [1.0] * N_HIDDEN,
+                "label": [f"v{i + 1}" for i in range(N_VISIBLE)]
+                + [f"h{j + 1}" for j in range(N_HIDDEN)],
+                "color": [pal.SPIN_OFF] * (N_VISIBLE + N_HIDDEN),
+            }
+        )
+        fig.scatter("x", "y", source=nodes, size=22, fill_color="color", line_color=ink())
+        fig.text(
+            "x", "y", text="label", source=nodes, text_align="center",
+            text_baseline="middle", text_font_size="8pt", text_color=ink(),
+        )  # fmt: skip
+        for y, text in ((-0.3, "visible v (9 bits)"), (1.3, "hidden h (4 bits)")):
+            fig.add_layout(
+                Label(x=-0.7, y=y, text=text, text_font_size="8pt", text_color=pal.MUTED,
+                      text_baseline="middle")
+            )  # fmt: skip
+        fig.add_tools(HoverTool(renderers=[edges], tooltips=[("", "@pair"), ("w", "@w{+0.00}")]))
+        fig.axis.visible = False
+        fig.grid.visible = False
+        return themed(fig)
+
     def _curve_figures(self) -> pn.Column:
         x_range = self._step_range.range
         common = dict(
@@ -775,43 +871,22 @@ class RBMTrainer(Section):
         )
         controls.append(self._speed_note)
         readouts = pn.FlexBox(self.readouts.pane, sizing_mode="stretch_width")
-        lesson = pn.pane.Markdown(
-            "**What to look for.** The log-likelihood is exact: with four hidden units the "
-            "sum over hidden states has only 16 terms, so p(v) is computed, not estimated. "
-            "It is plotted once per frame, that is every 10 training steps at the default "
-            "speed; the dot and the dotted line mark its best value so far. With the "
-            "defaults (CD-1, η = 0.3, seed 0) it climbs from the uniform floor to about "
-            "−1.54 near step 590, then slides to −3.0 by step 3000 and −3.8 by step 6000, "
-            "while the reconstruction error goes on shrinking, from 0.003 at the peak to "
-            "0.000001. Every seed we tried behaves the same way.\n\n"
-            "**Why?** A reconstruction only asks whether each shape comes back from its own "
-            "valley. CD-1's negative chains start at the data and make one round trip, so "
-            "they never leave the valley they began in, and nothing compares the depths of "
-            "the three valleys with each other. The depths drift apart: by step 6000 the "
-            "model gives O about 94 % of its probability and T less than 1 %, yet it still "
-            "reconstructs T perfectly.\n\n"
-            "**Other methods.** Larger k lets the negative chains wander further from the "
-            "data: try k = 10 and Reset for a higher peak (about −1.2) and a slower slide. "
-            f"PCD keeps {PCD_CHAINS} chains running from one update to the next instead of "
-            "restarting them at the data, so they can notice a valley that has grown too "
-            "deep, as long as they can still travel between valleys. It needs a gentle rate: "
-            "at η = 0.05 it climbs slowly, to about −1.5 by step 6000, and holds there for a "
-            "while; as the weights keep growing its chains get stuck too, and the curve "
-            "starts to wander. At η = 0.3 the weights change faster than its chains can "
-            "follow, and the curve lurches up and down.",
-            stylesheets=[PROSE_CSS],
-            margin=(4, 0),
-        )
-        fields = pn.Column(
-            pn.pane.Markdown(
-                "**Receptive fields.** Each map shows one hidden unit's nine weights, laid "
-                "out like the image: the pattern of visible cells that switches it on.",
-                stylesheets=[PROSE_CSS],
-                margin=(8, 0, 0, 0),
+        machine = pn.Column(
+            pn.FlexBox(
+                pn.pane.Bokeh(self._machine_figure(), sizing_mode="stretch_width", margin=(4, 0)),
+                sizing_mode="stretch_width",
             ),
+            self.prose_pane("machine", **parameter_counts(self.model)),
+            sizing_mode="stretch_width",
+            margin=0,
+        )
+        lesson = self.prose_pane("lesson", **run_text_values())
+        recon_error = self.hide_when_embedded(pn.pane.HTML(self.text("recon_error"), margin=(0, 4)))
+        fields = pn.Column(
+            self.prose_pane("fields"),
             pn.FlexBox(pn.pane.Bokeh(self._fields_figure(), margin=(2, 4))),
             pn.FlexBox(
-                legend("negative weight", "positive weight", pal.WEIGHT_PALETTE),
+                legend(f"−{WEIGHT_LIMIT:g}", f"+{WEIGHT_LIMIT:g}", pal.WEIGHT_PALETTE),
                 self._fields_scale,
                 align_items="center",
             ),
@@ -832,14 +907,7 @@ class RBMTrainer(Section):
             for s in SHAPE_NAMES
         ]
         draw = pn.Column(
-            pn.pane.Markdown(
-                "**Draw and reconstruct.** Click cells of the visible grid (or pick a cell "
-                "and press Flip cell), or load a shape with one cell flipped. Then press "
-                "Reconstruct: the image goes up to the hidden units (the bars show "
-                "p(h = 1 | v)) and back down; the grey levels are p(v′ = 1).",
-                stylesheets=[PROSE_CSS],
-                margin=(8, 0, 0, 0),
-            ),
+            self.prose_pane("draw"),
             pn.FlexBox(*corrupt, self._button("Clear", self.clear)),
             pn.FlexBox(cell, flip, align_items="end"),
             self._draw_note,
@@ -865,17 +933,7 @@ class RBMTrainer(Section):
             margin=0,
         )
         dreams = pn.Column(
-            pn.pane.Markdown(
-                f"**Dream.** Let the model run its own Gibbs chain, with no data clamped: "
-                f"{N_DREAMS} chains start from random images and make the chosen number of "
-                f"round trips; {SHOWN_DREAMS} of the images they end on are drawn. Compare "
-                "how often the dreams are T, L or O with the exact probabilities. When they "
-                "disagree the chains are stuck: one that falls into T's valley cannot climb "
-                "out in a few hundred round trips, even when T has become improbable. That "
-                "is the same blind spot that lets CD-1 drift.",
-                stylesheets=[PROSE_CSS],
-                margin=(8, 0, 0, 0),
-            ),
+            self.prose_pane("dreams", n_dreams=N_DREAMS, shown=SHOWN_DREAMS),
             pn.FlexBox(
                 self._button("Dream", self.dream, "Run the model's own Gibbs chains"),
                 pn.widgets.IntSlider.from_param(
@@ -893,10 +951,12 @@ class RBMTrainer(Section):
             margin=0,
         )
         return pn.Column(
+            machine,
             buttons,
             controls,
             readouts,
             self._curve_figures(),
+            recon_error,
             lesson,
             fields,
             draw,

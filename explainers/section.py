@@ -259,7 +259,7 @@ class Section(pn.viewable.Viewer):
         self._notice = pn.pane.Alert("", alert_type="warning", visible=False, margin=(4, 0))
         self._embed_code = pn.pane.HTML("", visible=False, margin=(4, 0))
         # Everything embed mode hides (title, prose, Embed button) and the link it shows.
-        self._embed_hidden: list[pn.viewable.Viewable] = []
+        self._embed_hidden: list[list] = []
         self._full_link: pn.pane.HTML | None = None
         #: Set by the story page: moving a control then also points the URL's #anchor here.
         self.in_story = False
@@ -464,22 +464,33 @@ class Section(pn.viewable.Viewer):
         )
 
     def _show_embedded(self, *_events) -> None:
-        for obj in self._embed_hidden:
-            obj.visible = not self.embed
+        for entry in self._embed_hidden:
+            self._embed_one(entry)
         if self.embed and self._full_link is None and self._layout is not None:
             self._full_link = self._full_link_pane()
             self._layout.append(self._full_link)
         if self._full_link is not None:
             self._full_link.visible = self.embed
 
+    def _embed_one(self, entry: list) -> None:
+        # entry = [obj, its own visibility while hidden by embed mode, or None]
+        obj, kept = entry
+        if self.embed and kept is None:
+            entry[1] = obj.visible
+            obj.visible = False
+        elif not self.embed and kept is not None:
+            obj.visible = kept
+            entry[1] = None
+
     def hide_when_embedded(self, obj: Any) -> Any:
         """Hide ``obj`` while the section is embedded (``?embed=1``); returns ``obj``.
 
         For prose, pictures and notes a section puts inside :meth:`body`: embed mode shows
-        the widget only.  The section owns ``obj.visible`` from then on.
+        the widget only.  Leaving embed mode gives ``obj`` back the visibility it had.
         """
-        obj.visible = not self.embed
-        self._embed_hidden.append(obj)
+        entry = [obj, None]
+        self._embed_hidden.append(entry)
+        self._embed_one(entry)
         return obj
 
     def prose_pane(self, part: str, default: str | None = None, **values: object):
@@ -562,7 +573,6 @@ class Section(pn.viewable.Viewer):
         )
         for obj in (title, *prose, embed_button, self._embed_code):
             self.hide_when_embedded(obj)
-        self._embed_code.visible = False
         self._full_link = self._full_link_pane() if self.embed else None
         self.param.watch(self._show_embedded, "embed")
         self._layout = pn.Column(

@@ -82,7 +82,9 @@
         const atBottom = scroller.scrollTop + window.innerHeight >= scroller.scrollHeight - 1;
         const there = Math.abs(top) <= 2 || (top > 0 && atBottom);
         if (!there) jumpTo(el, "instant");
-        following.stable = there && idle() && !buildingNear() ? following.stable + 1 : 0;
+        // A page that never goes idle (an endless animation) is waited for 8 s at most.
+        const settled = idle() || following.tries < 128;
+        following.stable = there && settled && !buildingNear() ? following.stable + 1 : 0;
       }
       following.tries -= 1;
       if (following.stable >= 4 || following.tries <= 0) stopFollowing();

@@ -17,6 +17,7 @@ import panel as pn
 from ..animation import report_exception, tab_visibility
 from ..conventions import conventions_note
 from ..section import Section
+from ..summary import summary
 from .lazy import build_when_wanted, eager_sections, lazy_section
 from .serving import STATIC_DIR as STATIC  # noqa: F401 (kept for callers of page.STATIC)
 from .serving import TITLE
@@ -101,6 +102,9 @@ def configure() -> None:
         "reconnect": "assets/reconnect.js",
         "reader": "assets/reader.js",
     }
+    # reconnect.js's banner says what happened and what comes next; Panel's toast would only
+    # repeat its first half.
+    pn.config.disconnect_notification = ""
 
 
 # Document-level stylesheets: the page's own rules and KaTeX's fonts (Chromium ignores
@@ -294,7 +298,9 @@ def story_page() -> pn.Column:
             parts.append(build(key))
         except Exception as exc:
             report_exception(exc, f"building the {key} section")
-    return build_when_wanted(_page(_header(keys), conventions_note(), *parts, embed=embed))
+    return build_when_wanted(
+        _page(_header(keys), conventions_note(), *parts, summary(keys, embed), embed=embed)
+    )
 
 
 def section_page(key: str) -> pn.Column:

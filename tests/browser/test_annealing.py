@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from engine import STRATEGIES, race
+from engine import OUTCOMES, STRATEGIES, race
 from explainers.annealing import _network
 
 from . import helpers
 from .helpers import source_data, wait_until
 
 pytestmark = pytest.mark.browser
-
-OUTCOMES = ("memory", "mirror", "spurious")
 
 
 def open_section(page, url: str) -> list[str]:

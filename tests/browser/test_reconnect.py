@@ -65,6 +65,8 @@ def test_page_comes_back_after_the_server_restarts(page):
         banner.wait_for(timeout=30_000)
         assert banner.get_by_role("button", name="Reload").is_visible()
         assert page.evaluate(JS_OFFLINE)
+        # One message, not two: Panel's own "connection lost" toast is left out.
+        assert page.get_by_text("Server connection lost").count() == 0
         # The controls are out of reach: a click on Run lands nowhere.
         run = page.get_by_role("button", name="Run", exact=True)
         with pytest.raises(PlaywrightTimeout):

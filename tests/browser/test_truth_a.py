@@ -80,3 +80,13 @@ def test_the_four_units_end_where_the_engine_says_for_the_chosen_order(page, app
     # unit 4 first recovers ξ¹; unit 1 first ends in −ξ² (the theory notes' example)
     assert expected == ("ξ¹" if first == 3 else "−ξ²")
     assert four_unit_example().start.tolist() == [1, 1, -1, 1]
+
+
+def test_on_a_section_page_the_link_opens_the_story_pages_note(page, app_url):
+    open_section(page, app_url + "/sigmoid", "sigmoid-curve", "sigmoid")
+    with page.expect_popup() as popup_info:
+        page.locator(".explainer-sigmoid a[href='#conventions']").first.click()
+    popup = popup_info.value
+    assert popup.url == app_url + "/#conventions"
+    assert page.url == app_url + "/sigmoid"  # the section page stays where it was
+    popup.close()

@@ -106,7 +106,7 @@ def test_race_counts_and_consistency():
     assert seen == sorted(seen) and seen[-1] == pytest.approx(1.0) and len(seen) == 6
     for name, r in res.items():
         c = r["counts"]
-        assert c["memory"] + c["mirror"] + c["spurious"] == 60
+        assert sum(c.values()) == 60
         assert r["memory_counts"].sum() == c["memory"]
         assert r["mirror_counts"].sum() == c["mirror"]
         final, traces = anneal(W, None, strategies[name], 60, seed=1)
@@ -162,3 +162,53 @@ def test_race_on_equally_deep_tlo_valleys_teaches_the_annealing_lesson():
     assert quench["spurious"] >= 15  # ~1 in 6 quenches stall
     assert slow["spurious"] <= 3
     assert slow["memory"] + slow["mirror"] >= 197
+
+
+def brute_force_outcome(W, b, s, P):
+    """Independent naming of one state: compare with the patterns, then try all n flips."""
+    for k in range(P.shape[0]):
+        if np.array_equal(s, P[k]):
+            return "memory"
+    for k in range(P.shape[0]):
+        if np.array_equal(s, -P[k]):
+            return "mirror"
+    e = energy(W, b, s)
+    for i in range(s.size):
+        t = s.copy()
+        t[i] = -t[i]
+        if energy(W, b, t) < e - 1e-9:
+            return "no_valley"
+    return "spurious"
+
+
+def test_race_outcomes_match_an_independent_classification():
+    # Every one of the 2^9 states, then every final state of a race, named two ways.
+    from engine.annealing import OUTCOMES, SETTLED, classify_outcomes
+    from engine.exact import exact_boltzmann as enumerate_states
+
+    P = to_spins(np.array([SHAPES[k].ravel() for k in "TO"] + [[1, 0, 1, 0, 1, 0, 1, 0, 1]]))
+    W, b = hebbian(P), np.zeros(9)
+    states, _, _ = enumerate_states(W, b, 1.0)
+    kinds, settled = classify_outcomes(W, b, states, P)
+    expected = [brute_force_outcome(W, b, s.astype(float), P) for s in states]
+    assert [OUTCOMES[k] for k in kinds] == expected
+    assert set(expected) == set(OUTCOMES)  # all four kinds occur among the 512 states
+    assert np.all((settled >= 0) == (kinds == 3))
+    res = race(W, b, P, STRATEGIES, 150, seed=4)
+    for name, r in res.items():
+        names = [brute_force_outcome(W, b, s.astype(float), P) for s in r["final_states"]]
+        assert r["counts"] == {o: names.count(o) for o in OUTCOMES}, name
+        assert sum(r["settled_counts"].values()) == r["counts"]["no_valley"]
+        # where the loose states settle: the engine's own settle, named independently
+        loose = r["final_states"][r["kinds"] == 3]
+        if loose.size:
+            from engine.spins import settle
+
+            ends = [brute_force_outcome(W, b, s, P) for s in settle(W, b, loose.astype(float))]
+            assert r["settled_counts"] == {o: ends.count(o) for o in SETTLED}
+    # the teaching facts of the section: a quench always ends in a valley; fixed T = 0.5
+    # mostly ends in none; the slow anneal ends in a memory or mirror nearly always
+    assert res["quench"]["counts"]["no_valley"] == 0
+    assert res["fixed"]["counts"]["no_valley"] > res["fixed"]["counts"]["spurious"]
+    slow = res["slow"]["counts"]
+    assert slow["memory"] + slow["mirror"] >= 0.97 * 150

@@ -68,7 +68,9 @@ def test_spurious_valleys_are_shallower_than_every_memory(a):
     e = energy(*a.network[:2], minima)
     assert (kinds == "spurious").sum() > 0
     assert e[kinds == "spurious"].min() > e[kinds != "spurious"].max() + 0.4
-    assert f"{e[kinds != 'spurious'].max():.2f}".replace("-", "−") in a.intro
+    intro = a.shown_text()
+    assert f"{e[kinds != 'spurious'].max():.2f}".replace("-", "−") in intro
+    assert f"{e[kinds == 'spurious'].min():.2f}".replace("-", "−") in intro
 
 
 def test_t_l_o_would_teach_something_false():
@@ -110,10 +112,16 @@ def test_one_descent_shows_engine_energies_temperatures_and_outcome(strategy):
     energies = np.asarray(a.source("annealing-energy").data["energy"])
     assert energies.size == temps.size + 1
     final = a.chain.s
+    W, b, patterns = a.network
     np.testing.assert_array_equal(a.source("annealing-final").data["state"], final)
-    assert energies[-1] == pytest.approx(energy(*a.network[:2], final))
-    kind, k, _ = describe_state(final, a.network[2], list(mod.NAMES))
-    assert a.descent_outcome()[0] == kind
+    assert energies[-1] == pytest.approx(energy(W, b, final))
+    kind, k, _ = describe_state(final, patterns, list(mod.NAMES))
+    shown = a.descent_outcome()[0]
+    if kind != "spurious":
+        assert shown == kind
+    else:  # a valley exactly when no single flip lowers the energy
+        flips = [energy(W, b, final * np.where(np.arange(9) == i, -1, 1)) for i in range(9)]
+        assert shown == ("spurious" if min(flips) >= energy(W, b, final) - 1e-9 else "no_valley")
     assert "ended in" in a.shown_text()
     if strategy == "quench":  # T = 0 never raises the energy
         assert np.all(np.diff(energies) <= 1e-12)
@@ -232,3 +240,32 @@ def test_link_values_restore_and_bad_values_are_clamped_or_refused(a):
 def test_out_of_range_sets_raise(a, name, value):
     with pytest.raises(ValueError):
         setattr(a, name, value)
+
+
+def test_race_names_states_honestly(a):
+    # Fixed T ends warm: most of its non-memories are in no valley at all, and the caption
+    # says where those settle at T = 0 (numbers from the engine's race, same seed).
+    a.start_race()
+    rows = race_rows(a)
+    assert set(OUTCOMES) == {"memory", "mirror", "spurious", "no_valley"}
+    fixed = rows["fixed"]
+    assert fixed["no_valley"] > fixed["spurious"]
+    assert rows["quench"]["no_valley"] == rows["slow"]["no_valley"] == 0
+    settled = a.race_settled["fixed"]
+    assert sum(settled.values()) == fixed["no_valley"]
+    caption = a.shown_text()
+    assert f"Of the {fixed['no_valley']} “Fixed T = 0.5” runs" in caption
+    assert f"{settled['memory']} to a memory" in caption
+
+
+def test_a_warm_descent_says_where_it_would_settle():
+    a = Annealing(strategy="fixed", seed=1)
+    a.__panel__()
+    for _ in range(20):
+        a.start_descent(animate=False)
+        a.finish_descent()
+        if a.descent_outcome()[0] == "no_valley":
+            break
+    kind, text = a.descent_outcome()
+    assert kind == "no_valley" and "Settled at T = 0 it would end in" in text
+    assert any(w in text for w in ("stored memory", "mirror image", "spurious valley"))

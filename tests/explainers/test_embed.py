@@ -124,6 +124,18 @@ def test_a_section_built_embedded_hides_its_prose_from_the_start():
     assert "An intro." not in text and "Open the full explanation" in text
 
 
+def test_leaving_embed_mode_gives_back_each_panes_own_visibility():
+    toy = Toy()
+    toy.__panel__()
+    answer = toy.hide_when_embedded(pn.pane.HTML("the answer", visible=False))
+    assert not answer.visible  # not shown by being registered
+    toy.embed = True
+    assert not answer.visible and not toy.note.visible
+    toy.embed = False
+    assert not answer.visible  # still the section's to reveal
+    assert toy.note.visible
+
+
 def test_course_page_snippets_are_what_the_embed_button_writes():
     page = (ROOT / "docs" / "course-page.html").read_text()
     pairs = re.findall(r"(<iframe [^>]*></iframe>)\n(<script>.*?</script>)", page)

@@ -30,6 +30,18 @@ def figure_with(s: SpinLattice, source: str):
     return fig
 
 
+def model_named(s: SpinLattice, name: str):
+    """The one Bokeh model called ``name`` in any of the section's figures."""
+    figs = [p.object for p in s.__panel__().select(pn.pane.Bokeh)]
+    (found,) = [m for f in figs for m in f.select({"name": name})]
+    return found
+
+
+def figures_using(s: SpinLattice, source: str) -> list:
+    figs = [p.object for p in s.__panel__().select(pn.pane.Bokeh)]
+    return [f for f in figs if f.select_one({"name": source})]
+
+
 def traces(s: SpinLattice) -> dict[str, np.ndarray]:
     return {k: np.asarray(v) for k, v in s.source("ising-traces").data.items()}
 
@@ -231,8 +243,8 @@ def test_critical_temperature_guides(section):
     s.set_critical()
     assert s.temperature == pytest.approx(T_CRITICAL, abs=1e-3)
     assert "critical" in s.shown_text()
-    tc = figure_with(s, "ising-traces").select_one({"name": "ising-critical-temperature"})
-    exact = figure_with(s, "ising-traces").select_one({"name": "ising-exact-energy"})
+    tc = model_named(s, "ising-critical-temperature")
+    exact = model_named(s, "ising-exact-energy")
     assert tc.location == T_CRITICAL and tc.visible
     s.temperature = 1.0
     assert exact.location == onsager_energy_per_spin(1.0) and exact.visible
@@ -252,3 +264,18 @@ def test_live_frames_thin_the_readouts_and_a_pause_makes_them_exact(section):
     assert s.readouts["Sweeps"] == "2"
     assert s.readouts["Energy per spin"] == f"{lat.energy_per_spin():+.3f}".replace("-", "−")
     assert "after 2 sweeps" in s.shown_text()
+
+
+def test_temperature_has_its_own_axis_and_the_exact_energy_shows(section):
+    # T on a second axis of the energy chart sat where energies near −1 belong: it has its
+    # own strip now, and the exact energy is a band under the trace, not hidden by it.
+    s = section
+    energy_fig, t_fig = figures_using(s, "ising-traces")
+    assert not energy_fig.extra_y_ranges and len(energy_fig.yaxis) == 1
+    assert all(getattr(r.glyph, "y", None) != "temperature" for r in energy_fig.renderers)
+    assert [r.glyph.y for r in t_fig.renderers] == ["temperature"]
+    assert t_fig.x_range is energy_fig.x_range
+    tc, exact = model_named(s, "ising-critical-temperature"), model_named(s, "ising-exact-energy")
+    assert tc in t_fig.center and exact in energy_fig.center
+    assert exact.level == "underlay" and exact.line_width > 2
+    assert "ΔE = E<sub>after</sub> −" in s.shown_text()

@@ -19,6 +19,7 @@ from explainers.learning import (
     INIT_STD,
     READOUT_EVERY,
     SAMPLES_PER_FRAME,
+    STEP_SIZE_FACTS,
     BoltzmannLearning,
     diff_scale,
 )
@@ -225,3 +226,50 @@ def test_state_round_trips_through_the_url():
     for name in ("lr", "negative", "n_samples", "steps_per_frame", "seed"):
         assert getattr(fresh, name) == getattr(s, name)
     np.testing.assert_array_equal(fresh.learner.W, twin(s, 0).W)  # reset to the new seed
+
+
+def _kl_run(lr: float, n_steps: int) -> np.ndarray:
+    """Exact KL before each of ``n_steps`` steps and after the last, default seed."""
+    ref = BoltzmannLearner(9, seed=STEP_SIZE_FACTS["seed"], init_std=INIT_STD)
+    kl = [ref.step(DATA, lr=lr, negative="exact").kl for _ in range(n_steps)]
+    return np.array([*kl, ref.kl(DATA)])
+
+
+def test_step_size_paragraph_matches_the_engine():
+    # Every number of the "Ceiling and step size" paragraph, re-measured with the engine.
+    f = STEP_SIZE_FACTS
+    assert BoltzmannLearning.param.seed.default == f["seed"]
+    n = int(f["checked"].replace(" ", ""))
+    stable = _kl_run(f["stable"], n)
+    assert np.all(np.diff(stable) <= 0)  # KL falls at every step
+    unstable = _kl_run(f["unstable"], 3000)
+    first = int(np.argmax(np.diff(unstable) > 0)) + 1
+    assert abs(first - f["first_rise"]) <= 10
+    assert round(unstable[-1], 2) == f["kl_unstable"]
+    worse = _kl_run(f["worse"], 3000)
+    assert round(worse[-1], 2) == f["kl_worse"]
+    # the paragraph on screen quotes these figures
+    text = make().text("why_exact", **f)
+    for key in ("stable", "unstable", "first_rise", "kl_unstable", "kl_worse"):
+        assert str(f[key]) in text
+
+
+def test_live_line_counts_the_steps_where_kl_rose():
+    s = make(lr=0.3)
+    s.train(60)
+    kl = np.array(s.kl_history)
+    rises = int(np.sum(np.diff(kl) > 0))
+    assert rises > 0 and s.kl_rises() == rises
+    assert f"KL went up on {rises} of its {kl.size - 1} steps" in s.lr_note.object
+    calm = make()
+    calm.train(60)
+    assert "KL went up on 0 of its 60 steps" in calm.lr_note.object
+
+
+def test_correlation_maps_are_keyed_and_hoverable():
+    s = make()
+    ticks = s.maps.ticks.data
+    assert ticks["text"][:9] == [str(i) for i in range(1, 10)]
+    hover = [t for t in s.maps.figure.tools if type(t).__name__ == "HoverTool"][0]
+    assert ("units i, j", "$y{row}, $x{col}") in hover.tooltips
+    assert "max |gap|" in s.text("maps_key")

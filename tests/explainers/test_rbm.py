@@ -23,10 +23,15 @@ from explainers.rbm import (
     FLOOR,
     N_DREAMS,
     PCD_CHAINS,
+    RUN_FACTS,
     SHOWN_DREAMS,
+    WEIGHT_LIMIT,
     RBMTrainer,
     bits_pattern,
+    edge_widths,
+    parameter_counts,
     pattern_bits,
+    run_text_values,
     shape_name,
 )
 
@@ -166,10 +171,16 @@ def test_receptive_fields_are_the_columns_of_w():
         np.testing.assert_array_equal(image[:, 4 * j : 4 * j + 3].ravel(), W[:, j])
         if j < 3:
             assert np.isnan(image[:, 4 * j + 3]).all()
-    # One symmetric colour scale for all four, at least as wide as every weight.
+    # One fixed, symmetric colour scale, said on screen and next to the colour bar: it does
+    # not grow with the weights (a colour means the same weight all run long).
     mapper = figure_with(s, "rbm-fields").renderers[0].glyph.color_mapper
-    assert mapper.low == -mapper.high
-    assert scale <= mapper.high < scale + 1.0
+    assert (mapper.low, mapper.high) == (-WEIGHT_LIMIT, WEIGHT_LIMIT)
+    assert f"−{WEIGHT_LIMIT:g} to +{WEIGHT_LIMIT:g}" in s.shown_text()
+    for _ in range(200):
+        s.advance(10)
+    assert np.abs(s.model.W).max() > WEIGHT_LIMIT > scale / 2
+    assert (mapper.low, mapper.high) == (-WEIGHT_LIMIT, WEIGHT_LIMIT)
+    assert s.readouts["Largest |w|"] == f"{np.abs(s.model.W).max():.2f}"
 
 
 def test_method_and_k_reach_the_engine():
@@ -221,27 +232,32 @@ def test_new_seed_changes_seed_and_restarts():
 
 
 def test_with_the_defaults_error_keeps_falling_while_the_likelihood_peaks_then_falls():
-    """The numbers in the section's text, measured through the section itself."""
+    """The numbers in the section's text (RUN_FACTS), measured through the section itself."""
+    f = RUN_FACTS
     s = make()
     for _ in range(600):
         s.advance(10)
     step, err, ll = curves(s)
     peak = int(np.argmax(ll))
     at = {int(t): i for i, t in enumerate(step)}
-    # Peak near step 590 at about −1.54, far above the floor and below the ceiling.
-    assert 500 <= step[peak] <= 700
-    assert ll[peak] == pytest.approx(-1.54, abs=0.05)
-    # Then the slide: about −3.0 at step 3000 and −3.8 at step 6000.
-    assert ll[at[3000]] == pytest.approx(-3.0, abs=0.1)
-    assert ll[at[6000]] == pytest.approx(-3.8, abs=0.1)
-    # Meanwhile the error goes on shrinking: 0.003 at the peak, ~1e-6 at 6000.
-    assert err[peak] == pytest.approx(0.003, abs=0.0005)
-    assert err[at[6000]] < 2e-6
+    # The peak: where and how high, far above the floor and below the ceiling.
+    assert abs(step[peak] - f["peak_step"]) <= 10  # curves hold one point per 10 steps
+    assert ll[peak] == pytest.approx(f["peak"], abs=0.005)
+    # Then the slide, at steps 3000 and 6000 (one decimal in the text).
+    assert ll[at[3000]] == pytest.approx(f["ll_3000"], abs=0.05)
+    assert ll[at[6000]] == pytest.approx(f["ll_6000"], abs=0.05)
+    # Meanwhile the error goes on shrinking.
+    assert err[peak] == pytest.approx(f["err_peak"], abs=0.0005)
+    assert err[at[6000]] == pytest.approx(f["err_6000"], rel=0.5)
     assert err[at[3000]] < err[at[1000]] < err[peak]
     # Where the probability went: O about 94 %, T under 1 %, yet T reconstructs.
     p = np.exp(s.exact_log_probs())
-    assert p[2] == pytest.approx(0.94, abs=0.01)
-    assert p[0] < 0.01
+    assert p[2] == pytest.approx(f["p_O"], abs=0.005)
+    assert p[0] < f["p_T"]
+    # ... and the text on screen quotes exactly these figures
+    lesson = s.text("lesson", **run_text_values())
+    for shown in ("−1.54", "590", "−3.0", "−3.8", "0.003", "0.000001", "94 %", "1 %"):
+        assert shown in lesson
     s.pattern = "111010010"
     assert shape_name(s.reconstruct() > 0.5) == "T"
     # The peak marker sits on the best point.
@@ -274,13 +290,13 @@ def test_the_text_about_cd10_and_pcd_is_true():
     step1, ll1 = _run(6000)
     step10, ll10 = _run(6000, k=10)
     # CD-10: a higher peak (about −1.2) and a slower slide than CD-1.
-    assert ll10.max() == pytest.approx(-1.2, abs=0.05)
+    assert ll10.max() == pytest.approx(RUN_FACTS["k10_peak"], abs=0.05)
     assert ll10.max() > ll1.max() + 0.2
     assert ll10[-1] > ll1[-1] + 1.0
     # PCD at η = 0.05: about −1.5 around step 6000 (mean over steps 5000–6000) ...
     step_p, ll_p = _run(6000, method="PCD", lr=0.05)
     late = ll_p[(step_p > 5000) & (step_p <= 6000)]
-    assert late.mean() == pytest.approx(-1.5, abs=0.15)
+    assert late.mean() == pytest.approx(RUN_FACTS["pcd_6000"], abs=0.1)
     # ... while at η = 0.3 it lurches: swings of several nats after the first climb.
     step_f, ll_f = _run(6000, method="PCD")
     after = ll_f[step_f >= 1000]
@@ -560,3 +576,51 @@ def test_while_animating_the_peak_marker_follows_with_the_readouts_and_is_exact_
     s.animator.pause()  # paused: exact again
     assert s.source("rbm-peak").data["step"][0] == best
     assert all(span.location == best for span in peak_lines(s))
+
+
+def test_the_machine_picture_draws_every_weight_live():
+    s = make()
+    src = s.source("rbm-machine")
+    assert len(src.data["w"]) == 9 * 4
+    for _ in range(30):
+        s.advance(10)
+    w = s.model.W
+    np.testing.assert_array_equal(np.asarray(src.data["w"]), w.ravel())
+    np.testing.assert_allclose(np.asarray(src.data["width"]), edge_widths(w.ravel()))
+    i, j = 4, 2  # the line from v5 to h3 carries W[4, 2]
+    assert src.data["pair"][i * 4 + j] == "v5 – h3"
+    assert edge_widths([0.0, WEIGHT_LIMIT, 3 * WEIGHT_LIMIT]).tolist() == [0.5, 4.0, 4.0]
+
+
+def test_parameter_count_comes_from_the_model():
+    s = make()
+    c = parameter_counts(s.model)
+    assert c["n_params"] == 9 * 4 + 9 + 4 == 49
+    assert c["n_full"] == 13 * 12 // 2 + 13
+    text = s.text("machine", **c)
+    assert "**49** numbers" in text and "would have 91" in text
+
+
+def test_the_reconstruction_names_the_models_current_step():
+    # After training, Draw and reconstruct shows the model as it is, not step 0.
+    s = make()
+    s.pattern = "111010010"
+    for _ in range(20):
+        s.advance(10)
+    assert s.n_steps == 200 and "Through the model at step 200." in s.shown_text()
+    assert "at step 0." not in s.shown_text()
+    v = pattern_bits(s.pattern)
+    expected = s.model.visible_probs(s.model.hidden_probs(v))
+    shown = np.asarray(s.source("rbm-reconstruction").data["state"])
+    np.testing.assert_allclose(shown, expected)
+    s.step()
+    assert "Through the model at step 201." in s.shown_text()
+
+
+def test_reconstruction_error_is_defined_as_the_engine_computes_it():
+    s = make()
+    for _ in range(5):
+        s.advance(10)
+    recon = s.model.visible_probs(s.model.hidden_probs(DATA))
+    assert s.model.reconstruction_error(DATA) == pytest.approx(np.mean((DATA - recon) ** 2))
+    assert "mean squared difference" in s.text("recon_error")
