@@ -52,7 +52,14 @@ from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.deploy.apps import AppProcess, http_get
 
 from .app_clients import RawSession
-from .harness import RESULTS_DIR, Row, report, update_performance_doc, write_result
+from .harness import (
+    RESULTS_DIR,
+    Row,
+    current_commit,
+    report,
+    update_performance_doc,
+    write_result,
+)
 
 MIB = 2**20
 # An unused session lives DEFAULT_SESSION_LIFETIME_MS and is looked for every CHECK_UNUSED_MS, then
@@ -747,6 +754,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=None, help="where to write the table")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    commit = current_commit()  # the code measured, whatever happens to the tree meanwhile
     bench = AppBench(plan, args.quick)
     asyncio.run(bench.run())
     title = "App benchmark" + (" (quick)" if args.quick else "")
@@ -764,7 +772,7 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or RESULTS_DIR / ("app-quick.md" if args.quick else "app.md")
     write_result(text, out)
     if not args.quick and args.out is None:  # a full run is the record
-        update_performance_doc("app", text)
+        update_performance_doc("app", text, commit=commit)
     print(text)
     print(f"written to {out}")
 
