@@ -23,6 +23,7 @@ from tests.conftest import CHROMIUM_ARGS, free_port, start_app, stop_app, wait_h
 POKES: dict[str, list[tuple[str, int]]] = {
     "hopfield": [("Corrupt a memory", 300), ("Run", 2500)],
     "capacity": [],
+    "modern": [("Recall", 2500)],
     "sigmoid": [],
     "distribution": [("Sample", 2500)],
     "ising": [("Run", 2500)],
