@@ -52,7 +52,14 @@ from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.deploy.apps import AppProcess, http_get
 
 from .app_clients import RawSession
-from .harness import RESULTS_DIR, Row, report, update_performance_doc, write_result
+from .harness import (
+    RESULTS_DIR,
+    Row,
+    current_commit,
+    report,
+    update_performance_doc,
+    write_result,
+)
 
 MIB = 2**20
 # An unused session lives DEFAULT_SESSION_LIFETIME_MS and is looked for every CHECK_UNUSED_MS, then
@@ -587,6 +594,59 @@ class AppBench:
             latencies=lat,
         )
 
+    async def hostile_neighbour(self, probe) -> None:
+        """The reader's frames and slider while one neighbour attacks at full speed.
+
+        The neighbour (a headless session on /learning) cycles through what issue 16's
+        attacker sent: property changes no control makes, structural events, oversized
+        values and floods of legitimate clicks, as fast as its socket takes them; when the
+        server closes it for sending far more than a page does, it reconnects.
+        """
+        stop = asyncio.Event()
+        sent = [0]
+
+        async def attack() -> None:
+            while not stop.is_set():
+                s = await RawSession(self.main.url, "/learning").open()
+                group = s.find("RadioButtonGroup")
+                slider = next(m for m in s.models.values() if m.kind == "Slider")
+                button = next(m for m in s.models.values() if m.kind == "Button")
+                junk = [
+                    [_changed(group, "labels", [f"x{i}" for i in range(50)])],
+                    [_changed(group, "active", -1)],
+                    [_changed(slider, "start", -1e12), _changed(slider, "end", 1e12)],
+                    [_changed(slider, "value", "9" * 100_000)],
+                    [{"kind": "RootAdded", "model": {"type": "object", "name": "Div",
+                                                     "id": f"r{i}"}} for i in range(100)],
+                    [_clicked(button)],
+                ]  # fmt: skip
+                try:
+                    while not stop.is_set():
+                        await s.patch(junk[sent[0] % len(junk)])
+                        sent[0] += 1
+                        await asyncio.sleep(0)  # the measuring browser shares this loop
+                except Exception:  # closed by the server: come back, as an attacker would
+                    pass
+                await s.close()
+
+        task = asyncio.create_task(attack())
+        try:
+            fps, _, _ = await self.frames_in_browser("hopfield")
+            lat = await self.slider_latencies(probe, self.plan.slider_moves)
+        finally:
+            stop.set()
+            await task
+        p95 = percentile(lat, 95)
+        self.row(
+            "hostile neighbour: Hopfield frames/s and slider while one session attacks",
+            f"{fps:.1f} frames/s; slider median {statistics.median(lat):.0f} ms, p95 "
+            f"{p95:.0f} ms; the attacker sent {sent[0]} messages",
+            "≥ 24 /s, p95 ≤ 250 ms",
+            fps >= 24 and p95 <= 250,
+            fps=fps,
+            latencies=lat,
+        )
+
     async def ramp(self, sessions, probe, sizes, two: bool) -> None:
         """Grow the crowd until a target breaks; report the largest size that held."""
         servers = [self.main]
@@ -660,6 +720,7 @@ class AppBench:
                 await self.close_all(crowd)  # the fairness rows run without the crowd
                 await self.fairness_races(probe)
                 await self.fairness_heavy(probe)
+                await self.hostile_neighbour(probe)
                 crowd = await self.open_sessions(self.main.url, "/hopfield", self.plan.crowd)
                 await self.start_animating(crowd)
                 await self.ramp(crowd, probe, self.plan.ramp_one, two=False)
@@ -673,12 +734,27 @@ class AppBench:
                     s.stop()
 
 
+def _changed(model, attr: str, new) -> dict:
+    return {"kind": "ModelChanged", "model": {"id": model.id}, "attr": attr, "new": new}
+
+
+def _clicked(model) -> dict:
+    entries = [["model", {"id": model.id}]]
+    return {
+        "kind": "MessageSent",
+        "msg_type": "bokeh_event",
+        "msg_data": {"type": "event", "name": "button_click",
+                     "values": {"type": "map", "entries": entries}},
+    }  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.app", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="smoke run: few sessions, short")
     parser.add_argument("--out", type=Path, default=None, help="where to write the table")
     args = parser.parse_args(argv)
     plan = QUICK if args.quick else FULL
+    commit = current_commit()  # the code measured, whatever happens to the tree meanwhile
     bench = AppBench(plan, args.quick)
     asyncio.run(bench.run())
     title = "App benchmark" + (" (quick)" if args.quick else "")
@@ -696,7 +772,7 @@ def main(argv: list[str] | None = None) -> None:
     out = args.out or RESULTS_DIR / ("app-quick.md" if args.quick else "app.md")
     write_result(text, out)
     if not args.quick and args.out is None:  # a full run is the record
-        update_performance_doc("app", text)
+        update_performance_doc("app", text, commit=commit)
     print(text)
     print(f"written to {out}")
 

@@ -253,7 +253,7 @@ Numbers from a shared or busy machine are noisy; each section names the machine 
 """
 
 
-def _commit() -> str:
+def current_commit() -> str:
     try:
         out = subprocess.run(
             ["git", "describe", "--always", "--dirty"], cwd=REPO_ROOT, capture_output=True,
@@ -264,11 +264,15 @@ def _commit() -> str:
     return out.stdout.strip() or "unknown"
 
 
-def update_performance_doc(key: str, text: str, path: Path = PERFORMANCE_DOC) -> Path:
+def update_performance_doc(
+    key: str, text: str, path: Path = PERFORMANCE_DOC, commit: str | None = None
+) -> Path:
     """Put ``text`` (a report) into ``docs/performance.md`` as the section ``key``, stamped
-    with today's date and the commit; the other sections are kept."""
+    with today's date and ``commit`` (read at the run's start; default: now); the other
+    sections are kept."""
     start, end = f"<!-- {key} -->", f"<!-- /{key} -->"
-    stamp = f"Measured {time.strftime('%Y-%m-%d %H:%M %Z')} at commit `{_commit()}`."
+    when = time.strftime("%Y-%m-%d %H:%M %Z")
+    stamp = f"Measured {when} at commit `{commit or current_commit()}`."
     block = f"{start}\n{text.rstrip()}\n\n{stamp}\n{end}"
     old = path.read_text(encoding="utf-8") if path.exists() else _DOC_HEAD
     if start in old and end in old:

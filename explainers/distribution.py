@@ -26,7 +26,7 @@ from . import palette as pal
 from . import prose
 from .jobs import LatestJob
 from .readouts import Readouts
-from .section import Section, tip
+from .section import PROSE_CSS, Section, tip
 from .views import ink, legend, themed
 
 N_UNITS = 4
@@ -260,7 +260,9 @@ class BoltzmannDistribution(Section):
             ["Z", "log Z", "energy range", "most likely state"],
             2,
         )
-        self._tv_text = pn.pane.Markdown(self.text("no_samples"), margin=(0, 4))
+        self._tv_text = pn.pane.Markdown(
+            self.text("no_samples"), stylesheets=[PROSE_CSS], margin=(0, 4)
+        )
         self._ratio_text = pn.pane.HTML("", css_classes=["distribution-ratio"], margin=(0, 4))
 
     # -- exact part ------------------------------------------------------------------------

@@ -166,7 +166,7 @@ class FourUnits:
             pn.pane.Markdown(prose.text(KEY, "four_title"), margin=(8, 4, 0, 4)),
             pn.pane.Markdown(self.intro_text(), stylesheets=[PROSE_CSS], margin=(0, 4)),
             pn.FlexBox(self.order_select, step, again, align_items="end"),
-            pn.Row(self.units, self.message),
+            pn.FlexBox(self.units, self.message),  # HTML only, so a FlexBox can wrap it
             css_classes=["four-units"],
             sizing_mode="stretch_width",
         )

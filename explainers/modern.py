@@ -38,7 +38,7 @@ from engine.capacity import ALPHA_C, RETRIEVAL_THRESHOLD
 from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
-from .section import PROSE_CSS, Section
+from .section import FORMULA_CSS, KATEX_CSS, PROSE_CSS, Section
 from .views import HeatMap, fix_frame, ink, lean, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
@@ -508,6 +508,7 @@ class ModernHopfield(Section):
                 renderer="katex",
                 sizing_mode="stretch_width",
                 styles={"font-size": "1.05em", "overflow-x": "auto"},
+                stylesheets=[KATEX_CSS, FORMULA_CSS],
             ),
             self._fixed.pane,
             pn.pane.Bokeh(self._attention_figure(), sizing_mode="stretch_width"),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 import panel as pn
 from bokeh.models import ColumnDataSource, Range1d
 
@@ -69,7 +71,7 @@ class Readouts:
             )
         )  # fmt: skip
         self.figure = fig
-        self.alt = pn.pane.HTML(self.text(), stylesheets=[SR_ONLY_CSS], margin=0)
+        self.alt = pn.pane.HTML(self._alt_html(), stylesheets=[SR_ONLY_CSS], margin=0)
         self.pane = pn.Column(
             pn.pane.Bokeh(fig, margin=(4, 4), **sizing), self.alt, margin=0, **sizing
         )
@@ -96,8 +98,12 @@ class Readouts:
         if announce:
             self.flush()
 
+    def _alt_html(self) -> str:
+        # A polite live region: screen readers read the numbers out when they settle.
+        return f'<div role="status" aria-live="polite">{html.escape(self.text())}</div>'
+
     def flush(self) -> None:
         """Bring the screen-reader copy up to date (after live frames, on pause)."""
-        text = self.text()
+        text = self._alt_html()
         if self.alt.object != text:
             self.alt.object = text

@@ -7,10 +7,11 @@ using only public names:
 * :class:`GuardedWSHandler` subclasses Panel's websocket handler and overrides two public
   Tornado methods.  ``open`` checks the session token's size and signature before Bokeh
   looks inside it (Bokeh inflates the token's zlib payload, so an unsigned 40 KB token could
-  hold 50 MiB).  ``on_message`` holds a message's fragments until the message is whole,
-  reads it with Bokeh's public :class:`~bokeh.protocol.receiver.Receiver`, and only then
-  hands the fragments (possibly with a cleaned content) to Bokeh, or drops them.  Bokeh's own
-  receiver never sees a refused message, so nothing of it is applied and no callback runs.
+  hold 50 MiB).  ``on_message`` holds a message's frames until the message is whole
+  (Bokeh's wire format: header, metadata, content, two frames per binary buffer), reads it,
+  and only then hands the frames (possibly with a cleaned content) to Bokeh, or drops them.
+  Bokeh's own receiver never sees a refused message, so nothing of it is applied and no
+  callback runs.
 * :func:`install` puts the handler into Bokeh's public, documented per-application route
   table (``bokeh.server.urls.per_app_patterns``), the same table Panel itself fills; routes
   passed as ``extra_patterns`` come after the application's own ``/ws`` route, so they
@@ -38,8 +39,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import param
-from bokeh.protocol import Protocol
-from bokeh.protocol.receiver import Receiver
 from bokeh.util.token import check_token_signature, generate_secret_key
 
 from ..section import MAX_RAW_LENGTH, coerce
@@ -58,10 +57,16 @@ MAX_TEXT = 1000
 MESSAGE_RATE, MESSAGE_BURST = 30.0, 60.0
 #: Per connection: sustained bytes per second and the burst allowed above it.
 BYTE_RATE, BYTE_BURST = 64 * 1024.0, 256 * 1024.0
+#: Beyond this many times its budget, a connection's messages are skipped unread.
+ABUSE_FACTOR = 10.0
 #: Shortest gap between two "too fast" notices on one page.
 NOTICE_GAP_S = 5.0
 
 SLOW_NOTICE = "Changes are arriving faster than this page can follow; keeping the latest."
+
+#: A message header is a few dozen characters; a page never sends binary buffers.
+MAX_HEADER_CHARS = 1024
+MAX_BUFFERS = 16
 
 MIN_SECRET_CHARS = 32
 SECRET_VARS = ("EXPLAINER_SECRET_KEY", "BOKEH_SECRET_KEY")
@@ -276,7 +281,7 @@ CHANGES: dict[str, dict[str, Callable[[Any, Any], Verdict]]] = {
     # The data models of this app's own components and of Panel's toasts.
     "TabVisibility": {"hidden": _check_bool},
     "SectionPlaceholder": {"wanted": _check_bool},
-    "Notification": {"_destroyed": _check_bool},
+    "Notification": {"_destroyed": _check_bool, "_rendered": _check_bool},
     "DataRange1d": {"start": _check_finite, "end": _check_finite},
     "Range1d": {"start": _check_finite, "end": _check_finite},
     "Selection": {"indices": _check_indices_any},
@@ -503,38 +508,69 @@ class Gate:
 
     def __init__(self, handler):
         self.handler = handler
-        self.receiver = Receiver(Protocol())
+        self.header: dict | None = None  # the message being read (None: expecting a header)
+        self.need = 0  # frames still to come for it
+        self.dropping = False  # whether it is skipped unread
         self.fragments: list = []
         self.size = 0
         self.pulled = False
+        self.closed = False
         self.messages = Bucket(MESSAGE_RATE, MESSAGE_BURST)
         self.bytes = Bucket(BYTE_RATE, BYTE_BURST)
+        self.abuse = Bucket(ABUSE_FACTOR * MESSAGE_RATE, ABUSE_FACTOR * MESSAGE_BURST)
+        self.abuse_bytes = Bucket(ABUSE_FACTOR * BYTE_RATE, ABUSE_FACTOR * BYTE_BURST)
         self.pending: dict[tuple, dict] = {}  # latest event per (model, attr) or (event, model)
         self.flush_at: float | None = None
         self.last_notice = -math.inf
         self.ids = 0
 
     async def feed(self, fragment) -> None:
-        self.fragments.append(fragment)
-        self.size += len(fragment)
-        try:
-            message = await self.receiver.consume(fragment)
-        except Exception:
-            refusals.note("malformed frames")
-            self.handler.close(1003, "malformed message")
+        """Take one websocket frame; act once a message (header, metadata, content and two
+        frames per buffer) is whole.  Beyond :data:`ABUSE_FACTOR` times the budget, whole
+        messages are skipped unread: a flood costs its sender, not the server's CPU."""
+        if self.closed:
             return
-        if message is None:
+        if self.header is None:
+            self.start_message(fragment)
             return
-        fragments, size = self.fragments, self.size
-        self.fragments, self.size = [], 0
+        self.need -= 1
+        if not self.dropping:
+            self.fragments.append(fragment)
+            self.size += len(fragment)
+            if not self.abuse_bytes.take(len(fragment)):
+                self.dropping, self.fragments = True, []
+        if self.need > 0:
+            return
+        header, fragments, size, dropping = self.header, self.fragments, self.size, self.dropping
+        self.header, self.fragments, self.size, self.dropping = None, [], 0, False
+        if dropping:
+            refusals.note("far over budget (skipped unread)")
+            return
         try:
-            await self.judge(message, fragments, size)
+            await self.judge(header, fragments, size)
         except Refused as r:
             refusals.note(r.kind)
 
-    async def judge(self, message, fragments: list, size: int) -> None:
-        msgtype = message.header.get("msgtype")
-        if message.header.get("num_buffers"):
+    def start_message(self, fragment) -> None:
+        try:
+            if not isinstance(fragment, str) or len(fragment) > MAX_HEADER_CHARS:
+                raise ValueError("not a header")
+            header = json.loads(fragment)
+            buffers = int(header.get("num_buffers", 0) or 0)
+            if not isinstance(header.get("msgtype"), str) or not 0 <= buffers <= MAX_BUFFERS:
+                raise ValueError("not a header")
+        except (ValueError, TypeError, AttributeError):
+            refusals.note("malformed frames")
+            self.closed = True
+            self.handler.close(1003, "malformed message")
+            return
+        self.header, self.need = header, 2 + 2 * buffers
+        self.fragments, self.size = [fragment], len(fragment)
+        self.dropping = not self.abuse.take(1)
+
+    async def judge(self, header: dict, fragments: list, size: int) -> None:
+        msgtype = header["msgtype"]
+        if header.get("num_buffers"):
             raise Refused("binary buffers")
         if msgtype == "PULL-DOC-REQ":
             if self.pulled:
@@ -552,13 +588,14 @@ class Gate:
         doc = self.document()
         if doc is None:
             raise Refused("patch before the session opened")
-        kept, notes = check_events(doc, message.content.get("events"))
+        content = _content(fragments[2])
+        kept, notes = check_events(doc, content.get("events"))
         if notes:
             self.tell(doc, notes)
         if not kept:
             return
         if not self.pending and self.messages.take(1) and self.bytes.take(size):
-            if len(kept) == len(message.content["events"]) and not notes:
+            if len(kept) == len(content["events"]) and not notes:
                 await self.handler.pass_on(fragments)
             else:
                 await self.send_events(kept)
@@ -611,6 +648,18 @@ class Gate:
             return
         self.last_notice = now
         self.tell(doc, [SLOW_NOTICE])
+
+
+def _content(fragment) -> dict:
+    if not isinstance(fragment, str):
+        raise Refused("binary content")
+    try:
+        content = json.loads(fragment)
+    except ValueError:
+        raise Refused("content is not JSON") from None
+    if not isinstance(content, dict):
+        raise Refused("content is not a map")
+    return content
 
 
 def _event_key(ev: dict) -> tuple:

@@ -27,7 +27,7 @@ from collections.abc import Callable
 MAX_CHARS = 240
 WINDOW_S = 60.0
 BYTES_PER_S = 8 * 1024.0
-BURST_BYTES = 64 * 1024.0
+BURST_BYTES = 32 * 1024.0
 _ESTIMATED_PREFIX = 60  # time stamp, level and logger name the formatter adds
 
 

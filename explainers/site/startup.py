@@ -46,4 +46,7 @@ def numba_cache(env: MutableMapping[str, str] = os.environ) -> str | None:
             f"numba: no writable cache folder{' at ' + given if given else ''}; "
             f"kernels compile at start and are cached for this run only, in {where}."
         )
-    return "numba: nowhere writable for a cache; kernels will fail to load (see README)."
+    return (
+        "numba: nowhere writable for its cache (not even a temporary folder); "
+        "set NUMBA_CACHE_DIR to a writable folder such as a tmpfs."
+    )

@@ -80,7 +80,8 @@ JS_ACTIVE = """
   while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
   if (!el) return null;
   return { tag: el.tagName, text: (el.textContent || "").trim().slice(0, 60),
-           label: el.getAttribute("aria-label"), cls: String(el.className) };
+           label: el.getAttribute("aria-label"), cls: String(el.className),
+           value: el.getAttribute("aria-valuenow") };
 }
 """
 

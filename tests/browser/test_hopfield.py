@@ -80,6 +80,7 @@ def test_a_memory_with_one_flipped_cell_settles_back_at_low_temperature(page, ap
 def test_clicking_a_cell_flips_it(page, app_url):
     open_section(page, app_url + "/hopfield?hopfield.start=000000000")
     canvas = page.locator(".explainer-hopfield canvas").first
+    canvas.scroll_into_view_if_needed()  # below the fold of a 720 px window
     box = canvas.bounding_box()
     # The middle of the grid is cell 4 (row 2, column 2).
     page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)

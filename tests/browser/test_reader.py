@@ -177,7 +177,7 @@ def test_keyboard_alone_runs_the_section_and_focus_stays(page, app_url, key):
         wait_until(lambda: active_element(page)["text"] == label, timeout=60)
 
 
-@pytest.mark.parametrize("key", ["capacity", "sigmoid"])
+@pytest.mark.parametrize("key", ["capacity", "sigmoid", "modern"])
 def test_keyboard_alone_moves_a_slider(page, app_url, key):
     _open(page, f"{app_url}/{key}")
     for _ in range(40):
@@ -188,9 +188,16 @@ def test_keyboard_alone_moves_a_slider(page, app_url, key):
     else:
         raise AssertionError("no slider reachable with Tab")
     assert active["label"], "the slider has no accessible name"
-    before = active["text"]
-    page.keyboard.press("ArrowRight")
-    wait_until(lambda: active_element(page)["text"] != before, timeout=20)
+    # Home, then one step right: both move it, wherever it started.
+    limits = page.evaluate(
+        "() => { let el = document.activeElement;"
+        " while (el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;"
+        " return [el.getAttribute('aria-valuenow'), el.getAttribute('aria-valuemax')]; }"
+    )
+    before = float(limits[0])
+    key = "ArrowLeft" if before >= float(limits[1]) else "ArrowRight"  # a step it can take
+    page.keyboard.press(key)
+    wait_until(lambda: float(active_element(page)["value"]) != before, timeout=20)
 
 
 def test_space_runs_and_pauses_the_section_in_view(page, app_url):

@@ -62,7 +62,7 @@ def test_page_comes_back_after_the_server_restarts(page):
 
         stop_app(app)
         banner = page.get_by_role("alert").filter(has_text="Lost the connection")
-        banner.wait_for(timeout=30_000)
+        banner.wait_for(timeout=60_000)
         assert banner.get_by_role("button", name="Reload").is_visible()
         assert page.evaluate(JS_OFFLINE)
         # One message, not two: Panel's own "connection lost" toast is left out.
@@ -75,7 +75,7 @@ def test_page_comes_back_after_the_server_restarts(page):
         app = start_app(port, log_name="reconnect-second")
         # The page reloads by itself (the marker set before the restart is gone) ...
         wait_until(lambda: _quiet_evaluate(page, "window.beforeRestart === undefined"), timeout=120)
-        wait_for_bokeh(page, "hopfield-grid", timeout=90)
+        wait_for_bokeh(page, "hopfield-grid", timeout=180)
         # ... at the same address, with the same state, and live again.
         assert page.evaluate("location.href") == url
         wait_until(lambda: page.evaluate(JS_TEMPERATURE) == pytest.approx(0.25), timeout=30)
