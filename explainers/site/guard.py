@@ -57,6 +57,9 @@ MAX_TEXT = 1000
 MESSAGE_RATE, MESSAGE_BURST = 30.0, 60.0
 #: Per connection: sustained bytes per second and the burst allowed above it.
 BYTE_RATE, BYTE_BURST = 64 * 1024.0, 256 * 1024.0
+#: Per connection: button clicks per second (each may start real work) and their burst; a
+#: hand clicks a few times a second at most.
+CLICK_RATE, CLICK_BURST = 3.0, 6.0
 #: Beyond this many times its budget, a connection's messages are skipped unread.
 ABUSE_FACTOR = 10.0
 #: Shortest gap between two "too fast" notices on one page.
@@ -517,6 +520,7 @@ class Gate:
         self.closed = False
         self.messages = Bucket(MESSAGE_RATE, MESSAGE_BURST)
         self.bytes = Bucket(BYTE_RATE, BYTE_BURST)
+        self.clicks = Bucket(CLICK_RATE, CLICK_BURST)
         self.abuse = Bucket(ABUSE_FACTOR * MESSAGE_RATE, ABUSE_FACTOR * MESSAGE_BURST)
         self.abuse_bytes = Bucket(ABUSE_FACTOR * BYTE_RATE, ABUSE_FACTOR * BYTE_BURST)
         self.pending: dict[tuple, dict] = {}  # latest event per (model, attr) or (event, model)
@@ -594,7 +598,7 @@ class Gate:
             self.tell(doc, notes)
         if not kept:
             return
-        if not self.pending and self.messages.take(1) and self.bytes.take(size):
+        if not self.pending and self.affordable(1, size, _clicks(kept)):
             if len(kept) == len(content["events"]) and not notes:
                 await self.handler.pass_on(fragments)
             else:
@@ -616,10 +620,27 @@ class Gate:
         content = json.dumps({"events": events}, allow_nan=False)
         await self.handler.pass_on([header, "{}", content])
 
+    def affordable(self, messages: int, size: int, clicks: int) -> bool:
+        """Take from every budget at once, or from none."""
+        ok = (
+            self.messages.wait_for(messages) == 0
+            and self.bytes.wait_for(size) == 0
+            and self.clicks.wait_for(clicks) == 0
+        )
+        if ok:
+            self.messages.take(messages)
+            self.bytes.take(size)
+            self.clicks.take(clicks)
+        return ok
+
     def schedule_flush(self, size: int) -> None:
         if self.flush_at is not None:
             return
-        delay = max(self.messages.wait_for(1), self.bytes.wait_for(min(size, BYTE_BURST)))
+        delay = max(
+            self.messages.wait_for(1),
+            self.bytes.wait_for(min(size, BYTE_BURST)),
+            self.clicks.wait_for(min(_clicks(list(self.pending.values())), CLICK_BURST)),
+        )
         self.flush_at = time.monotonic() + delay
         self.handler.application.io_loop.call_later(delay, self._flush)
 
@@ -630,24 +651,30 @@ class Gate:
             return
         events = list(self.pending.values())
         size = len(json.dumps(events))
-        if not (self.messages.take(1) and self.bytes.take(min(size, BYTE_BURST))):
+        if not self.affordable(1, min(size, BYTE_BURST), _clicks(events)):
             self.schedule_flush(size)
             return
         self.pending.clear()
         await self.send_events(events)
 
     def tell(self, doc, notes: list[str]) -> None:
+        """Show ``notes`` on the sender's page, at most once per :data:`NOTICE_GAP_S` (each
+        toast is a model added to the page: a flood of them would cost the server)."""
         from ..animation import notify
 
-        text = notes[0] if len(notes) == 1 else " ".join(notes[:3])
-        doc.add_next_tick_callback(lambda: notify(text))
-
-    def tell_slow(self, doc) -> None:
         now = time.monotonic()
         if now - self.last_notice < NOTICE_GAP_S:
             return
         self.last_notice = now
+        text = notes[0] if len(notes) == 1 else " ".join(notes[:3])
+        doc.add_next_tick_callback(lambda: notify(text))
+
+    def tell_slow(self, doc) -> None:
         self.tell(doc, [SLOW_NOTICE])
+
+
+def _clicks(events: list) -> int:
+    return sum(1 for ev in events if ev.get("kind") == "MessageSent")
 
 
 def _content(fragment) -> dict:
