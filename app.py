@@ -5,14 +5,7 @@ is installed); configuration comes from environment variables, listed in the REA
 by :mod:`explainers.site.serving`.
 """
 
-from explainers.site.startup import numba_cache
-
-# Before numba is imported: where its cache can go decides whether the kernels load at all.
-_NUMBA_NOTE = numba_cache()
-
-from explainers.__main__ import main  # noqa: E402
+from explainers.__main__ import main
 
 if __name__ == "__main__":
-    if _NUMBA_NOTE:
-        print(_NUMBA_NOTE, flush=True)
     main()

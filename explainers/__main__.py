@@ -10,6 +10,13 @@ from __future__ import annotations
 
 def main() -> None:
     """Warm the engine's kernels, then serve every route until interrupted."""
+    from .site.startup import numba_cache
+
+    # Before numba is imported: where its cache can go decides whether the kernels load at all.
+    note = numba_cache()
+    if note:
+        print(note, flush=True)
+
     from engine.warmup import run as warm_engine
 
     from .site.page import routes, titles
