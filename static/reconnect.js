@@ -71,6 +71,17 @@
     poll(1000);
   }
 
+  // Every websocket the page opens (Bokeh's, when it connects) reports its own closing: this
+  // does not depend on Bokeh publishing its "connection_lost" event, which it did not always
+  // do when a server stopped.
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("close", onLost);
+    }
+  };
+
   // Bokeh's document reports "connection_lost" when its websocket closes.
   function attach(tries) {
     const docs = window.Bokeh && window.Bokeh.documents;
