@@ -239,9 +239,11 @@ def race_ref(W, b, patterns, strategies, n_runs, seed):
 
     Returns
     -------
-    dict name -> {"counts": {"memory", "mirror", "spurious"}, "ground": int,
+    dict name -> {"counts": {"memory", "mirror", "spurious", "no_valley"}, "ground": int,
     "final_energies": (n_runs,) float64}
-        ``ground`` counts runs ending at the network's lowest energy (by enumeration).
+        A final state that is neither a memory nor a mirror is ``spurious`` when no single
+        flip lowers its energy (a T = 0 fixed point) and ``no_valley`` otherwise. ``ground``
+        counts runs ending at the network's lowest energy (by enumeration).
     """
     W = np.asarray(W, dtype=np.float64)
     b = np.zeros(W.shape[0]) if b is None else np.asarray(b, dtype=np.float64)
@@ -253,11 +255,14 @@ def race_ref(W, b, patterns, strategies, n_runs, seed):
     for name, temps in strategies.items():
         final, traces = anneal_ref(W, b, temps, n_runs, seed)
         codes = classify_ref(final, patterns)
+        S = final.astype(np.float64)
+        fixed = np.all(S * (S @ W + b) >= -_field_tol(W, b), axis=1)
         out[name] = {
             "counts": {
                 "memory": int(np.count_nonzero((codes >= 0) & (codes < p))),
                 "mirror": int(np.count_nonzero(codes >= p)),
-                "spurious": int(np.count_nonzero(codes < 0)),
+                "spurious": int(np.count_nonzero((codes < 0) & fixed)),
+                "no_valley": int(np.count_nonzero((codes < 0) & ~fixed)),
             },
             "ground": int(np.count_nonzero(traces[:, -1] <= e_min + tie)),
             "final_energies": traces[:, -1],

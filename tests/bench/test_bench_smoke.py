@@ -173,7 +173,7 @@ def test_race_reference_agrees_with_engine():
     r_ref = ref.race_ref(W, b, patterns, strategies, n_runs, seed=1)
     r_eng = engine.race(W, b, patterns, strategies, n_runs, seed=2)
     for name in strategies:
-        for outcome in ("memory", "mirror", "spurious"):
+        for outcome in ("memory", "mirror", "spurious", "no_valley"):
             f_ref = r_ref[name]["counts"][outcome] / n_runs
             f_eng = r_eng[name]["counts"][outcome] / n_runs
             assert f_ref == pytest.approx(f_eng, abs=0.15), (name, outcome)
@@ -320,13 +320,14 @@ def test_quick_run_produces_every_row(tmp_path):
         "race:",
         "RBM PCD-1 on digits",
         "capacity sweep",
+        "dense capacity curves",
         "lattice heat-bath",
         "lattice metropolis",
         "import engine + warm-cache",
         "cold compile",
     ):
         assert key in text, key
-    assert "Machine: " in text and len(ORDER) == 7
+    assert "Machine: " in text and len(ORDER) == 8
     rbm = next(r for r in rows if r.kernel.startswith("RBM"))
     # both models were evaluated with the exact likelihood: finite and below log 1 = 0
     for key in ("ll_engine", "ll_sklearn"):
