@@ -135,6 +135,7 @@ def _warm_annealing(m, extras):
     for parallel in (False, True) if extras else (False,):
         m.anneal(W, b, first, 4, seed=0, parallel=parallel)
         m.race(W, b, patterns, temps, 4, seed=0, parallel=parallel)
+    m.classify_outcomes(W, b, np.vstack([patterns, -patterns[:1]]), patterns)
     _ = m.OUTCOMES
 
 
