@@ -71,10 +71,12 @@ def test_files_the_readme_links_or_runs_exist():
     [({}, None), ({"PORT": "8000"}, "8000"), ({"EXPLAINER_PORT": "8000"}, None)],
 )
 def test_make_run_takes_the_port_as_the_readme_says(env, port):
-    clean = {k: v for k, v in os.environ.items() if k not in ("PORT", "EXPLAINER_PORT")}
+    # Run under `make test`, the outer make's variables would reach this one.
+    outer = ("PORT", "EXPLAINER_PORT", "MAKEFLAGS", "MAKELEVEL", "MFLAGS", "MAKEOVERRIDES")
+    clean = {k: v for k, v in os.environ.items() if k not in outer}
     for args in ([], [f"PORT={port}"] if port else []):
         done = subprocess.run(
-            ["make", "-n", "run", *args],
+            ["make", "--no-print-directory", "-n", "run", *args],
             cwd=ROOT,
             env={**clean, **env},
             capture_output=True,
