@@ -61,6 +61,6 @@ def test_the_odds_sentence_is_the_boltzmann_factor_of_the_current_state(T, de):
 
 def test_the_curve_falls_the_cost_of_turning_on_is_uphill():
     s = StochasticNeuron()
-    p = np.asarray(s._curve.data["p"])
+    p = np.asarray(s.source("sigmoid-curve").data["p"])
     assert np.all(np.diff(p) < 0)
     assert s.delta_e < 0 and s.p > 0.5  # the default: on is downhill, so on is likelier
