@@ -38,7 +38,7 @@ from engine.capacity import ALPHA_C, RETRIEVAL_THRESHOLD
 from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
-from .section import FORMULA_CSS, KATEX_CSS, Section
+from .section import FORMULA_CSS, KATEX_CSS, Section, WorkProgress
 from .views import HeatMap, fix_frame, ink, lean, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
@@ -203,9 +203,7 @@ class ModernHopfield(Section):
         self._beta_text = pn.pane.HTML("", css_classes=["modern-beta-text"], margin=(0, 4))
         self._cap_text = pn.pane.HTML("", css_classes=["modern-capacity-text"], margin=(0, 4))
         self.readouts = Readouts("modern-readouts", (BLEND_LABEL, TOP_LABEL, ITER_LABEL), per_row=3)
-        self._progress = pn.indicators.Progress(
-            value=0, max=100, width=200, bar_color="primary", active=False, margin=(8, 8)
-        )
+        self._progress = WorkProgress("Computing the curves")
         self.capacity_job = LatestJob(
             _compute_capacity, self._show_capacity, self._cap_progress, where="the capacity curves"
         )
@@ -364,6 +362,7 @@ class ModernHopfield(Section):
         self._progress.value = 0
         self._cap_text.object = "<i>computing the curves…</i>"
         if self._loaded:
+            self._progress.visible = True
             self.capacity_job.request(self.cap_n)
 
     def _cap_progress(self, fraction: float, _partial) -> None:
@@ -386,7 +385,7 @@ class ModernHopfield(Section):
                 "label": [KIND_NAMES[k] for k in shown],
                 "color": [KIND_COLORS[k] for k in shown],
             }
-            self._progress.value = 100
+            self._progress.visible = False
 
             def fmt(x: float) -> str:
                 return f"more than {CAP_P_MAX:,}" if math.isinf(x) else f"{x:,.0f}"
