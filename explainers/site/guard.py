@@ -493,6 +493,12 @@ def _make_handler():
                 gate = self.explainer_gate = Gate(self)
             await gate.feed(fragment)
 
+        def on_close(self):
+            gate = getattr(self, "explainer_gate", None)
+            if gate is not None:
+                gate.closed = True  # held changes have no one left to reach
+            super().on_close()
+
         async def pass_on(self, fragments: list) -> None:
             base_on_message = super().on_message
             for fragment in fragments:
@@ -646,7 +652,7 @@ class Gate:
 
     async def _flush(self) -> None:
         self.flush_at = None
-        if not self.pending or self.handler.ws_connection is None:
+        if not self.pending or self.closed:
             self.pending.clear()
             return
         events = list(self.pending.values())
