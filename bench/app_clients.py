@@ -64,7 +64,8 @@ def _walk(node, out: dict[str, Model]) -> None:
             _walk(v, out)
 
 
-def _event(name: str, model_id: str | None = None) -> dict:
+def bokeh_event(name: str, model_id: str | None = None) -> dict:
+    """A ``MessageSent`` event as a page sends it (a button click, document ready...)."""
     entries = [["model", {"id": model_id}]] if model_id is not None else []
     return {
         "kind": "MessageSent",
@@ -129,7 +130,7 @@ class RawSession:
             raise RuntimeError(f"expected PULL-DOC-REPLY, got {header.get('msgtype')}")
         _walk(content.get("doc", content), self.models)
         self._reader = asyncio.create_task(self._read_forever())
-        await self.patch([_event("document_ready")])
+        await self.patch([bokeh_event("document_ready")])
         return self
 
     async def close(self) -> None:
@@ -173,7 +174,7 @@ class RawSession:
         ]
         if nth is None and len(buttons) != 1 or nth is not None and nth >= len(buttons):
             raise LookupError(f"{len(buttons)} buttons labelled {label!r} in {self.path}")
-        await self.patch([_event("button_click", buttons[nth or 0].id)])
+        await self.patch([bokeh_event("button_click", buttons[nth or 0].id)])
 
     async def set(self, model: Model, attr: str, value) -> None:
         """Set a property of a model, as a widget in the browser does."""

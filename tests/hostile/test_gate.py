@@ -22,6 +22,7 @@ from bokeh.util.token import generate_jwt_token, generate_session_id
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bench.app_clients import bokeh_event
 from explainers.site import guard
 from explainers.site.guard import CHANGES, EVENTS, MAX_EVENTS, Bucket, Refused, check_events
 from explainers.site.page import SECTIONS, build_section, configure, section_class
@@ -154,18 +155,10 @@ def an_event(draw, doc: Document):
         }
     if choice <= 7:  # an event, named as a page names them or not
         name = draw(st.sampled_from([*EVENTS, "button_click", "reset", "x" * 100]))
-        entries = [["model", {"id": model.id}]] if draw(st.booleans()) else []
+        event = bokeh_event(name, model.id if draw(st.booleans()) else None)
         if draw(st.booleans()):
-            entries.append(["x", draw(JUNK_VALUES)])
-        return {
-            "kind": "MessageSent",
-            "msg_type": "bokeh_event",
-            "msg_data": {
-                "type": "event",
-                "name": name,
-                "values": {"type": "map", "entries": entries},
-            },
-        }
+            event["msg_data"]["values"]["entries"].append(["x", draw(JUNK_VALUES)])
+        return event
     kind = draw(st.sampled_from(sorted(guard.STRUCTURAL)))
     return {"kind": kind, "model": {"id": model.id}, "data": draw(JUNK_VALUES)}
 
