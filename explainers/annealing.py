@@ -148,9 +148,9 @@ class Annealing(Section):
     )
     seed = param.Integer(default=1, bounds=(0, 2**31 - 1), doc="Seed of the descents and race.")
 
-    def _standard_part(self, name: str) -> str:
+    def standard_part(self, name: str) -> str:
         if name != "intro":
-            return super()._standard_part(name)
+            return super().standard_part(name)
         mem, spur = _valley_depths()
         return self.text("intro", mem=_num(mem), spur=_num(spur))
 

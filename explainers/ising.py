@@ -75,9 +75,9 @@ class SpinLattice(Section):
     key = "ising"
     title = "A magnet, a glass and a memory on one lattice"
 
-    def _standard_part(self, name: str) -> str:
+    def standard_part(self, name: str) -> str:
         if name != "intro":
-            return super()._standard_part(name)
+            return super().standard_part(name)
         return self.text("intro", tc=f"{T_CRITICAL:.3f}")
 
     url_params = ("L", "temperature", "method", "couplings", "sweeps_per_frame", "cue", "seed")

@@ -199,9 +199,9 @@ class RBMTrainer(Section):
     key = "rbm"
     title = "The restricted machine: cheap sampling, and what it costs"
 
-    def _standard_part(self, name: str) -> str:
+    def standard_part(self, name: str) -> str:
         if name != "try_this":
-            return super()._standard_part(name)
+            return super().standard_part(name)
         return self.text("try_this", **run_text_values())
 
     url_params = ("lr", "method", "k", "speed", "seed", "pattern", "dream_steps")

@@ -1,8 +1,8 @@
 """The frame every section shares: prose, formula, controls, URL state, messages, embedding.
 
 A section is a ``pn.viewable.Viewer`` whose ``param``s are its whole user-visible state.
-Subclasses declare class attributes (``key``, ``title``, ``intro``, ``formula``,
-``try_this``, ``url_params``) and implement :meth:`Section.body`.  This module gives every
+Subclasses declare class attributes (``key``, ``title``, ``url_params``), keep their prose
+in ``explainers/content/<key>.md`` and implement :meth:`Section.body`.  This module gives every
 section, once:
 
 * a layout with the CSS class ``explainer-<key>`` (a stable test hook) and an ``id`` anchor;
@@ -236,9 +236,6 @@ class Section(pn.viewable.Viewer):
 
     key: ClassVar[str] = "section"
     title: ClassVar[str] = ""
-    intro: ClassVar[str] = ""  # Markdown, our own words
-    formula: ClassVar[str] = ""  # LaTeX, rendered with KaTeX
-    try_this: ClassVar[str] = ""
     url_params: ClassVar[tuple[str, ...]] = ()
     # For text parameters with a ``regex``: how to describe the expected form to a reader
     # whose link gets it wrong ("nine 0/1 digits ...").
@@ -510,15 +507,14 @@ class Section(pn.viewable.Viewer):
         """Part ``name`` of this section's prose file, ``explainers/content/<key>.md``."""
         return _prose.text(cls.key, name, default, **values)
 
-    def _standard_part(self, name: str) -> str:
-        # The class attribute wins while a section still keeps its prose in code.
-        return getattr(self, name) or self.text(name, "")
+    def standard_part(self, name: str) -> str:
+        """The text of ``intro``, ``formula`` or ``try_this`` shown above the section;
+        a section whose part quotes live values overrides this to fill them in."""
+        return self.text(name, "")
 
     def prose_parts(self) -> list[pn.viewable.Viewable]:
         """The intro, the formula and "Try this", as separate panes."""
-        intro, formula, try_this = (
-            self._standard_part(n) for n in ("intro", "formula", "try_this")
-        )
+        intro, formula, try_this = (self.standard_part(n) for n in ("intro", "formula", "try_this"))
         parts: list[Any] = [pn.pane.Markdown(intro, stylesheets=[PROSE_CSS], margin=(0, 0))]
         if formula:
             parts.append(

@@ -21,11 +21,13 @@ from tests.conftest import ROOT
 class Toy(Section):
     key = "toy"
     title = "Toy"
-    intro = "An intro."
-    try_this = "press it."
     url_params = ("temperature",)
+    prose = {"intro": "An intro.", "try_this": "press it."}  # a toy has no content file
 
     temperature = param.Number(default=1.0, bounds=(0.05, 10.0))
+
+    def standard_part(self, name):
+        return self.prose.get(name, "")
 
     def body(self):
         self.note = self.prose_pane("note", default="A note beside the widget.")
