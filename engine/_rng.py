@@ -11,8 +11,9 @@ A stream is a row of four ``uint64`` words; a batch of streams is an array of sh
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from ._jit import jit
 
 _MASK = np.uint64(0xFFFFFFFFFFFFFFFF)
 
@@ -44,7 +45,7 @@ def make_streams(seed, n_streams: int) -> np.ndarray:
     return states
 
 
-@numba.njit(inline="always", cache=True, nogil=True)
+@jit(inline="always", nogil=True)
 def xoshiro_next(s0, s1, s2, s3):
     """One xoshiro256** step on a state held in four scalars; returns the word and the new
     state. Hot loops call this directly so that the state stays in registers instead of
@@ -61,7 +62,7 @@ def xoshiro_next(s0, s1, s2, s3):
     return result, s0, s1, s2, s3
 
 
-@numba.njit(cache=True)
+@jit()
 def next_u64(states, r):
     """Advance stream ``r`` of ``states`` and return the next 64-bit word."""
     result, s0, s1, s2, s3 = xoshiro_next(states[r, 0], states[r, 1], states[r, 2], states[r, 3])
@@ -72,13 +73,13 @@ def next_u64(states, r):
     return result
 
 
-@numba.njit(cache=True)
+@jit()
 def uniform(states, r):
     """Next double in [0, 1) from stream ``r`` (53 random bits)."""
     return (next_u64(states, r) >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
-@numba.njit(cache=True)
+@jit()
 def randint(states, r, n):
     """Next integer in [0, n) from stream ``r`` (Lemire's multiply-shift, bias < 2^-32)."""
     return np.int64(((next_u64(states, r) >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 import numba
 import numpy as np
 
+from ._jit import jit
 from ._rng import make_streams
 from .exact import MAX_UNITS, _energies
 from .spins import (
@@ -176,7 +177,7 @@ def _check_temperatures(temperatures) -> np.ndarray:
     return temps
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _anneal_one(W, b, temps, tol, streams, r, final, traces):
     """Run r: random start from stream r, one sweep per temperature, record energies."""
     n = W.shape[0]
@@ -189,13 +190,13 @@ def _anneal_one(W, b, temps, tol, streams, r, final, traces):
         final[r, i] = np.int8(s[i])
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _anneal_serial(W, b, temps, tol, streams, final, traces):
     for r in range(streams.shape[0]):
         _anneal_one(W, b, temps, tol, streams, r, final, traces)
 
 
-@numba.njit(cache=True, nogil=True, parallel=True)
+@jit(nogil=True, parallel=True)
 def _anneal_parallel(W, b, temps, tol, streams, final, traces):
     for r in numba.prange(streams.shape[0]):
         _anneal_one(W, b, temps, tol, streams, r, final, traces)

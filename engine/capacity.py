@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 
+from ._jit import jit
 from .spins import hebbian, settle_kernel
 
 __all__ = [
@@ -48,7 +48,7 @@ _ALPHA_MAX = 2.0
 _MAX_SWEEPS = 10_000  # never reached: T = 0 updates on symmetric W always stop
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _recall_overlaps(W, patterns, starts, order):
     """Settle every row of ``starts`` in place and return its overlap with its pattern.
 

@@ -19,12 +19,12 @@ import functools
 import math
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numba.core import types
 from numba.extending import intrinsic
 
 from ._checks import temperature as check_temperature
+from ._jit import jit
 from .spins import (
     FIELD_TOL,
     NO_TRACE,
@@ -55,7 +55,7 @@ __all__ = [
 MAX_UNITS = 20
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _fill_states(out):
     """out[k] = state k in the documented order (int8 ±1)."""
     N, n = out.shape
@@ -91,7 +91,7 @@ def _check_small(W, b):
 _LOW_BITS = 10  # the low block's 2^10 energies (8 KiB) stay in L1 while a row is filled
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _block_energies(W, b, e_low, out):
     """Energies of all states, split into high units 0..nh-1 and low units nh..n-1.
 
@@ -201,7 +201,7 @@ def _bits_f64(typingctx, x):
     return types.float64(types.int64), codegen
 
 
-@numba.njit(inline="always", cache=True, nogil=True, fastmath={"contract"})
+@jit(inline="always", nogil=True, fastmath={"contract"})
 def _exp_nonpositive_scalar(x):
     """exp(x) for x <= 0 (x < -708 gives 0), relative error about 1e-16.
 
@@ -232,7 +232,7 @@ def _exp_nonpositive_scalar(x):
     return p * _bits_f64((_f64_bits(kk) - _SHIFTER_BITS + 1023) << 52) * keep
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+@jit(nogil=True, fastmath={"contract"})
 def _boltzmann_weights(energies, e_min, T, out):
     """out[k] = exp(-(E_k - e_min) / T) for T > 0 (out may be energies itself)."""
     neg_beta = -1.0 / T
@@ -289,7 +289,7 @@ def exact_boltzmann(W, b, T):
     return _states(W.shape[0]), energies, probs
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _moments(states, probs):
     """m_i = sum_k p_k s_ki and C_ij = sum_k p_k s_ki s_kj (diagonal 1)."""
     N, n = states.shape
@@ -472,7 +472,7 @@ def tv_distance(p, q) -> float:
 # ----------------------------------------------------------------------------------------
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _sample_kernel(W, b, s, T, tol, burn_in, between, streams, out):
     h = np.empty(s.shape[0])
     E = _fields_into(W, b, s, h)

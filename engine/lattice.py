@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from ._checks import seed_sequence
 from ._checks import temperature as check_temperature
+from ._jit import jit
 from ._rng import make_streams, uniform
 
 __all__ = ["COUPLINGS", "METHODS", "T_CRITICAL", "Lattice", "onsager_energy_per_spin"]
@@ -48,7 +48,7 @@ _ZERO_FIELD = 1e-9
 # --------------------------------------------------------------------------- kernels
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@jit(nogil=True, inline="always")
 def _local_field(s, Jr, Jd, i, j, L):
     up = i - 1 if i > 0 else L - 1
     down = i + 1 if i < L - 1 else 0
@@ -62,7 +62,7 @@ def _local_field(s, Jr, Jd, i, j, L):
     )
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _sweep_kernel(s, Jr, Jd, T, n_sweeps, metropolis, table, q, states):
     """Checkerboard sweeps in place; row i draws from stream ``states[i]``.
 
@@ -100,7 +100,7 @@ def _sweep_kernel(s, Jr, Jd, T, n_sweeps, metropolis, table, q, states):
                         s[i, j] = 1 if u < prob else -1
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _greedy_sweeps(s, Jr, Jd, n_sweeps):
     """T = 0: align each spin with its local field; a zero field keeps the spin.
 
@@ -120,7 +120,7 @@ def _greedy_sweeps(s, Jr, Jd, n_sweeps):
                         s[i, j] = -1
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _energy_sum(s, Jr, Jd):
     L = s.shape[0]
     total = 0.0
@@ -132,7 +132,7 @@ def _energy_sum(s, Jr, Jd):
     return -total
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _spin_sum(s):
     total = 0
     for v in s.ravel():
@@ -140,7 +140,7 @@ def _spin_sum(s):
     return total
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _overlaps(s, patterns):
     p = patterns.shape[0]
     out = np.zeros(p)

@@ -44,10 +44,10 @@ from __future__ import annotations
 import math
 from concurrent.futures import ThreadPoolExecutor
 
-import numba
 import numpy as np
 
 from ._checks import seed_sequence
+from ._jit import jit
 
 __all__ = [
     "DENSE_KINDS",
@@ -168,7 +168,7 @@ def dense_energy(patterns, s, k=3, beta=1.0):
 # -------------------------------------------------------------------------- dynamics
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _dense_settle_rows(PT, S, order, table, exp_kind, max_sweeps):
     """Asynchronous dense-memory updates of every row of ``S`` in place.
 

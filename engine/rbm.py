@@ -16,10 +16,10 @@ that looking at samples between updates never changes the training numbers.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
 from ._checks import seed_sequence
+from ._jit import jit
 from ._rng import make_streams, next_u64, randint, uniform
 
 __all__ = ["RBM"]
@@ -32,19 +32,19 @@ _REFRESH_EVERY = 1024
 # ----------------------------------------------------------------------------- kernels
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@jit(nogil=True, inline="always")
 def _sigmoid(x):
     return 1.0 / (1.0 + np.exp(-x))
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
+@jit(nogil=True, inline="always")
 def _softplus(x):
     if x > 0.0:
         return x + np.log1p(np.exp(-x))
     return np.log1p(np.exp(x))
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _hidden_field(W, b, v, out):
     """out[j] = b_j + sum_i v_i W_ij, skipping the zeros of v (binary data is sparse)."""
     nv, nh = W.shape
@@ -57,7 +57,7 @@ def _hidden_field(W, b, v, out):
                 out[j] += vi * W[i, j]
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _visible_field(WT, a, h, out):
     """out[i] = a_i + sum_j W_ij h_j from the transposed weights WT (n_hidden, n_visible),
     whose rows are contiguous, so the inner loop runs over i and vectorises."""
@@ -71,7 +71,7 @@ def _visible_field(WT, a, h, out):
                 out[i] += hj * WT[j, i]
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _cd_batch(W, a, b, data, rows, lr, k, persistent, chains, streams, r, track_error, work):
     """One CD-k (or PCD-k) update of W, a, b in place on the rows ``rows`` of ``data``.
 
@@ -160,7 +160,7 @@ def _cd_batch(W, a, b, data, rows, lr, k, persistent, chains, streams, r, track_
     return err
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _workspace(max_rows, nv, nh):
     return (
         np.empty((max_rows, nh)),
@@ -175,7 +175,7 @@ def _workspace(max_rows, nv, nh):
     )
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _fit(W, a, b, data, batch_sizes, epochs, lr, k, persistent, chains, streams, r, shuffle, track):
     """Run ``epochs`` passes over ``data`` in mini-batches; returns the mean per-epoch
     reconstruction error (mean-field, measured on each batch before its update)."""
@@ -203,7 +203,7 @@ def _fit(W, a, b, data, batch_sizes, epochs, lr, k, persistent, chains, streams,
     return errors
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _bernoulli_flat(p, streams, r):
     out = np.empty(p.size)
     for i in range(p.size):
@@ -221,7 +221,7 @@ def _bernoulli(p, streams, r):
     return _bernoulli_flat(p.ravel(), streams, r).reshape(p.shape)
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _gibbs_chains(W, a, b, v_start, n_steps, streams, return_probs):
     """Run one Gibbs chain per row of ``v_start`` (stream r for row r) for n_steps
     round trips v -> h -> v; return the last visible samples (or their probabilities)."""
@@ -249,7 +249,7 @@ def _gibbs_chains(W, a, b, v_start, n_steps, streams, return_probs):
     return out
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _log_partition(Ws, bs, bo):
     """log sum over s in {0,1}^ns of exp(bs.s + sum_k softplus(bo_k + (s^T Ws)_k)).
 

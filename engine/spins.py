@@ -36,10 +36,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 
 from ._checks import temperature as check_temperature
+from ._jit import jit
 from ._rng import make_streams
 from ._rng import xoshiro_next as _xoshiro_next
 
@@ -130,7 +130,7 @@ def _as_pattern_matrix(patterns) -> np.ndarray:
     return P.astype(np.int8)
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _matrix_summary(W):
     """(all finite, max |w_ij|, max |w_ij - w_ji|, max |w_ii|) in one pass, no temporaries.
 
@@ -304,7 +304,7 @@ def local_fields(W, b, s) -> np.ndarray:
 
 # reassoc lets LLVM vectorise the row sums (about 5x faster; only the order of the
 # additions changes): settle_kernel spends most of its time here, e.g. in engine.capacity.
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+@jit(nogil=True, fastmath={"reassoc"})
 def _field_scale(W, b):
     """Largest possible |h_i|: max_i sum_j |w_ij| + max_i |b_i|."""
     n = W.shape[0]
@@ -319,7 +319,7 @@ def _field_scale(W, b):
     return worst + bmax
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"reassoc"})
+@jit(nogil=True, fastmath={"reassoc"})
 def _fields_into(W, b, s, h):
     """h = W s + b for a float64 spin vector s; returns the energy of s."""
     n = W.shape[0]
@@ -334,13 +334,13 @@ def _fields_into(W, b, s, h):
     return E
 
 
-@numba.njit(inline="always", cache=True, nogil=True)
+@jit(inline="always", nogil=True)
 def _site(word, n):
     """Site index in [0, n) from the high 32 bits of a random word (bias < n / 2^32)."""
     return np.int64(((word >> np.uint64(32)) * np.uint64(n)) >> np.uint64(32))
 
 
-@numba.njit(inline="always", cache=True, nogil=True)
+@jit(inline="always", nogil=True)
 def _zero_temperature_spin(hi, si, tol):
     if hi > tol:
         return 1.0
@@ -380,7 +380,7 @@ _LOGIT_SHIFT = np.uint64(32 - _LOGIT_BITS)
 _LOW32 = np.uint64(0xFFFFFFFF)
 
 
-@numba.njit(inline="always", cache=True, nogil=True)
+@jit(inline="always", nogil=True)
 def _heat_bath_spin(hi, si, half_T, tol, word):
     """New value of a unit with field ``hi`` after one heat-bath update at T = 2 half_T.
 
@@ -409,7 +409,7 @@ def _heat_bath_spin(hi, si, half_T, tol, word):
     return 1.0 if hi > half_T * math.log(u / (1.0 - u)) else -1.0
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _random_spins(streams, r, s):
     """Fill s (float64) with independent uniform ±1 spins drawn from stream r."""
     s0, s1, s2, s3 = streams[r, 0], streams[r, 1], streams[r, 2], streams[r, 3]
@@ -428,7 +428,7 @@ _DEFER_ONE_FROM_N = 64
 _DEFER_TWO_FROM_N = 512
 
 
-@numba.njit(inline="always", cache=True, nogil=True)
+@jit(inline="always", nogil=True)
 def _add_rows(W, h, p, cp, q, cq, i, c):
     """Apply the flips ``p`` (coefficient cp), then ``q`` (cq), then ``i`` (c) to ``h`` in
     one pass; ``p`` and ``q`` may be -1 (no flip), ``q >= 0`` only if ``p >= 0``.
@@ -450,7 +450,7 @@ def _add_rows(W, h, p, cp, q, cq, i, c):
             h[j] = ((h[j] + cp * W[p, j]) + cq * W[q, j]) + c * W[i, j]
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _chain_kernel(W, s, h, E, temps, block, tol, streams, r, trace, mode):
     """Random-site heat-bath updates of one chain using stream r: ``block`` updates at
     each temperature of ``temps`` in turn (an anneal passes one sweep, n, per temperature;
@@ -525,7 +525,7 @@ def _chain_kernel(W, s, h, E, temps, block, tol, streams, r, trace, mode):
     return E
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def settle_kernel(W, b, s, order, max_sweeps):
     """Deterministic asynchronous T = 0 updates of ``s`` in place until nothing changes.
 
@@ -572,7 +572,7 @@ def settle_kernel(W, b, s, order, max_sweeps):
     return -1
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _settle_rows(W, b, S, order, max_sweeps):
     converged = True
     for r in range(S.shape[0]):
@@ -839,7 +839,7 @@ def describe_state(s, patterns, names=None) -> tuple[str, int, str]:
     return "mirror", code - p, f"mirror of {names[code - p]}"
 
 
-@numba.njit(cache=True, nogil=True)
+@jit(nogil=True)
 def _gray_enumerate(W, b, energies, is_min):
     """Energy of every state, walking the states in Gray-code order.
 

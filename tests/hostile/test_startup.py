@@ -37,4 +37,6 @@ def test_with_nothing_writable_it_says_so_in_one_line(monkeypatch):
     env: dict[str, str] = {}
     note = startup.numba_cache(env)
     assert note.startswith("numba: nowhere writable") and "\n" not in note
+    assert "compile in memory" in note
     assert "NUMBA_CACHE_DIR" not in env
+    assert env[startup.CACHE_ENV] == "0"  # what engine._jit reads
