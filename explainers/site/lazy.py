@@ -6,17 +6,32 @@ as a :class:`SectionPlaceholder`: a light element about as tall as the section w
 its title, which tells the server when it comes within about a screen of the viewport (or
 when the URL's #anchor names it).  The server then builds the section and puts it in the
 placeholder's place in the page (:func:`lazy_section`, :func:`build_when_wanted`).
+
+Every section of the story page starts so, even the first and those a link carries state for:
+the page a GET returns is only the frame and the placeholders, and those sections are wanted
+by the server itself once the browser has the page.  In a served page a section is built on a
+thread of its own (its objects, plots and first numbers), with its session's document locked
+so that nothing of that session runs meanwhile, and only put into the page on the event loop:
+a reader's link, however heavy, never holds up the other readers' sessions for long.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 import panel as pn
 import param
 from panel.custom import JSComponent
+from panel.io.state import set_curdoc
 
 from ..animation import report_exception
+
+# One thread builds sections for every session, one at a time: building is Python work that
+# holds the GIL, so more threads would only take more of it from the event loop.
+_BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explainer-build")
 
 # Rendered heights in px of each section in Chromium (measured 2025, panel 1.9.4): in the
 # 780 px column and on a 375 px phone, with its prose and in embed mode (prose hidden).
@@ -52,13 +67,13 @@ def height_css(wide: int, narrow: int) -> str:
 
 
 def eager_sections(keys: Iterable[str], args: Mapping[str, object]) -> list[str]:
-    """The sections to build with the page, in story order.
+    """The sections to build as soon as the page is loaded, in story order.
 
     The first section (what a reader sees on opening the page) and every section the
     link's query string carries state for (``?<key>.<param>=...``, see
-    ``Section.bind_url``), so a shared link restores its state and shows its messages at
-    once.  (The #anchor never reaches the server; the placeholder handles it in the
-    browser.)
+    ``Section.bind_url``), so a shared link restores its state and shows its messages
+    without the reader scrolling there.  (The #anchor never reaches the server; the
+    placeholder handles it in the browser.)
     """
     keys = list(keys)
     named = {name.split(".", 1)[0] for name in args if isinstance(name, str) and "." in name}
@@ -178,28 +193,138 @@ def lazy_section(
     return placeholder
 
 
-def build_when_wanted(layout: pn.layout.ListLike) -> pn.layout.ListLike:
+def _built(build: Callable[[], pn.viewable.Viewable]) -> pn.viewable.Viewable:
+    """``build()``, with a section's layout made too (its plots and controls)."""
+    section = build()
+    panel = getattr(section, "__panel__", None)
+    if callable(panel):
+        panel()
+    return section
+
+
+# Putting a built section into its page is still event-loop work (the document's models are
+# recounted, and Bokeh serialises the new ones for the browser just after): of the loop's
+# time, at most this share goes to it, so a burst of heavy links leaves every other session
+# and /liveness their turns.
+ATTACH_SHARE = 1 / 3
+_attach_gate: asyncio.Semaphore | None = None
+
+
+async def _paced(attach: Callable[[], None]) -> None:
+    """Run ``attach()`` on the event loop, one at a time process-wide, then let the loop
+    rest in proportion to what attaching and sending took."""
+    global _attach_gate
+    if _attach_gate is None:
+        _attach_gate = asyncio.Semaphore(1)
+    await _attach_gate.acquire()
+    loop = asyncio.get_running_loop()
+    t0 = time.perf_counter()
+
+    def sent() -> None:
+        # Runs once this callback, and Bokeh's sending of the patch it made, are over.
+        busy = time.perf_counter() - t0
+        loop.call_later(busy * (1 / ATTACH_SHARE - 1), _attach_gate.release)
+
+    try:
+        attach()
+    finally:
+        loop.call_soon(sent)
+
+
+def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> pn.layout.ListLike:
     """Put each section in its placeholder's place among ``layout``'s objects once the
     browser wants it; returns ``layout``.
 
-    The placeholders sit in the page's own column rather than each in a column of its own:
-    a Panel layout per section costs every visitor about 10 KiB of server memory.
+    Parameters
+    ----------
+    layout : ListLike
+        The page's column, holding :class:`SectionPlaceholder` objects among others.  The
+        placeholders sit in it rather than each in a column of its own: a Panel layout per
+        section costs every visitor about 10 KiB of server memory.
+    soon : iterable of str
+        Keys of the sections the server wants itself once the page is loaded (in a served
+        page, when the browser says it has drawn it; elsewhere at once), in this order.
+
+    In a served page the section and its Bokeh models (``get_root``) are made on the build
+    thread while its session's document is locked (so no callback of that session touches
+    it half-made); the event loop then puts the models in the placeholder's place, as a
+    ``pn.pane.Bokeh``, paced by :data:`ATTACH_SHARE`.  Elsewhere it is built at once.
     """
+    doc = pn.state.curdoc
+    served = doc is not None and doc.session_context is not None
+    placeholders = [obj for obj in layout.objects if isinstance(obj, SectionPlaceholder)]
+    started: set[int] = set()  # placeholders whose build has begun (each is built once)
+
+    def swap(placeholder: SectionPlaceholder, section) -> None:
+        if any(obj is placeholder for obj in layout.objects):
+            layout.objects = [section if obj is placeholder else obj for obj in layout.objects]
+
+    def failed(placeholder: SectionPlaceholder, exc: Exception) -> None:
+        report_exception(exc, f"building the {placeholder.key} section")
+        placeholder.failed = True
+
+    def build_here(placeholder: SectionPlaceholder) -> None:
+        try:
+            section = placeholder._build()
+        except Exception as exc:
+            failed(placeholder, exc)
+            return
+        swap(placeholder, section)
+
+    def on_thread(build):
+        # The section and its Bokeh models are made here; the loop only puts them in place.
+        with set_curdoc(doc):
+            section = _built(build)
+            return section, pn.panel(section).get_root(doc)
+
+    async def build_served(placeholder: SectionPlaceholder) -> None:
+        # A coroutine given to add_next_tick_callback runs with the document locked until
+        # it returns: the session waits for its section, the event loop does not.
+        try:
+            future = _BUILDER.submit(on_thread, placeholder._build)
+            _section, model = await asyncio.wrap_future(future)
+        except Exception as exc:
+            with set_curdoc(doc):
+                failed(placeholder, exc)
+            return
+
+        def attach() -> None:
+            # A section's own pn.io.hold() on the build thread leaves the whole document
+            # held until a later tick; release it first, or Bokeh folds this change into
+            # the held ones and the browser may never get the new models.
+            if doc.callbacks.hold_value is not None:
+                doc.unhold()
+            with set_curdoc(doc):
+                swap(placeholder, pn.pane.Bokeh(model))
+
+        await _paced(attach)
 
     def on_wanted(event) -> None:
         placeholder = event.obj
         here = any(obj is placeholder for obj in layout.objects)
-        if not event.new or placeholder.failed or not here:
+        if not event.new or placeholder.failed or not here or id(placeholder) in started:
             return
-        try:
-            section = placeholder._build()
-        except Exception as exc:
-            report_exception(exc, f"building the {placeholder.key} section")
-            placeholder.failed = True
-            return
-        layout.objects = [section if obj is placeholder else obj for obj in layout.objects]
+        started.add(id(placeholder))
+        if served:
+            # Not before the browser has the page: until then Panel holds back what a build
+            # sends, and the session's "document ready" would wait for the build's lock.
+            def start() -> None:
+                doc.add_next_tick_callback(lambda: build_served(placeholder))
 
-    for obj in layout.objects:
-        if isinstance(obj, SectionPlaceholder):
-            obj.param.watch(on_wanted, "wanted")
+            with set_curdoc(doc):
+                pn.state.onload(start)
+        else:
+            build_here(placeholder)
+
+    for obj in placeholders:
+        obj.param.watch(on_wanted, "wanted")
+
+    wanted_soon = [p for key in soon for p in placeholders if p.key == key]
+    if wanted_soon:
+
+        def want_soon() -> None:
+            for placeholder in wanted_soon:
+                placeholder.wanted = True
+
+        pn.state.onload(want_soon)
     return layout

@@ -1,8 +1,9 @@
 """The story page (every section in order) and one page per section, for iframes.
 
 Every visitor gets freshly built objects: serving a shared object would share its state
-across the whole class.  The story page builds only its first section and those its link
-carries state for; the others are built as the reader comes near them (see lazy.py).
+across the whole class.  The story page a GET returns holds placeholders only; its first
+section and those its link carries state for are built once the browser has it, the others
+as the reader comes near them (see lazy.py).
 """
 
 from __future__ import annotations
@@ -280,7 +281,6 @@ def story_page() -> pn.Column:
     configure()
     keys = available_sections()
     embed = _embed_requested()
-    eager = eager_sections(keys, _session_args())
 
     def build(key: str) -> Section:
         section = build_section(key)
@@ -288,18 +288,16 @@ def story_page() -> pn.Column:
         section.in_story = True
         return section
 
-    parts: list[pn.viewable.Viewable] = []
-    for key in keys:
-        if key not in eager:
-            title = section_class(key).title
-            parts.append(lazy_section(key, title, lambda key=key: build(key), embed=embed))
-            continue
-        try:
-            parts.append(build(key))
-        except Exception as exc:
-            report_exception(exc, f"building the {key} section")
+    # Every section starts as a placeholder: the GET that builds this document must stay
+    # cheap whatever its link asks for.  The first section and those the link names are
+    # built as soon as the browser has the page (lazy.py).
+    parts = [
+        lazy_section(key, section_class(key).title, lambda key=key: build(key), embed=embed)
+        for key in keys
+    ]
     return build_when_wanted(
-        _page(_header(keys), conventions_note(), *parts, summary(keys, embed), embed=embed)
+        _page(_header(keys), conventions_note(), *parts, summary(keys, embed), embed=embed),
+        soon=eager_sections(keys, _session_args()),
     )
 
 

@@ -1,0 +1,173 @@
+"""Heavy but valid links never hold up the server: ``/liveness`` answers at once meanwhile.
+
+Against a real ``python app.py``: 5 sessions open in parallel a story link carrying every
+section's heaviest settings, and 8 more open ``/?ising.L=256``, each as a browser does (GET,
+websocket, document pulled, "document ready", with :class:`bench.app_clients.RawSession`).
+Meanwhile a separate process polls ``/liveness`` (separate, so that this process parsing the
+sessions' messages cannot delay its clock) until every linked section has arrived in its
+session with the link's values.
+
+What is asserted, and why: over at least 20 polls, the median answers within 100 ms, the
+95th percentile within 1 s and the slowest within 3 s.  The old page built every linked
+section inside the GET and held the event loop for seconds (one such GET about 3.4 s; five
+kept ``/liveness`` waiting 15.7 s), so the slowest poll fails there by far.  The issue's aim,
+every answer within 100 ms, is not met yet and so not asserted: sections are now built off
+the event loop, but putting one into its page still costs the loop its Bokeh work (recounting
+the document's models and serialising the new ones for the browser, a few hundred ms for a
+big section on the shared 2-core test machine); pacing (``lazy.ATTACH_SHARE``) spreads those
+out, it cannot split one.  Measured here: median 3-10 ms, p95 200-400 ms, max 0.7-1.4 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import subprocess
+import sys
+import time
+
+import pytest
+
+from bench.app_clients import RawSession, _walk
+from tests.deploy.apps import AppProcess
+
+SECRET = "liveness-test-secret-" + "k" * 24
+
+# Each section's heaviest valid settings (the bounds of its parameters).
+HEAVY = {
+    "hopfield": "hopfield.speed=500&hopfield.temperature=5",
+    "capacity": "capacity.n=400&capacity.p=120&capacity.noise=0.3",
+    "modern": "modern.cap_n=40&modern.letters=26&modern.noise=0.45&modern.beta=0.5",
+    "sigmoid": "sigmoid.temperature=10",
+    "distribution": "distribution.n_samples=100000&distribution.temperature=0.05",
+    "ising": "ising.L=256&ising.sweeps_per_frame=20&ising.couplings=pmJ",
+    "annealing": "annealing.n_runs=1000&annealing.strategy=slow",
+    "learning": "learning.n_samples=4000&learning.negative=sampled&learning.steps_per_frame=20",
+    "rbm": "rbm.k=10&rbm.dream_steps=1000&rbm.speed=50&rbm.method=PCD",
+}
+HEAVIEST_LINK = "/?" + "&".join(HEAVY.values())
+
+# A control per section showing a linked value that differs from its default:
+# (section, control title, value it must show).
+LINKED = [
+    ("hopfield", "Speed (updates per frame)", 500),
+    ("capacity", "Units n", 400),
+    ("modern", "Units n (capacity plot)", 40),
+    ("sigmoid", "Temperature T", 10),
+    ("distribution", "Samples N (10–100,000)", 100000),
+    ("ising", "Sweeps per frame", 20),
+    ("annealing", "Runs per strategy (10–1000)", 1000),
+    ("learning", "Samples per sleep phase", 4000),
+    ("rbm", "Round trips per chain", 1000),
+]
+
+ISING_LINKED = [("hopfield", "Temperature T", 0.2), ("ising", "Side L", "256")]
+
+MEDIAN_MS, P95_MS, MAX_MS, MIN_POLLS = 100, 1000, 3000, 20
+BUILT_DEADLINE_S = 240
+
+POLLER = """
+import json, sys, time, urllib.request
+url, stop = sys.argv[1], sys.argv[2]
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+times = []
+while True:
+    t0 = time.perf_counter()
+    with opener.open(url, timeout=60) as r:
+        assert r.status == 200
+        r.read()
+    times.append(time.perf_counter() - t0)
+    try:
+        open(stop).close()
+        break
+    except OSError:
+        time.sleep(0.05)
+print(json.dumps(times))
+"""
+
+
+class Session(RawSession):
+    """A headless session that also keeps the models its page's patches bring (the sections
+    built after the page loaded arrive that way)."""
+
+    async def _read_message(self):
+        header, content = await super()._read_message()
+        if header.get("msgtype") == "PATCH-DOC":
+            _walk(json.loads(content), self.models)
+        return header, content
+
+    def shows(self, title: str, value) -> bool:
+        return any(
+            m.attributes.get("title") == title and m.attributes.get("value") == value
+            for m in self.models.values()
+        )
+
+    def has_section(self, key: str) -> bool:
+        return any(
+            f"explainer-{key}" in (m.attributes.get("css_classes") or [])
+            for m in self.models.values()
+        )
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory):
+    server = AppProcess(tmp_path_factory.mktemp("liveness"), {"EXPLAINER_SECRET_KEY": SECRET})
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+
+
+async def _all_built(sessions: list[Session], wanted: list[tuple[str, str, object]]) -> None:
+    deadline = time.monotonic() + BUILT_DEADLINE_S
+    while True:
+        missing = [
+            (i, key, title)
+            for i, s in enumerate(sessions)
+            for key, title, value in wanted
+            if not (s.has_section(key) and s.shows(title, value))
+        ]
+        if not missing:
+            return
+        assert time.monotonic() < deadline, f"not built with the link's values: {missing[:5]}"
+        await asyncio.sleep(0.2)
+
+
+def test_heavy_links_in_parallel_leave_liveness_answering(app, tmp_path):
+    stop = tmp_path / "stop"
+    poller = subprocess.Popen(
+        [sys.executable, "-c", POLLER, app.url + "/liveness", str(stop)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+    async def run() -> None:
+        heavy = [Session(app.url, HEAVIEST_LINK) for _ in range(5)]
+        ising = [Session(app.url, "/?ising.L=256") for _ in range(8)]
+        await asyncio.gather(*(s.open() for s in heavy + ising))
+        try:
+            await _all_built(heavy, LINKED)
+            await _all_built(
+                ising, [("hopfield", "Temperature T", 0.2), ("ising", "Side L", "256")]
+            )
+        finally:
+            await asyncio.gather(*(s.close() for s in heavy + ising))
+
+    try:
+        asyncio.run(run())
+    finally:
+        stop.touch()
+        out, _ = poller.communicate(timeout=120)
+    times_ms = sorted(1000 * t for t in json.loads(out))
+    p95 = times_ms[int(0.95 * (len(times_ms) - 1))]
+    summary = (
+        f"{len(times_ms)} polls: median {statistics.median(times_ms):.0f} ms, "
+        f"p95 {p95:.0f} ms, max {times_ms[-1]:.0f} ms"
+    )
+    print(summary)
+    assert len(times_ms) >= MIN_POLLS, summary
+    assert statistics.median(times_ms) <= MEDIAN_MS, summary
+    assert p95 <= P95_MS and times_ms[-1] <= MAX_MS, summary
+    assert "Traceback" not in app.log()
