@@ -21,7 +21,7 @@ from __future__ import annotations
 import base64
 import itertools
 import json
-import re
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -196,7 +196,6 @@ _WIRE_DTYPES = {k: "<" + k for k in ("f8", "f4", "i4", "i2", "u2", "u4")} | {
     "u1": "|u1",
     "b1": "|u1",
 }
-_NOT_JSON = re.compile(r"\b(?:-?Infinity|NaN)\b")
 
 
 def encode(frames: list[list], lengths: dict[str, int]) -> list[list]:
@@ -229,8 +228,20 @@ def encode(frames: list[list], lengths: dict[str, int]) -> list[list]:
 
 def to_json(value) -> str:
     """JSON for the page: non-finite numbers (which JSON lacks) become null, as gaps."""
-    text = json.dumps(value, separators=(",", ":"))
-    return _NOT_JSON.sub("null", text) if "N" in text or "I" in text else text
+    try:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        return json.dumps(_finite(value), separators=(",", ":"))
+
+
+def _finite(value):
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    return value
 
 
 def _copied(value):
