@@ -899,13 +899,12 @@ class RBMTrainer(Section):
             margin=0,
         )
         cell = pn.widgets.Select(
-            name="Cell",
+            label="Cell",
             options={_cell_name(i): i for i in range(N_VISIBLE)},
             width=160,
             description="Choose a cell to flip with the keyboard",
         )
-        flip = pn.widgets.Button(name="Flip cell", width=90)
-        flip.on_click(lambda _e: self.flip(cell.value))
+        flip = self._button("Flip cell", lambda _e: self.flip(cell.value), width=90)
         corrupt = [
             self._button(f"Corrupted {s}", lambda _e, s=s: self.load_corrupted(s))
             for s in SHAPE_NAMES
