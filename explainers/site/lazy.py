@@ -202,33 +202,51 @@ def _built(build: Callable[[], pn.viewable.Viewable]) -> pn.viewable.Viewable:
     return section
 
 
-# Putting a built section into its page is still event-loop work (the document's models are
-# recounted, and Bokeh serialises the new ones for the browser just after): of the loop's
-# time, at most this share goes to it, so a burst of heavy links leaves every other session
-# and /liveness their turns.
+# Putting a built section into its page is still event-loop work: Bokeh recounts the
+# document's models and serialises the new ones for the browser.  So a section goes in a
+# few dozen models at a time (CHUNK_MODELS), and of the loop's time at most ATTACH_SHARE goes
+# to it: a burst of heavy links leaves every other session and /liveness their turns.
 ATTACH_SHARE = 1 / 3
+CHUNK_MODELS = 40
 _attach_gate: asyncio.Semaphore | None = None
 
 
-async def _paced(attach: Callable[[], None]) -> None:
-    """Run ``attach()`` on the event loop, one at a time process-wide, then let the loop
-    rest in proportion to what attaching and sending took."""
+def _chunked(root) -> list[tuple[object, list]]:
+    """Empty the ``children`` of every layout model under ``root`` (``root`` included) whose
+    subtree has more than :data:`CHUNK_MODELS` models; returns ``(model, its children)``
+    pairs, parents first, to give back one by one once ``root`` is in its document.
+
+    Only for models no document holds yet (on the build thread).
+    """
+    emptied: list[tuple[object, list]] = []
+
+    def walk(model) -> None:
+        children = getattr(model, "children", None)
+        if not isinstance(children, list) or not children:
+            return
+        if len(model.references()) <= CHUNK_MODELS:
+            return
+        emptied.append((model, list(children)))
+        model.children = []
+        for child in emptied[-1][1]:
+            walk(child)
+
+    walk(root)
+    return emptied
+
+
+async def _paced(steps: Iterable[Callable[[], None]]) -> None:
+    """Run each step on the event loop, one section at a time process-wide, resting after
+    each in proportion to what it took (its patch is serialised within it)."""
     global _attach_gate
     if _attach_gate is None:
         _attach_gate = asyncio.Semaphore(1)
-    await _attach_gate.acquire()
-    loop = asyncio.get_running_loop()
-    t0 = time.perf_counter()
-
-    def sent() -> None:
-        # Runs once this callback, and Bokeh's sending of the patch it made, are over.
-        busy = time.perf_counter() - t0
-        loop.call_later(busy * (1 / ATTACH_SHARE - 1), _attach_gate.release)
-
-    try:
-        attach()
-    finally:
-        loop.call_soon(sent)
+    async with _attach_gate:
+        for step in steps:
+            t0 = time.perf_counter()
+            step()
+            busy = time.perf_counter() - t0
+            await asyncio.sleep(busy * (1 / ATTACH_SHARE - 1))
 
 
 def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> pn.layout.ListLike:
@@ -248,7 +266,8 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
     In a served page the section and its Bokeh models (``get_root``) are made on the build
     thread while its session's document is locked (so no callback of that session touches
     it half-made); the event loop then puts the models in the placeholder's place, as a
-    ``pn.pane.Bokeh``, paced by :data:`ATTACH_SHARE`.  Elsewhere it is built at once.
+    ``pn.pane.Bokeh``, a few dozen models at a time, paced by :data:`ATTACH_SHARE`.
+    Elsewhere it is built at once.
     """
     doc = pn.state.curdoc
     served = doc is not None and doc.session_context is not None
@@ -275,14 +294,16 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
         # The section and its Bokeh models are made here; the loop only puts them in place.
         with set_curdoc(doc):
             section = _built(build)
-            return section, pn.panel(section).get_root(doc)
+            model = pn.panel(section).get_root(doc)
+            return section, model, _chunked(model)
 
     async def build_served(placeholder: SectionPlaceholder) -> None:
         # A coroutine given to add_next_tick_callback runs with the document locked until
-        # it returns: the session waits for its section, the event loop does not.
+        # it returns: the session waits for its section, nothing else of it runs (so the
+        # emptied layouts stay as left), and the event loop is free.
         try:
             future = _BUILDER.submit(on_thread, placeholder._build)
-            _section, model = await asyncio.wrap_future(future)
+            _section, model, emptied = await asyncio.wrap_future(future)
         except Exception as exc:
             with set_curdoc(doc):
                 failed(placeholder, exc)
@@ -294,10 +315,23 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
             # the held ones and the browser may never get the new models.
             if doc.callbacks.hold_value is not None:
                 doc.unhold()
-            with set_curdoc(doc):
-                swap(placeholder, pn.pane.Bokeh(model))
+            # Held and released here, Panel's change goes out with the later steps' ones,
+            # when this coroutine ends: the browser gets the section whole, not emptied.
+            doc.hold("collect")
+            try:
+                with set_curdoc(doc):
+                    swap(placeholder, pn.pane.Bokeh(model))
+            finally:
+                doc.unhold()
 
-        await _paced(attach)
+        def give_back(layout_model, children) -> Callable[[], None]:
+            def step() -> None:
+                if not layout_model.children:  # as emptied: nothing has changed it since
+                    layout_model.children = children
+
+            return step
+
+        await _paced([attach, *(give_back(m, c) for m, c in emptied)])
 
     def on_wanted(event) -> None:
         placeholder = event.obj
