@@ -207,7 +207,7 @@ def _built(build: Callable[[], pn.viewable.Viewable]) -> pn.viewable.Viewable:
 # few dozen models at a time (CHUNK_MODELS), and of the loop's time at most ATTACH_SHARE goes
 # to it: a burst of heavy links leaves every other session and /liveness their turns.
 ATTACH_SHARE = 1 / 3
-CHUNK_MODELS = 40
+CHUNK_MODELS = 100
 _attach_gate: asyncio.Semaphore | None = None
 
 

@@ -8,14 +8,15 @@ sessions' messages cannot delay its clock) until every linked section has arrive
 session with the link's values.
 
 What is asserted, and why: over at least 20 polls, the median answers within 100 ms, the
-95th percentile within 1 s and the slowest within 3 s.  The old page built every linked
+95th percentile within 500 ms and the slowest within 2.5 s.  The old page built every linked
 section inside the GET and held the event loop for seconds (one such GET about 3.4 s; five
-kept ``/liveness`` waiting 15.7 s), so the slowest poll fails there by far.  The issue's aim,
-every answer within 100 ms, is not met yet and so not asserted: sections are now built off
-the event loop, but putting one into its page still costs the loop its Bokeh work (recounting
-the document's models and serialising the new ones for the browser, a few hundred ms for a
-big section on the shared 2-core test machine); pacing (``lazy.ATTACH_SHARE``) spreads those
-out, it cannot split one.  Measured here: median 3-10 ms, p95 200-400 ms, max 0.7-1.4 s.
+kept ``/liveness`` waiting 15.7 s; this test measured a slowest poll of 13 s there), so it
+fails there by far.  The issue's aim, every answer within 100 ms, is not met yet and so not
+asserted: sections are now built off the event loop, but putting each piece of one into its
+page still costs the loop Bokeh's work (recounting the document's models, serialising the new
+ones), and a burst of GETs is handled back to back; pacing (``lazy.ATTACH_SHARE``) and
+chunking (``lazy.CHUNK_MODELS``) keep those pieces short, not gone.  Measured on the shared
+2-core machine: median 2 ms, p95 110-150 ms, max 0.6-0.95 s.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ LINKED = [
 
 ISING_LINKED = [("hopfield", "Temperature T", 0.2), ("ising", "Side L", "256")]
 
-MEDIAN_MS, P95_MS, MAX_MS, MIN_POLLS = 100, 1000, 3000, 20
+MEDIAN_MS, P95_MS, MAX_MS, MIN_POLLS = 100, 500, 2500, 20
 BUILT_DEADLINE_S = 240
 
 POLLER = """
