@@ -21,7 +21,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import panel as pn
 import param
-from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
 from . import frames as playback
@@ -80,39 +79,15 @@ def _session_alive() -> bool:
     return not session.destroyed and session.connection_count > 0
 
 
-class TabVisibility(JSComponent):
-    """Tells the server whether the reader's tab is hidden (one per page)."""
+def tab_visibility() -> playback.FramePlayer | None:
+    """The current session's page agent, whose ``hidden`` follows the browser tab (None
+    outside a server session).
 
-    hidden = param.Boolean(default=False, doc="True while the browser tab is hidden.")
-
-    _esm = """
-export function render({ model }) {
-  const update = () => { model.hidden = document.hidden; };
-  document.addEventListener("visibilitychange", update);
-  model.on("remove", () => document.removeEventListener("visibilitychange", update));
-  return document.createElement("span");
-}
-"""
-
-
-# One sensor per live session, dropped when the session ends.
-_SENSORS: dict[object, TabVisibility] = {}
-
-
-def tab_visibility() -> TabVisibility | None:
-    """The current session's visibility sensor (None outside a server session).
-
-    The page puts it into its layout; animators subscribe to it so a hidden tab costs the
+    It is the page's frame player too (one per page, see :mod:`explainers.frames`); the
+    page puts it into its layout and animators subscribe to it, so a hidden tab costs the
     server nothing.
     """
-    doc = pn.state.curdoc
-    if doc is None or doc.session_context is None:
-        return None
-    sensor = _SENSORS.get(doc)
-    if sensor is None:
-        sensor = _SENSORS[doc] = TabVisibility(width=0, height=0, margin=0)
-        pn.state.on_session_destroyed(lambda _ctx, doc=doc: _SENSORS.pop(doc, None))
-    return sensor
+    return playback.player()
 
 
 class Pacer:

@@ -282,7 +282,7 @@ CHANGES: dict[str, dict[str, Callable[[Any, Any], Verdict]]] = {
         for k in ("Plot", "Figure", "figure", "GMap", "GMapPlot")
     },
     # The data models of this app's own components and of Panel's toasts.
-    "TabVisibility": {"hidden": _check_bool},
+    "FramePlayer": {"hidden": _check_bool},
     "SectionPlaceholder": {"wanted": _check_bool},
     "Notification": {"_destroyed": _check_bool, "_rendered": _check_bool},
     "DataRange1d": {"start": _check_finite, "end": _check_finite},
