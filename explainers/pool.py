@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import weakref
 from collections import OrderedDict, deque
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -123,9 +124,10 @@ class Scheduler:
         self._cond = threading.Condition()
         self._queues: dict[Hashable, OrderedDict[Hashable, Job]] = {}
         self._ring: deque[Hashable] = deque()  # sessions with waiting jobs, in turn order
-        self._budgets: dict[Hashable, CpuBudget] = {}
-        self._running: dict[Hashable, int] = {}
-        self._notices: dict[Hashable, float] = {}
+        # Weak keys: a session's records go with its document, whatever charged it.
+        self._budgets: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._running: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self._notices: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         self._threads: list[threading.Thread] = []
         self._stopping = False
         #: Counters, for tests and the bench: jobs run, dropped (session gone), replaced
@@ -142,7 +144,8 @@ class Scheduler:
         alive: Callable[[], bool] = lambda: True,
         where: str = "background job",
     ) -> str:
-        """Queue ``run()`` for ``session``; returns :data:`QUEUED`, :data:`HELD` (queued, but
+        """Queue ``run()`` for ``session`` (any object that can be weakly referenced, e.g. the
+        session's document); returns :data:`QUEUED`, :data:`HELD` (queued, but
         the session is over its CPU budget, so it waits), :data:`REPLACED` (it took the
         place of the waiting job of the same ``slot``, which will not run) or
         :data:`REFUSED` (over a bound: nothing was queued).
@@ -178,10 +181,14 @@ class Scheduler:
         with self._cond:
             self._budget(session).charge(seconds)
 
-    def over_budget(self, session: Hashable) -> bool:
+    def cpu_wait(self, session: Hashable) -> float:
+        """Seconds (of ``clock``) until ``session`` may start new work; 0 if it may now."""
         with self._cond:
             budget = self._budgets.get(session)
-            return budget is not None and budget.wait() > 0
+            return 0.0 if budget is None else budget.wait()
+
+    def over_budget(self, session: Hashable) -> bool:
+        return self.cpu_wait(session) > 0
 
     def may_notify(self, session: Hashable) -> bool:
         """Whether the page of ``session`` may be told something now (at most one notice per

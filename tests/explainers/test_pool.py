@@ -194,7 +194,7 @@ class FakeSessionDoc(Document):
 
     def __init__(self):
         super().__init__()
-        self.context = SimpleNamespace(destroyed=False)
+        self.context = SimpleNamespace(destroyed=False, request=SimpleNamespace(arguments={}))
         self.ticks: queue.Queue = queue.Queue()
 
     @property
