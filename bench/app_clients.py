@@ -83,8 +83,8 @@ class RawSession:
 
     After :meth:`open`, ``models`` maps ids to :class:`Model`; :meth:`watch` a data source
     by name, then ``updates[name]`` lists the arrival times (``time.perf_counter()``) of the
-    patches that touched it; ``patches`` lists the arrival times of every patch message
-    (an animation frame is one message).
+    patches that touched it; ``patches`` lists the arrival times of every animation frame (a patch
+    message, or each frame of a batch for the page's frame player).
     """
 
     def __init__(self, base_url: str, path: str):
@@ -92,7 +92,7 @@ class RawSession:
         self.path = path
         self.models: dict[str, Model] = {}
         self.updates: dict[str, list[float]] = defaultdict(list)
-        self.patches: list[float] = []  # arrival times of every PATCH-DOC (one per frame)
+        self.patches: list[float] = []  # arrival times of every frame
         self._watched: dict[str, str] = {}  # model id -> source name
         self._ws = None
         self._reader: asyncio.Task | None = None
@@ -221,6 +221,8 @@ class RawSession:
                 if header.get("msgtype") != "PATCH-DOC":
                     continue
                 now = time.perf_counter()
+                if b'"batch"' in content and self._played(json.loads(content), now):
+                    continue
                 self.patches.append(now)
                 hit = {sid for sid in self._watched if f'"{sid}"'.encode() in content}
                 if not hit:
@@ -237,6 +239,22 @@ class RawSession:
             raise
         except Exception:  # connection closed
             self.closed = True
+
+    def _played(self, content: dict, now: float) -> bool:
+        """Count the frames of a batch for the page's frame feed (explainers/frames.py),
+        as if each had arrived on its own; False if the message carries no batch."""
+        for ev in content.get("events", []):
+            if ev.get("kind") != "ModelChanged" or ev.get("attr") != "batch":
+                continue
+            new = ev.get("new")
+            frames = (json.loads(new) if isinstance(new, str) and new else {}).get("frames", [])
+            names = set(self._watched.values())
+            for frame in frames:
+                self.patches.append(now)
+                for name in {op[0] for op in frame} & names:
+                    self.updates[name].append(now)
+            return True
+        return False
 
 
 def _matches(actual, wanted) -> bool:

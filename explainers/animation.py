@@ -13,6 +13,7 @@ thread pool so other sessions stay responsive; the engine's kernels release the 
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -22,6 +23,7 @@ import param
 from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
+from . import frames as playback
 from . import pool
 
 log = logging.getLogger("explainers")
@@ -29,11 +31,16 @@ log = logging.getLogger("explainers")
 FRAME_MS = 30  # ≈ 33 frames/s: as fast as it is useful to draw a small grid
 SAFETY_TIMEOUT_S = 20 * 60  # an animation left running in a forgotten tab stops eventually
 # When a whole class animates at once, the frames of all sessions share one event loop.
-# Past this share of a core spent in frames, every animation slows down a little (down to
-# 1/MAX_STRETCH of its speed, i.e. 24 frames/s at the default), so that a click or a slider
-# move of anyone still gets its turn quickly.
+# Past this share of a core spent in frames, animations first send more frames per message
+# (the cost is per message), then slow down a little (down to 1/MAX_STRETCH of their speed,
+# 24 frames/s at the default), so that a click or a slider move of anyone still gets its
+# turn quickly.
 FRAME_LOAD_TARGET = 0.5
 MAX_STRETCH = 1.4
+# Frames per message: a few even alone (a tenth of a second of playback in the page), up to
+# a third of a second for a crowd.
+MIN_BATCH = 3
+MAX_BATCH = 10
 
 BUSY_NOTICE = (
     "The server has too much work queued right now, so {where} did not start; "
@@ -113,18 +120,22 @@ def tab_visibility() -> TabVisibility | None:
 
 
 class Pacer:
-    """Process-wide frame pacing: how much to stretch every animation's frame period.
+    """Process-wide frame pacing: frames per message, and how much to stretch frame periods.
 
-    Each frame reports how long it held the event loop; once a second the pacer compares
-    the share of the loop the frames took with ``target`` and sets ``stretch`` (1 …
-    ``max_stretch``) so that the share would come out at the target.  One session never
-    comes near it (about 3 % of the loop); thirty do.
+    Each tick (one message of ``batch`` frames) reports how long it held the event loop;
+    once a second the pacer compares the share of the loop the ticks took with ``target``.
+    Over it, ``batch`` grows first (up to ``max_batch``), then ``stretch`` (up to
+    ``max_stretch``); well under it, they shrink back in the opposite order.  One session
+    never comes near the target; a class does.
     """
 
     def __init__(self, target: float = FRAME_LOAD_TARGET, max_stretch: float = MAX_STRETCH,
-                 window_s: float = 1.0):  # fmt: skip
+                 window_s: float = 1.0, min_batch: int = MIN_BATCH,
+                 max_batch: int = MAX_BATCH):  # fmt: skip
         self.target, self.max_stretch, self.window_s = target, max_stretch, window_s
+        self.min_batch, self.max_batch = min_batch, max_batch
         self.stretch = 1.0
+        self.batch = min_batch
         self._busy = 0.0
         self._since: float | None = None  # start of the current window
 
@@ -136,13 +147,74 @@ class Pacer:
         elapsed = now - self._since
         if elapsed < self.window_s:
             return
-        # The load scales as 1/stretch: this stretch would have given the target load.
-        wanted = self.stretch * (self._busy / elapsed) / self.target
-        self.stretch = min(self.max_stretch, max(1.0, wanted))
+        ratio = (self._busy / elapsed) / self.target
+        if ratio > 1.0:
+            if self.batch < self.max_batch:
+                # Mostly per-message cost: the load falls about as 1/batch.
+                self.batch = min(self.max_batch, math.ceil(self.batch * ratio))
+            else:
+                self.stretch = min(self.max_stretch, self.stretch * ratio)
+        elif ratio < 0.5:  # with room to spare, so that it does not flip back and forth
+            if self.stretch > 1.0:
+                self.stretch = max(1.0, self.stretch * ratio)
+            elif self.batch > self.min_batch:
+                self.batch = max(self.min_batch, math.floor(self.batch * ratio * 2))
         self._busy, self._since = 0.0, now
 
 
 PACER = Pacer()
+
+
+class Ticker:
+    """Calls ``fn()`` every ``period`` ms: through the session document's own periodic
+    callback when served (Panel's adds bookkeeping to each tick that a whole class pays
+    for), through Panel's otherwise (a notebook).  ``fn`` runs with the document current."""
+
+    def __init__(self, fn: Callable[[], None], period: int):
+        self.fn, self.period = fn, int(period)
+        doc = pn.state.curdoc
+        self.doc = doc if doc is not None and doc.session_context is not None else None
+        self._handle = None  # Bokeh's callback while served and running
+        self._panel = None
+
+    @property
+    def running(self) -> bool:
+        return self._handle is not None or bool(self._panel is not None and self._panel.running)
+
+    def _call(self) -> None:
+        with set_curdoc(self.doc):
+            self.fn()
+
+    def start(self) -> None:
+        if self.running:
+            return
+        if self.doc is not None:
+            self._handle = self.doc.add_periodic_callback(self._call, self.period)
+            return
+        if self._panel is None:
+            self._panel = pn.state.add_periodic_callback(self.fn, period=self.period, start=False)
+            self._panel.log = False  # thirty log lines a second would drown the log
+        self._panel.period = self.period
+        self._panel.start()
+
+    def stop(self) -> None:
+        if self._handle is not None:
+            handle, self._handle = self._handle, None
+            try:
+                self.doc.remove_periodic_callback(handle)
+            except ValueError:  # already removed with its session
+                pass
+        if self._panel is not None and self._panel.running:
+            self._panel.stop()
+
+    def set_period(self, period: int) -> None:
+        """A new period; a running timer restarts with it (small changes are ignored)."""
+        if abs(int(period) - self.period) < 2:
+            return
+        self.period = int(period)
+        if self.running:
+            self.stop()
+            self.start()
 
 
 class Animator(param.Parameterized):
@@ -212,19 +284,23 @@ class Animator(param.Parameterized):
             return
         self._started_at = self._clock()
         if self._cb is None:
-            self._cb = pn.state.add_periodic_callback(self.tick, period=self._period, start=False)
-            self._cb.log = False  # thirty log lines a second per session would drown the log
+            self._cb = Ticker(self.tick, self._period)
         self._cb.start()
         self.running = True
 
     def pause(self) -> None:
+        self._halt()
+        # The page may still hold frames to play: the server's sources catch up with them.
+        playback.release()
+
+    def _halt(self) -> None:
         if self._cb is not None and self._cb.running:
             self._cb.stop()
         self.running = False
 
     def stop(self) -> None:
-        """Pause and forget the periodic callback (session ending)."""
-        self.pause()
+        """Halt and forget the periodic callback (session ending: nothing left to show)."""
+        self._halt()
         self._cb = None
 
     @property
@@ -248,22 +324,29 @@ class Animator(param.Parameterized):
         return True
 
     def tick(self) -> None:
-        """One frame, sent to the browser as one message."""
+        """A few frames, sent to the browser as one message (one frame without a player)."""
         if self._expired():
             return
+        rec = playback.recorder()
+        batch = PACER.batch if rec.playing else 1
+        frame_ms = round(self._period * PACER.stretch)
         t0 = time.perf_counter()
         try:
-            with pn.io.hold():
-                self._frame()
+            with pn.io.hold(), rec.record(self.name, frame_ms):
+                for _ in range(batch):
+                    rec.next_frame()
+                    self._frame()
+                    self.frames += 1
+                    if not self.running:  # the frame paused the animation itself
+                        break
         except Exception as exc:  # a bug must not leave a zombie loop or a silent page
             self.pause()
             report_exception(exc, self._where)
             return
-        self.frames += 1
         PACER.record(time.perf_counter() - t0, self._clock())
-        period = round(self._period * PACER.stretch)
-        if self._cb is not None and abs(period - self._cb.period) >= 2:  # a change restarts it
-            self._cb.period = period
+        period = frame_ms * batch
+        if self._cb is not None:
+            self._cb.set_period(period)
 
 
 def run_in_background(

@@ -185,7 +185,7 @@ class SpinLattice(Section):
         self.sweeps = 0  # sweeps shown
         lat = self._lattice
         with pn.io.hold():
-            if self._image.source.data["image"][0].shape != (self.L, self.L):
+            if self._image.shape != (self.L, self.L):
                 self._image.resize(self.L, self.L, fill=0.0)
                 for t in self._thumbs:
                     t.resize(self.L, self.L, fill=0.0)

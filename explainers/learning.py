@@ -37,6 +37,7 @@ from engine import (
     to_spins,
 )
 
+from . import frames
 from . import palette as pal
 from .animation import Animator
 from .readouts import Readouts
@@ -183,7 +184,9 @@ class _CorrelationMaps:
     def update(self, data_C, model_C, dW) -> float:
         """Show the three matrices (row 0 at the top); returns the difference's scale."""
         for src, m in zip(self.sources, (data_C, model_C, dW), strict=True):
-            src.patch({"image": [(0, np.ascontiguousarray(np.asarray(m, dtype=float)[::-1]))]})
+            frames.patch(
+                src, {"image": [(0, np.ascontiguousarray(np.asarray(m, dtype=float)[::-1]))]}
+            )
         scale = diff_scale(dW)
         if self.diff_mapper.high != scale:
             self.diff_mapper.update(low=-scale, high=scale)
@@ -314,7 +317,7 @@ class BoltzmannLearning(Section):
         """Append exact KL values to the curve."""
         self.kl_history.extend(float(k) for k in kl)
         self._n_drawn += len(kl)
-        self.kl_chart.source.stream(self._kl_columns(steps, kl), KL_ROLLOVER)
+        frames.stream(self.kl_chart.source, self._kl_columns(steps, kl), KL_ROLLOVER)
         self._fit_x(steps[-1])
 
     def _fit_x(self, last_step: float) -> None:
@@ -332,7 +335,7 @@ class BoltzmannLearning(Section):
         self.kl_history.clear()
         self.kl_history.append(kl0)
         self._n_drawn = 1
-        self.kl_chart.source.data = self._kl_columns([0], [kl0])
+        frames.replace(self.kl_chart.source, self._kl_columns([0], [kl0]))
         self.kl_chart.figure.x_range.update(start=0, end=KL_X_STEPS[0])
 
     def frame(self) -> None:
@@ -392,7 +395,7 @@ class BoltzmannLearning(Section):
             return None
         p = self.shape_probs()
         if "probs" in views:
-            self.probs.patch({"prob": [(slice(0, 4), p.tolist())]})
+            frames.patch(self.probs, {"prob": [(slice(0, 4), p.tolist())]})
         if "readouts" not in views:
             return None
         kl = self.learner.kl(DATA)

@@ -46,6 +46,7 @@ from bokeh.plotting import figure
 
 from engine import RBM, SHAPES
 
+from . import frames
 from . import palette as pal
 from .animation import Animator, notify
 from .jobs import LatestJob
@@ -436,10 +437,10 @@ class RBMTrainer(Section):
             # A fresh run replaces the curves outright.  (Clearing and then streaming in
             # one held frame would show the first point twice: the replacement is
             # serialised when the frame is sent, after the stream has been applied.)
-            self._curves.data = point
+            frames.replace(self._curves, point)
         else:
-            self._curves.stream(point, HISTORY)
-        steps = self._curves.data["step"]
+            frames.stream(self._curves, point, HISTORY)
+        steps = frames.data(self._curves)["step"]
         self._step_range.fit(steps[0], steps[-1])
         if step == 0:
             self._err_range.reset()
@@ -465,7 +466,7 @@ class RBMTrainer(Section):
 
     def _show_peak(self) -> None:
         ll, step = self._best
-        self._peak.patch({"step": [(0, int(step))], "loglik": [(0, float(ll))]})
+        frames.patch(self._peak, {"step": [(0, int(step))], "loglik": [(0, float(ll))]})
         for span in self._peak_spans:
             span.location = step
         self._peak_shown = True
@@ -490,10 +491,11 @@ class RBMTrainer(Section):
 
     def _update_fields(self, live: bool) -> None:
         W = self.model.W
-        self._fields.patch({"image": [(0, fields_image(W))]})
+        frames.patch(self._fields, {"image": [(0, fields_image(W))]})
         w = W.ravel()  # row-major (visible i, hidden j): the order of the edge source
-        self._edges.patch(
-            {"w": [(slice(0, w.size), w)], "width": [(slice(0, w.size), edge_widths(w))]}
+        frames.patch(
+            self._edges,
+            {"w": [(slice(0, w.size), w)], "width": [(slice(0, w.size), edge_widths(w))]},
         )
         # The reconstruction names a step: keep it the model's step, not a stale one.
         self.reconstruct()
@@ -553,7 +555,7 @@ class RBMTrainer(Section):
         ph = self.model.hidden_probs(v)
         recon = self.model.visible_probs(ph)
         with pn.io.hold():
-            self._hidden.patch({"prob": [(slice(0, N_HIDDEN), ph)]})
+            frames.patch(self._hidden, {"prob": [(slice(0, N_HIDDEN), ph)]})
             self._hidden_alt.object = "Hidden activations p(h=1|v): " + ", ".join(
                 f"h{j + 1} {p:.2f}" for j, p in enumerate(ph)
             )
@@ -587,11 +589,12 @@ class RBMTrainer(Section):
 
     def _clear_dreams(self) -> None:
         n = SHOWN_DREAMS * N_VISIBLE
-        self._dreams.patch(
+        frames.patch(
+            self._dreams,
             {
                 "state": [(slice(0, n), np.zeros(n))],
                 "color": [(slice(0, n), pal.spin_colors(np.zeros(n)))],
-            }
+            },
         )
         self._dream_table.object = self.text("no_dreams")
         self._dream_alt.object = "No dreams yet."
@@ -623,11 +626,12 @@ class RBMTrainer(Section):
         row_d = "".join(f"<td>{_pct(frac[c])}</td>" for c in cols)
         row_e = "".join(f"<td>{_pct(exact[c])}</td>" for c in cols)
         with pn.io.hold():
-            self._dreams.patch(
+            frames.patch(
+                self._dreams,
                 {
                     "state": [(slice(0, shown.size), shown)],
                     "color": [(slice(0, shown.size), pal.spin_colors(shown))],
-                }
+                },
             )
             self._dream_table.object = (
                 '<table class="rbm-dream-fractions">'
@@ -895,13 +899,12 @@ class RBMTrainer(Section):
             margin=0,
         )
         cell = pn.widgets.Select(
-            name="Cell",
+            label="Cell",
             options={_cell_name(i): i for i in range(N_VISIBLE)},
             width=160,
             description="Choose a cell to flip with the keyboard",
         )
-        flip = pn.widgets.Button(name="Flip cell", width=90)
-        flip.on_click(lambda _e: self.flip(cell.value))
+        flip = self._button("Flip cell", lambda _e: self.flip(cell.value), width=90)
         corrupt = [
             self._button(f"Corrupted {s}", lambda _e, s=s: self.load_corrupted(s))
             for s in SHAPE_NAMES

@@ -7,6 +7,7 @@ import html
 import panel as pn
 from bokeh.models import ColumnDataSource, Range1d
 
+from . import frames
 from . import palette as pal
 from .views import SR_ONLY_CSS, bare_figure, ink, lean
 
@@ -94,7 +95,7 @@ class Readouts:
                 self.values[label] = value
                 changes.append((labels.index(label), value))
         if changes:
-            self.source.patch({"value": changes})
+            frames.patch(self.source, {"value": changes})
         if announce:
             self.flush()
 

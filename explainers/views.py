@@ -24,6 +24,7 @@ from bokeh.models import (
 )
 from bokeh.plotting import figure
 
+from . import frames
 from . import palette as pal
 
 # Visually hidden but read by screen readers.
@@ -283,7 +284,7 @@ class PixelGrid:
 
     @property
     def values(self) -> np.ndarray:
-        return np.asarray(self.source.data["state"], dtype=float)
+        return np.asarray(frames.data(self.source)["state"], dtype=float)
 
     def update(self, values, scale: float | None = None) -> None:
         """Show new values, sending only the cells that changed."""
@@ -296,7 +297,8 @@ class PixelGrid:
         if changed.size == 0:
             return
         colors = self._colors(values[changed])
-        self.source.patch(
+        frames.patch(
+            self.source,
             {
                 "state": [(int(i), float(values[i])) for i in changed],
                 "color": [(int(i), str(c)) for i, c in zip(changed, colors, strict=True)],
@@ -477,15 +479,15 @@ class LineChart:
             c: v if isinstance(v, list) else np.asarray(v).tolist()
             for c, v in ((c, data[c]) for c in self.columns)
         }
-        self.source.stream(columns, self.rollover)
-        xs = self.source.data[self.x]
+        frames.stream(self.source, columns, self.rollover)
+        xs = frames.data(self.source)[self.x]
         if self.x_range is not None and len(xs):
             self.x_range.fit(xs[0], xs[-1])
         if self.y_range is not None:
             self.y_range.include([v for c in self.columns[1:] for v in columns[c]])
 
     def clear(self) -> None:
-        self.source.data = {c: [] for c in self.columns}
+        frames.replace(self.source, {c: [] for c in self.columns})
         for r in (self.x_range, self.y_range):
             if r is not None:
                 r.reset()
@@ -544,16 +546,16 @@ class HeatMap:
         glyph.dw, glyph.dh = cols, rows
         if fig.frame_width:
             fig.frame_height = max(int(fig.frame_width * rows / cols), 8)
-        self.source.data = {"image": [np.full((rows, cols), fill)]}
+        frames.replace(self.source, {"image": [np.full((rows, cols), fill)]})
 
     @property
     def shape(self) -> tuple[int, int]:
         """The shape of the array shown."""
-        return self.source.data["image"][0].shape
+        return frames.data(self.source)["image"][0].shape
 
     def update(self, array, vmin: float | None = None, vmax: float | None = None) -> None:
         # Bokeh draws images bottom-up; flip so row 0 is at the top like the pixel grids.
-        self.source.patch({"image": [(0, np.ascontiguousarray(np.asarray(array)[::-1]))]})
+        frames.patch(self.source, {"image": [(0, np.ascontiguousarray(np.asarray(array)[::-1]))]})
         if vmin is not None:
             self.mapper.low = vmin
         if vmax is not None:
