@@ -303,3 +303,25 @@ def test_a_held_job_tells_the_page_once(make, monkeypatch, caplog):
             in_session(doc, lambda: animation.run_in_background(lambda p: 1, lambda r: None))
     notices = [r for r in caplog.records if "share of the server" in r.getMessage()]
     assert len(notices) == 1 and s.waiting(doc) == 3
+
+
+def test_jobs_submitted_from_many_threads_at_once_all_run_once(make):
+    s = make(workers=3, max_per_session=40, max_queued=1000)
+    sessions = [Session(str(i)) for i in range(8)]
+    counts, lock = dict.fromkeys(range(8), 0), threading.Lock()
+
+    def count(i):
+        with lock:
+            counts[i] += 1
+
+    def submit_all(i):
+        for _ in range(40):
+            assert s.submit(sessions[i], lambda: count(i)) == QUEUED
+
+    threads = [threading.Thread(target=submit_all, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(DEADLINE_S)
+    wait_until(lambda: s.ran == 320, "every job")
+    assert counts == dict.fromkeys(range(8), 40) and s.waiting() == 0
