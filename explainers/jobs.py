@@ -41,7 +41,9 @@ class LatestJob(param.Parameterized):
     supersede : bool
         Whether a new request replaces a running one (True) or is refused (False).
     runner : callable
-        ``run_in_background`` or a stand-in with its signature (tests pass their own).
+        ``run_in_background`` or a stand-in with its signature (tests pass their own); a
+        runner returning False refused the job (it tells the reader), and the request is
+        forgotten.
     """
 
     busy = param.Boolean(default=False, doc="Whether a job is running.")
@@ -124,7 +126,15 @@ class LatestJob(param.Parameterized):
 
         on_progress = progressed if self._on_progress else None
         kwargs = {"inline": True} if inline else {}
-        self.runner(job, self._done, on_progress, self._where, **kwargs)
+        if self.runner(job, self._done, on_progress, self._where, **kwargs) is False:
+            self._refused()
+
+    def _refused(self) -> None:
+        # The pool was full: nothing ran and nothing will; what is on screen stays, and the
+        # runner has told the reader.  The next request starts afresh.
+        self._pending = None
+        self.launched -= 1
+        self.busy = False
 
     def _done(self, result) -> None:
         gen, value, exc = result
