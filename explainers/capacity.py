@@ -188,7 +188,11 @@ class Capacity(Section):
             hm.resize(*shape)
         self._example_text = pn.pane.HTML("", css_classes=["capacity-example"], margin=(0, 4))
         self.curve_job = LatestJob(
-            _compute_curve, self._show_curve, self._curve_progress, where="the capacity curve"
+            _compute_curve,
+            self._show_curve,
+            self._curve_progress,
+            where="the capacity curve",
+            on_refused=self._curve_refused,
         )
         self.current_job = LatestJob(_compute_current, self._show_current, where="the recall")
         msg = self._sync_p_bounds()
@@ -246,6 +250,10 @@ class Capacity(Section):
         if self._loaded:
             self._progress.visible = True
             self.curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
+
+    def _curve_refused(self) -> None:
+        self._progress.visible = False
+        self._status.object = self.text("not_computed")
 
     def recompute_current(self) -> None:
         if self._loaded:

@@ -58,6 +58,7 @@ class LatestJob(param.Parameterized):
         where: str = "a background computation",
         supersede: bool = True,
         runner: Callable = run_in_background,
+        on_refused: Callable[[], None] | None = None,
     ):
         super().__init__()
         self._compute = compute
@@ -66,6 +67,7 @@ class LatestJob(param.Parameterized):
         self._on_error = on_error or (lambda exc: report_exception(exc, where))
         self._where = where
         self._supersede = supersede
+        self._on_refused = on_refused
         self.runner = runner  # public: tests put a stand-in here
         self._wanted = 0  # generation of the newest request
         self._pending: tuple | None = None  # arguments waiting for the running job to end
@@ -135,6 +137,8 @@ class LatestJob(param.Parameterized):
         self._pending = None
         self.launched -= 1
         self.busy = False
+        if self._on_refused is not None:
+            self._on_refused()
 
     def _done(self, result) -> None:
         gen, value, exc = result

@@ -205,7 +205,11 @@ class ModernHopfield(Section):
         self.readouts = Readouts("modern-readouts", (BLEND_LABEL, TOP_LABEL, ITER_LABEL), per_row=3)
         self._progress = WorkProgress("Computing the curves")
         self.capacity_job = LatestJob(
-            _compute_capacity, self._show_capacity, self._cap_progress, where="the capacity curves"
+            _compute_capacity,
+            self._show_capacity,
+            self._cap_progress,
+            where="the capacity curves",
+            on_refused=self._capacity_refused,
         )
         self._show_start()
         self._update_attention()
@@ -364,6 +368,10 @@ class ModernHopfield(Section):
         if self._loaded:
             self._progress.visible = True
             self.capacity_job.request(self.cap_n)
+
+    def _capacity_refused(self) -> None:
+        self._progress.visible = False
+        self._cap_text.object = self.text("capacity_refused")
 
     def _cap_progress(self, fraction: float, _partial) -> None:
         self._progress.value = int(round(100 * fraction))
