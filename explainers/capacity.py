@@ -28,7 +28,7 @@ from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
 from .section import PROSE_CSS, Section, WorkProgress
-from .views import HeatMap, fix_frame, ink, themed, wrap_row
+from .views import HeatMap, chart, fix_frame, ink, themed, wrap_row
 
 N_MIN, N_MAX = 50, 400
 ALPHA_TOP = 0.30  # the curve and the reader's p both stop at this load
@@ -377,11 +377,9 @@ class Capacity(Section):
 
     # -- layout --------------------------------------------------------------------------
     def _figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=300,
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             x_range=Range1d(0, ALPHA_TOP + 0.01),
             y_range=Range1d(-0.03, 1.08),
             x_axis_label="load α = p / n",

@@ -39,7 +39,7 @@ from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
 from .section import FORMULA_CSS, KATEX_CSS, Section, WorkProgress
-from .views import HeatMap, fix_frame, ink, lean, themed, wrap_row
+from .views import HeatMap, chart, fix_frame, ink, lean, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
 N_UNITS = SIDE * SIDE
@@ -415,11 +415,9 @@ class ModernHopfield(Section):
 
     # -- layout --------------------------------------------------------------------------
     def _recall_figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=170,
             width=330,
-            toolbar_location=None,
-            tools="",
             y_range=FactorRange(factors=[KIND_NAMES[k] for k in DENSE_KINDS][::-1]),
             x_range=Range1d(-1.05, 1.05),
             x_axis_label="overlap with the stored letter",
@@ -431,11 +429,9 @@ class ModernHopfield(Section):
         return themed(fig)
 
     def _attention_figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=220,
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             x_range=FactorRange(factors=list(NAMES)),
             y_range=Range1d(0, 1.02),
             y_axis_label="softmax weight",
@@ -445,11 +441,9 @@ class ModernHopfield(Section):
         return themed(fig)
 
     def _capacity_figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=300,
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             x_axis_type="log",
             x_range=Range1d(0.8, CAP_P_MAX * 1.25),
             y_range=Range1d(-0.03, 1.08),
