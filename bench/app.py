@@ -10,15 +10,17 @@ What runs
   and slider latency.  Timing happens inside the page with ``performance.now()``.
 * The crowd is headless websocket sessions (:class:`bench.app_clients.RawSession`): each one
   makes the server build the page, says "document ready" as a browser does, and presses Run,
-  so the server animates it exactly as for a tab.  They only count the patches that arrive,
-  so on this 2-core machine the CPU goes to the server, not to thirty renderers.
+  so the server animates it exactly as for a tab.  They only count the frames that arrive
+  (each frame of a batch for the page's frame player counts as one), so on this 2-core
+  machine the CPU goes to the server, not to a hundred renderers.
 
 Definitions
 -----------
 * *Page interactive*: from navigation start until the Bokeh document is idle (every view
   rendered) and the section's named data source exists, read in the page.
 * *Frames/s reaching the browser*: changes of one named data source per second, counted in
-  the page (each animation frame is one message that streams to that source: the Hopfield
+  the page as its frame player applies them (frames arrive a few per message, see
+  ``explainers/frames.py``; each frame streams to that source: the Hopfield
   energy trace ``hopfield-energy`` — the grid source ``hopfield-grid`` is only patched when
   a cell flips —, the RBM's ``rbm-error``, the lattice image ``ising-lattice``).
 * *Server CPU per frame*: (server CPU time over the window − idle CPU rate × window) /
@@ -94,11 +96,11 @@ FULL = Plan(
     slider_moves=40,
     idle_sessions=20,
     idle_story_sessions=10,
-    crowd=30,
+    crowd=100,
     races=10,
     race_runs=1000,
-    ramp_one=(40, 60, 80, 100, 120),
-    ramp_two=(60, 100, 120, 140, 160),
+    ramp_one=(100, 140, 180, 220, 260),
+    ramp_two=(220, 300, 380),
     budget_s=720.0,
 )
 QUICK = Plan(

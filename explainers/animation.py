@@ -17,14 +17,13 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 import panel as pn
 import param
-from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
 from . import frames as playback
+from . import pool
 
 log = logging.getLogger("explainers")
 
@@ -42,7 +41,11 @@ MAX_STRETCH = 1.4
 MIN_BATCH = 3
 MAX_BATCH = 10
 
-_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="explainer-work")
+BUSY_NOTICE = (
+    "The server has too much work queued right now, so {where} did not start; "
+    "nothing changed. Please try again in a moment."
+)
+HELD_NOTICE = "This page has used its share of the server for now: {where} starts shortly."
 
 
 def notify(message: str, kind: str = "warning", duration: int = 5000) -> None:
@@ -80,39 +83,15 @@ def _session_alive() -> bool:
     return not session.destroyed and session.connection_count > 0
 
 
-class TabVisibility(JSComponent):
-    """Tells the server whether the reader's tab is hidden (one per page)."""
+def tab_visibility() -> playback.FramePlayer | None:
+    """The current session's page agent, whose ``hidden`` follows the browser tab (None
+    outside a server session).
 
-    hidden = param.Boolean(default=False, doc="True while the browser tab is hidden.")
-
-    _esm = """
-export function render({ model }) {
-  const update = () => { model.hidden = document.hidden; };
-  document.addEventListener("visibilitychange", update);
-  model.on("remove", () => document.removeEventListener("visibilitychange", update));
-  return document.createElement("span");
-}
-"""
-
-
-# One sensor per live session, dropped when the session ends.
-_SENSORS: dict[object, TabVisibility] = {}
-
-
-def tab_visibility() -> TabVisibility | None:
-    """The current session's visibility sensor (None outside a server session).
-
-    The page puts it into its layout; animators subscribe to it so a hidden tab costs the
+    It is the page's frame player too (one per page, see :mod:`explainers.frames`); the
+    page puts it into its layout and animators subscribe to it, so a hidden tab costs the
     server nothing.
     """
-    doc = pn.state.curdoc
-    if doc is None or doc.session_context is None:
-        return None
-    sensor = _SENSORS.get(doc)
-    if sensor is None:
-        sensor = _SENSORS[doc] = TabVisibility(width=0, height=0, margin=0)
-        pn.state.on_session_destroyed(lambda _ctx, doc=doc: _SENSORS.pop(doc, None))
-    return sensor
+    return playback.player()
 
 
 class Pacer:
@@ -351,13 +330,19 @@ def run_in_background(
     on_progress: Callable[[float], None] | None = None,
     where: str = "background job",
     inline: bool = False,
-) -> None:
-    """Run ``job(progress)`` on the shared pool and deliver its result to the session.
+    key: object = None,
+) -> bool:
+    """Run ``job(progress)`` on the shared fair pool and deliver its result to the session.
 
     ``job`` receives a ``progress(fraction)`` function it may call from the worker thread;
     ``on_progress`` and ``on_done`` are called back, in order, on the session's own event
     loop while nothing else uses the document, so they may update widgets and sources freely.
     With ``inline`` (a job known to be small) everything runs at once, on the caller's thread.
+
+    Jobs of one session wait in that session's own queue (see :mod:`explainers.pool`): a
+    job with the same ``key`` as one still waiting replaces it (the last one wins).  Returns
+    False if the pool is full and the job was refused (the reader is told; nothing ran).
+    Once the session has ended, its job and callbacks are dropped quietly.
     """
     doc = pn.state.curdoc
     deferred = doc is not None and doc.session_context is not None and not inline
@@ -368,8 +353,12 @@ def run_in_background(
         if not deferred:
             fn(*args)
             return
+        if not pool.session_alive(doc):  # the tab has gone: no one to show it to
+            return
 
         def call():
+            if not pool.session_alive(doc):
+                return
             with set_curdoc(doc), pn.io.hold():
                 try:
                     fn(*args)
@@ -377,7 +366,12 @@ def run_in_background(
                     report_exception(exc, where)
 
         # Bokeh runs it on the session's loop under the document's lock, in order.
-        doc.add_next_tick_callback(call)
+        try:
+            doc.add_next_tick_callback(call)
+        except Exception:
+            if pool.session_alive(doc):
+                raise
+            # else the session ended between the check and the call: drop it quietly
 
     def progress(fraction: float) -> None:
         if on_progress is None:
@@ -397,7 +391,16 @@ def run_in_background(
             return
         deliver(on_done, result)
 
-    if deferred:
-        _POOL.submit(work)
-    else:  # notebook/script, or a small job: simply run it
+    if not deferred:  # notebook/script, or a small job: simply run it
         work()
+        return True
+    scheduler = pool.POOL
+    status = scheduler.submit(
+        doc, work, slot=key, alive=lambda: pool.session_alive(doc), where=where
+    )
+    if status == pool.REFUSED:
+        notify(BUSY_NOTICE.format(where=where), "warning")
+        return False
+    if status == pool.HELD and scheduler.may_notify(doc):
+        notify(HELD_NOTICE.format(where=where), "info")
+    return True

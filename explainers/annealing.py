@@ -46,7 +46,7 @@ from . import palette as pal
 from .animation import Animator, notify
 from .jobs import LatestJob
 from .section import Section, WorkProgress, tip
-from .views import LineChart, PixelGrid, grid_view, ink, themed, wrap_row
+from .views import LineChart, PixelGrid, chart, grid_view, ink, themed, wrap_row
 
 N_CELLS = 9
 MIN_RUNS, MAX_RUNS = 10, 1000  # a real server-side cap on one race's work
@@ -430,11 +430,9 @@ class Annealing(Section):
         for key, temps in self._schedules.items():
             data[key] = np.pad(temps, (0, self._n_sweeps - temps.size), mode="edge")
         source = ColumnDataSource(data, name="annealing-schedules")
-        fig = figure(
+        fig = chart(
             height=170,
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             title="temperature schedules",
             x_axis_label="sweep",
             y_axis_label="T",
@@ -485,11 +483,9 @@ class Annealing(Section):
 
     def _race_figure(self) -> figure:
         labels = list(self._race_source.data["label"])
-        fig = figure(
+        fig = chart(
             height=190,
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             title="where the runs ended",
             y_range=FactorRange(*reversed(labels)),
             x_range=Range1d(0, self.n_runs),

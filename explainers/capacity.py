@@ -28,7 +28,7 @@ from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
 from .section import PROSE_CSS, Section, WorkProgress
-from .views import HeatMap, fix_frame, ink, themed, wrap_row
+from .views import HeatMap, chart, fix_frame, ink, themed, wrap_row
 
 N_MIN, N_MAX = 50, 400
 ALPHA_TOP = 0.30  # the curve and the reader's p both stop at this load
@@ -188,7 +188,11 @@ class Capacity(Section):
             hm.resize(*shape)
         self._example_text = pn.pane.HTML("", css_classes=["capacity-example"], margin=(0, 4))
         self.curve_job = LatestJob(
-            _compute_curve, self._show_curve, self._curve_progress, where="the capacity curve"
+            _compute_curve,
+            self._show_curve,
+            self._curve_progress,
+            where="the capacity curve",
+            on_refused=self._curve_refused,
         )
         self.current_job = LatestJob(_compute_current, self._show_current, where="the recall")
         msg = self._sync_p_bounds()
@@ -246,6 +250,10 @@ class Capacity(Section):
         if self._loaded:
             self._progress.visible = True
             self.curve_job.request(self.n, self.noise, self.seed, trials_for(self.n))
+
+    def _curve_refused(self) -> None:
+        self._progress.visible = False
+        self._status.object = self.text("not_computed")
 
     def recompute_current(self) -> None:
         if self._loaded:
@@ -369,11 +377,9 @@ class Capacity(Section):
 
     # -- layout --------------------------------------------------------------------------
     def _figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=300,
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             x_range=Range1d(0, ALPHA_TOP + 0.01),
             y_range=Range1d(-0.03, 1.08),
             x_axis_label="load α = p / n",

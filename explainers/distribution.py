@@ -27,7 +27,7 @@ from . import prose
 from .jobs import LatestJob
 from .readouts import Readouts
 from .section import PROSE_CSS, Section, tip
-from .views import ink, legend, themed
+from .views import chart, ink, legend, themed
 
 N_UNITS = 4
 N_STATES = 1 << N_UNITS
@@ -438,13 +438,11 @@ class BoltzmannDistribution(Section):
     def _bars_figure(self) -> figure:
         top = _nice_top(float(np.max(self.bars.data["prob"])))
         self._y_range = Range1d(-BAND * top, top)
-        fig = figure(
+        fig = chart(
             height=300,
             sizing_mode="stretch_width",
             x_range=Range1d(-0.6, N_STATES - 0.4),
             y_range=self._y_range,
-            toolbar_location=None,
-            tools="",
             y_axis_label="probability",
         )
         fig.extra_y_ranges = {"glyphs": Range1d(0, GLYPH_RANGE)}
@@ -492,15 +490,13 @@ class BoltzmannDistribution(Section):
         # Explicit ranges (set again after each run): a log axis cannot guess from no data.
         self._tv_x = Range1d(8, max(self.n_samples, 100) * 1.3)
         self._tv_y = Range1d(1e-3, 1.0)
-        fig = figure(
+        fig = chart(
             height=240,
             sizing_mode="stretch_width",
             x_axis_type="log",
             y_axis_type="log",
             x_range=self._tv_x,
             y_range=self._tv_y,
-            toolbar_location=None,
-            tools="",
             x_axis_label="number of samples N",
             y_axis_label="TV distance to exact",
         )

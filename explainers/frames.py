@@ -27,6 +27,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import panel as pn
+import param
 from bokeh.core.properties import Int, String
 from bokeh.model import DataModel
 from bokeh.models import ColumnDataSource
@@ -52,13 +53,16 @@ class FrameFeed(DataModel):
 
 
 class FramePlayer(JSComponent):
-    """Plays the page's :class:`FrameFeed` batches (one player per page).
+    """Plays the page's :class:`FrameFeed` batches, and says whether the tab is hidden (one
+    per page: animations pause while nobody can see them).
 
     Each batch belongs to a *lane* (one per animator), so two animations on one page play
     side by side.  A frame is a list of ``[source name, "patch" | "stream" | "data",
     changes, rollover]``, applied with BokehJS's own ``patch`` / ``stream`` / ``setv``
     without sending anything back to the server.
     """
+
+    hidden = param.Boolean(default=False, doc="True while the browser tab is hidden.")
 
     _esm = (
         """
@@ -159,7 +163,10 @@ export function render({ model, view }) {
     feed.properties.flushes.change.connect(on_flush);
   };
   attach();
+  const visibility = () => { model.hidden = document.hidden; };
+  document.addEventListener("visibilitychange", visibility);
   model.on("remove", () => {
+    document.removeEventListener("visibilitychange", visibility);
     if (raf !== null) cancelAnimationFrame(raf);
     if (feed != null) {
       feed.properties.batch.change.disconnect(on_batch);
@@ -280,6 +287,7 @@ class Recorder:
 
     def __init__(self, feed: FrameFeed | None):
         self.feed = feed
+        self.player: FramePlayer | None = None
         self.frames: list[list] | None = None  # None while not recording
         self.shadows: dict[ColumnDataSource, dict] = {}
         self._seq = itertools.count(1)
@@ -396,15 +404,17 @@ def recorder() -> Recorder:
 
 
 def player() -> FramePlayer | None:
-    """A player for the current session's page, which puts it into its layout; from then on
-    the session's animations send their frames in batches."""
+    """The current session's player (None outside a served session), made on first use;
+    the page puts it into its layout, and from then on the session's animations send their
+    frames in batches."""
     rec = recorder()
     if rec is _DIRECT:
         return None
-    if rec.feed is None:
+    if rec.player is None:
         rec.feed = FrameFeed(name=FEED_NAME)
         pn.state.curdoc.add_root(rec.feed)
-    return FramePlayer(width=0, height=0, margin=0)
+        rec.player = FramePlayer(width=0, height=0, margin=0)
+    return rec.player
 
 
 def patch(source: ColumnDataSource, patches: dict) -> None:

@@ -17,7 +17,6 @@ import numpy as np
 import panel as pn
 import param
 from bokeh.models import Range1d, Span
-from bokeh.plotting import figure
 
 from engine import SHAPES, T_CRITICAL, Lattice, onsager_energy_per_spin, to_spins
 
@@ -26,7 +25,7 @@ from .animation import Animator, report_exception
 from .jobs import LatestJob
 from .readouts import Readouts
 from .section import Section
-from .views import SR_ONLY_CSS, HeatMap, LineChart, fix_frame, ink, themed
+from .views import SR_ONLY_CSS, HeatMap, LineChart, chart, fix_frame, ink, themed
 
 SIDES = (32, 64, 128, 256)
 MAX_SWEEPS_PER_FRAME = 20  # a real cap: a client can send any value
@@ -307,11 +306,9 @@ class SpinLattice(Section):
         legend = fig.legend[0]
         legend.items = [i for i in legend.items if t_line not in i.renderers]
         self._temp_fig = themed(
-            figure(
+            chart(
                 height=110,
                 sizing_mode="stretch_width",
-                toolbar_location=None,
-                tools="",
                 x_range=fig.x_range,
                 y_range=Range1d(0, 5.2),
                 y_axis_label="T",

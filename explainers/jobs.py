@@ -41,7 +41,9 @@ class LatestJob(param.Parameterized):
     supersede : bool
         Whether a new request replaces a running one (True) or is refused (False).
     runner : callable
-        ``run_in_background`` or a stand-in with its signature (tests pass their own).
+        ``run_in_background`` or a stand-in with its signature (tests pass their own); a
+        runner returning False refused the job (it tells the reader), and the request is
+        forgotten.
     """
 
     busy = param.Boolean(default=False, doc="Whether a job is running.")
@@ -56,6 +58,7 @@ class LatestJob(param.Parameterized):
         where: str = "a background computation",
         supersede: bool = True,
         runner: Callable = run_in_background,
+        on_refused: Callable[[], None] | None = None,
     ):
         super().__init__()
         self._compute = compute
@@ -64,6 +67,7 @@ class LatestJob(param.Parameterized):
         self._on_error = on_error or (lambda exc: report_exception(exc, where))
         self._where = where
         self._supersede = supersede
+        self._on_refused = on_refused
         self.runner = runner  # public: tests put a stand-in here
         self._wanted = 0  # generation of the newest request
         self._pending: tuple | None = None  # arguments waiting for the running job to end
@@ -124,7 +128,17 @@ class LatestJob(param.Parameterized):
 
         on_progress = progressed if self._on_progress else None
         kwargs = {"inline": True} if inline else {}
-        self.runner(job, self._done, on_progress, self._where, **kwargs)
+        if self.runner(job, self._done, on_progress, self._where, **kwargs) is False:
+            self._refused()
+
+    def _refused(self) -> None:
+        # The pool was full: nothing ran and nothing will; what is on screen stays, and the
+        # runner has told the reader.  The next request starts afresh.
+        self._pending = None
+        self.launched -= 1
+        self.busy = False
+        if self._on_refused is not None:
+            self._on_refused()
 
     def _done(self, result) -> None:
         gen, value, exc = result

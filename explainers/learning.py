@@ -42,7 +42,7 @@ from . import palette as pal
 from .animation import Animator
 from .readouts import Readouts
 from .section import Section, tip
-from .views import LineChart, bare_figure, ink, legend, themed
+from .views import LineChart, bare_figure, chart, ink, legend, themed
 
 N_UNITS = 9
 SHAPE_NAMES = ("T", "L", "O")
@@ -426,13 +426,11 @@ class BoltzmannLearning(Section):
         )
 
     def _probs_figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=220,
             sizing_mode="stretch_width",
             x_range=FactorRange(*CATEGORIES),
             y_range=Range1d(0, 1.0),
-            toolbar_location=None,
-            tools="",
             title="the model's probability of each shape",
             y_axis_label="probability",
         )

@@ -39,7 +39,7 @@ from . import palette as pal
 from .jobs import LatestJob
 from .readouts import Readouts
 from .section import FORMULA_CSS, KATEX_CSS, Section, WorkProgress
-from .views import HeatMap, fix_frame, ink, lean, themed, wrap_row
+from .views import HeatMap, chart, fix_frame, ink, lean, themed, wrap_row
 
 SIDE = 10  # letters are SIDE × SIDE cells
 N_UNITS = SIDE * SIDE
@@ -205,7 +205,11 @@ class ModernHopfield(Section):
         self.readouts = Readouts("modern-readouts", (BLEND_LABEL, TOP_LABEL, ITER_LABEL), per_row=3)
         self._progress = WorkProgress("Computing the curves")
         self.capacity_job = LatestJob(
-            _compute_capacity, self._show_capacity, self._cap_progress, where="the capacity curves"
+            _compute_capacity,
+            self._show_capacity,
+            self._cap_progress,
+            where="the capacity curves",
+            on_refused=self._capacity_refused,
         )
         self._show_start()
         self._update_attention()
@@ -365,6 +369,10 @@ class ModernHopfield(Section):
             self._progress.visible = True
             self.capacity_job.request(self.cap_n)
 
+    def _capacity_refused(self) -> None:
+        self._progress.visible = False
+        self._cap_text.object = self.text("capacity_refused")
+
     def _cap_progress(self, fraction: float, _partial) -> None:
         self._progress.value = int(round(100 * fraction))
 
@@ -407,11 +415,9 @@ class ModernHopfield(Section):
 
     # -- layout --------------------------------------------------------------------------
     def _recall_figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=170,
             width=330,
-            toolbar_location=None,
-            tools="",
             y_range=FactorRange(factors=[KIND_NAMES[k] for k in DENSE_KINDS][::-1]),
             x_range=Range1d(-1.05, 1.05),
             x_axis_label="overlap with the stored letter",
@@ -423,11 +429,9 @@ class ModernHopfield(Section):
         return themed(fig)
 
     def _attention_figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=220,
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             x_range=FactorRange(factors=list(NAMES)),
             y_range=Range1d(0, 1.02),
             y_axis_label="softmax weight",
@@ -437,11 +441,9 @@ class ModernHopfield(Section):
         return themed(fig)
 
     def _capacity_figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=300,
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             x_axis_type="log",
             x_range=Range1d(0.8, CAP_P_MAX * 1.25),
             y_range=Range1d(-0.03, 1.08),

@@ -52,7 +52,7 @@ from .animation import Animator, notify
 from .jobs import LatestJob
 from .readouts import Readouts
 from .section import Section
-from .views import SR_ONLY_CSS, PixelGrid, ServerRange, ink, legend, themed
+from .views import SR_ONLY_CSS, PixelGrid, ServerRange, chart, ink, legend, themed
 
 N_VISIBLE, N_HIDDEN = 9, 4
 SHAPE_NAMES = ("T", "L", "O")
@@ -666,14 +666,12 @@ class RBMTrainer(Section):
 
     def _machine_figure(self) -> figure:
         """The bipartite machine: 9 visible units below, 4 hidden above, one line per weight."""
-        fig = figure(
+        fig = chart(
             height=170,
             sizing_mode="stretch_width",
             max_width=520,
             x_range=Range1d(-0.8, N_VISIBLE - 0.2),
             y_range=Range1d(-0.35, 1.35),
-            toolbar_location=None,
-            tools="",
             x_axis_location=None,
             y_axis_location=None,
             min_border=2,
@@ -712,12 +710,10 @@ class RBMTrainer(Section):
         x_range = self._step_range.range
         common = dict(
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             x_range=x_range,
             min_border_left=64,
         )
-        err = figure(
+        err = chart(
             height=190,
             y_axis_type="log",
             y_range=self._err_range.range,
@@ -726,7 +722,7 @@ class RBMTrainer(Section):
             **common,
         )
         err.line("step", "error", source=self._curves, line_width=2, color=ink())
-        ll = figure(
+        ll = chart(
             height=230,
             y_range=self._ll_range,
             x_axis_label="training steps",
@@ -773,13 +769,11 @@ class RBMTrainer(Section):
 
     def _fields_figure(self) -> figure:
         cell = 26
-        fig = figure(
+        fig = chart(
             width=FIELDS_WIDTH * cell + 4,
             height=3 * cell + 26,
             x_range=Range1d(0, FIELDS_WIDTH),
             y_range=Range1d(0, 3.9),
-            toolbar_location=None,
-            tools="",
             min_border=2,
             x_axis_location=None,
             y_axis_location=None,
@@ -808,13 +802,11 @@ class RBMTrainer(Section):
         return themed(fig)
 
     def _hidden_figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             width=170,
             height=150,
             x_range=FactorRange(*self._hidden.data["unit"]),
             y_range=Range1d(0, 1),
-            toolbar_location=None,
-            tools="",
             title="hidden p(h=1|v)",
             min_border_left=30,
         )
@@ -826,13 +818,11 @@ class RBMTrainer(Section):
         rows = SHOWN_DREAMS // DREAM_COLS
         width_units, height_units = DREAM_COLS * 4 - 1, rows * 4 - 1
         cell = 14
-        fig = figure(
+        fig = chart(
             width=width_units * cell + 4,
             height=height_units * cell + 4,
             x_range=Range1d(0, width_units),
             y_range=Range1d(0, height_units),
-            toolbar_location=None,
-            tools="",
             min_border=2,
             x_axis_location=None,
             y_axis_location=None,

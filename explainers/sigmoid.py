@@ -13,7 +13,7 @@ from engine import p_on
 from . import palette as pal
 from .readouts import Readouts
 from .section import Section
-from .views import ink, themed
+from .views import chart, ink, themed
 
 DE_RANGE = 8.0  # the plot's ΔE axis runs from -8 to +8
 
@@ -82,11 +82,9 @@ class StochasticNeuron(Section):
             self._odds.object = self.odds_text()
 
     def _figure(self) -> figure:
-        fig = figure(
+        fig = chart(
             height=280,
             sizing_mode="stretch_width",
-            toolbar_location=None,
-            tools="",
             x_range=Range1d(-DE_RANGE, DE_RANGE),
             y_range=Range1d(-0.03, 1.03),
             x_axis_label="ΔE = E(on) − E(off): the cost of turning on",

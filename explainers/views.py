@@ -80,6 +80,12 @@ def themed(fig: figure) -> figure:
     return fig
 
 
+def chart(**kw) -> figure:
+    """A figure for a chart: no toolbar and no tools (nothing to pan or zoom on a teaching
+    plot, and each tool is one more model for every session to hold)."""
+    return figure(toolbar_location=None, tools="", **kw)
+
+
 def bare_figure(width: int | None, height: int, min_border: int = 2, **kw) -> figure:
     """A figure with no axes, grid or toolbar: the frame is the picture (a grid, an image,
     a row of readouts).  ``width`` None leaves the width to ``sizing_mode``."""
@@ -446,12 +452,10 @@ class LineChart:
         # come back to the server on every frame.
         self.x_range = None if x_range else ServerRange(0.0, x_span, min_span=x_span)
         self.y_range = None if y_range else ServerRange(0.0, 1.0, pad=0.1, grow=0.1)
-        fig = figure(
+        fig = chart(
             height=height,
             width=width,
             title=title,
-            toolbar_location=None,
-            tools="",
             sizing_mode="stretch_width",
             x_axis_label=x_label,
             y_axis_label=y_label,

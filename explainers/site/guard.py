@@ -41,6 +41,7 @@ from typing import Any
 import param
 from bokeh.util.token import check_token_signature, generate_secret_key
 
+from .. import pool
 from ..section import MAX_RAW_LENGTH, coerce
 from .logs import Summary
 
@@ -66,6 +67,7 @@ ABUSE_FACTOR = 10.0
 NOTICE_GAP_S = 5.0
 
 SLOW_NOTICE = "Changes are arriving faster than this page can follow; keeping the latest."
+CPU_NOTICE = "This page has used its share of the server for now; your click runs shortly."
 
 #: A message header is a few dozen characters; a page never sends binary buffers.
 MAX_HEADER_CHARS = 1024
@@ -282,7 +284,7 @@ CHANGES: dict[str, dict[str, Callable[[Any, Any], Verdict]]] = {
         for k in ("Plot", "Figure", "figure", "GMap", "GMapPlot")
     },
     # The data models of this app's own components and of Panel's toasts.
-    "TabVisibility": {"hidden": _check_bool},
+    "FramePlayer": {"hidden": _check_bool},
     "SectionPlaceholder": {"wanted": _check_bool},
     "Notification": {"_destroyed": _check_bool, "_rendered": _check_bool},
     "DataRange1d": {"start": _check_finite, "end": _check_finite},
@@ -586,12 +588,12 @@ class Gate:
             if self.pulled:
                 raise Refused("repeated PULL-DOC-REQ")
             self.pulled = True
-            await self.handler.pass_on(fragments)
+            await self.forward(fragments)
             return
         if msgtype == "SERVER-INFO-REQ":
             if not self.messages.take(1):
                 raise Refused("over budget")
-            await self.handler.pass_on(fragments)
+            await self.forward(fragments)
             return
         if msgtype != "PATCH-DOC":
             raise Refused(f"message {str(msgtype)[:24]}")
@@ -606,14 +608,14 @@ class Gate:
             return
         if not self.pending and self.affordable(1, size, _clicks(kept)):
             if len(kept) == len(content["events"]) and not notes:
-                await self.handler.pass_on(fragments)
+                await self.forward(fragments)
             else:
                 await self.send_events(kept)
             return
         for ev in kept:  # over budget: keep the latest of each, deliver later
             self.pending[_event_key(ev)] = ev
         refusals.note("over budget (coalesced)")
-        self.tell_slow(doc)
+        self.tell(doc, [CPU_NOTICE if _clicks(kept) and self.cpu_wait() else SLOW_NOTICE])
         self.schedule_flush(size)
 
     def document(self):
@@ -624,12 +626,30 @@ class Gate:
         self.ids += 1
         header = json.dumps({"msgid": f"guard-{self.ids}", "msgtype": "PATCH-DOC"})
         content = json.dumps({"events": events}, allow_nan=False)
-        await self.handler.pass_on([header, "{}", content])
+        await self.forward([header, "{}", content])
+
+    async def forward(self, fragments: list) -> None:
+        """Hand a message to Bokeh, charging the event loop's CPU time for it (applying it
+        and whatever runs at once because of it) to the session's budget in the pool."""
+        start = time.thread_time()
+        try:
+            await self.handler.pass_on(fragments)
+        finally:
+            doc = self.document()
+            if doc is not None:
+                pool.POOL.charge(doc, time.thread_time() - start)
+
+    def cpu_wait(self) -> float:
+        """Seconds until this session's CPU budget allows new work (0: it does now)."""
+        doc = self.document()
+        return 0.0 if doc is None else pool.POOL.cpu_wait(doc)
 
     def affordable(self, messages: int, size: int, clicks: int) -> bool:
-        """Take from every budget at once, or from none."""
+        """Take from every budget at once, or from none.  A click (it may start real work)
+        also waits while the session is over its CPU budget."""
         ok = (
-            self.messages.wait_for(messages) == 0
+            (clicks == 0 or self.cpu_wait() == 0)
+            and self.messages.wait_for(messages) == 0
             and self.bytes.wait_for(size) == 0
             and self.clicks.wait_for(clicks) == 0
         )
@@ -646,6 +666,7 @@ class Gate:
             self.messages.wait_for(1),
             self.bytes.wait_for(min(size, BYTE_BURST)),
             self.clicks.wait_for(min(_clicks(list(self.pending.values())), CLICK_BURST)),
+            self.cpu_wait() if _clicks(list(self.pending.values())) else 0.0,
         )
         self.flush_at = time.monotonic() + delay
         self.handler.application.io_loop.call_later(delay, self._flush)

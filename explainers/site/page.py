@@ -16,7 +16,7 @@ from collections.abc import Callable
 import panel as pn
 
 from .. import frames
-from ..animation import report_exception, tab_visibility
+from ..animation import report_exception
 from ..conventions import conventions_note
 from ..section import Section
 from ..summary import summary
@@ -252,12 +252,10 @@ def _page(*objects, embed: bool = False) -> pn.Column:
     doc = pn.state.curdoc
     if doc is not None:
         doc.template = PAGE_TEMPLATE
-    sensor = tab_visibility()
-    player = frames.player()
+    player = frames.player()  # also the tab-visibility sensor the animators watch
     return pn.Column(
         *([] if embed else [_present_control()]),
         *objects,
-        *([sensor] if sensor is not None else []),
         *([player] if player is not None else []),
         css_classes=["explainer-page", *(["embedded"] if embed else [])],
         stylesheets=[_theme_css(), "assets/article.css"],

@@ -215,3 +215,10 @@ def test_an_engine_error_is_reported_and_the_section_keeps_working(monkeypatch, 
     monkeypatch.undo()
     s.n = 110
     assert s.curve_key[0] == 110
+
+
+def test_a_curve_the_pool_refuses_says_so_instead_of_computing_forever(section):
+    section.curve_job.runner = lambda *args, **kwargs: False  # the shared pool is full
+    section.noise = 0.2
+    assert "Not computed" in section.shown_text()
+    assert not section.curve_job.busy

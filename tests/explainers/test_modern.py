@@ -155,3 +155,10 @@ def test_links_are_clamped_and_refused_with_messages(section):
     msgs = section.apply_values({"letter": "é", "beta": "9", "cap_n": "3", "letters": "x"})
     assert len(msgs) == 4
     assert section.beta == 0.5 and section.cap_n == 16 and section.letter == "M"
+
+
+def test_curves_the_pool_refuses_say_so_instead_of_computing_forever(section):
+    section.capacity_job.runner = lambda *args, **kwargs: False  # the shared pool is full
+    section.cap_n = section.cap_n + 1
+    assert "Not computed" in section.shown_text()
+    assert not section.capacity_job.busy
