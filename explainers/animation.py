@@ -264,9 +264,10 @@ class Animator(param.Parameterized):
         self.running = True
 
     def pause(self) -> None:
-        self._halt()
-        # The page may still hold frames to play: the server's sources catch up with them.
+        # The page may still hold frames to play: it shows them all and the server's sources
+        # catch up, before the button says "Run" again.
         playback.release()
+        self._halt()
 
     def _halt(self) -> None:
         if self._cb is not None and self._cb.running:
