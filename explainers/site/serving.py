@@ -10,7 +10,6 @@ variable                                  default
 ``EXPLAINER_ALLOW_ORIGINS``               ``localhost:PORT,127.0.0.1:PORT``
 ``EXPLAINER_FRAME_ANCESTORS``             ``'self'``
 ``EXPLAINER_NUM_PROCS``                   ``1`` (``0``: one per CPU)
-``EXPLAINER_NUM_THREADS``                 unset: callbacks run on the event loop
 ``EXPLAINER_SESSION_LIFETIME_MS``         ``5000``
 ``EXPLAINER_MAX_MESSAGE_BYTES``           ``262144`` (256 KiB)
 ``EXPLAINER_ADMIN``                       ``0`` (off)
@@ -216,7 +215,7 @@ def server_options(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
     dict
         ``port`` (int), ``address`` (str), ``allow_origins`` (list of ``host[:port]``),
         ``frame_ancestors`` (list of CSP sources), ``num_procs`` (int, 0 = one per CPU),
-        ``num_threads`` (int or None), ``session_lifetime_ms`` and ``check_unused_ms``
+        ``session_lifetime_ms`` and ``check_unused_ms``
         (int), ``max_message_bytes`` (int) and ``admin`` (bool). Bad values are logged
         as warnings and replaced by the defaults; this function never raises for them.
     """
@@ -230,7 +229,6 @@ def server_options(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         "allow_origins": _origins(env, port),
         "frame_ancestors": _frame_ancestors(env),
         "num_procs": _int(env, "EXPLAINER_NUM_PROCS", 1, 0, 64),
-        "num_threads": _int(env, "EXPLAINER_NUM_THREADS", None, 1, 64),
         "session_lifetime_ms": lifetime,
         "check_unused_ms": min(CHECK_UNUSED_MS, lifetime),
         "max_message_bytes": _int(
@@ -372,8 +370,10 @@ def serve(
     _configure_logging()
     options = server_options(env)
     _serving_frame_ancestors = options["frame_ancestors"]
-    if options["num_threads"] is not None:
-        pn.config.nthreads = options["num_threads"]
+    if env.get("EXPLAINER_NUM_THREADS"):
+        # Panel would run handlers on threads that change documents outside their locks;
+        # heavy work already runs on the app's own fair pool (explainers/pool.py).
+        log.warning("EXPLAINER_NUM_THREADS is no longer used: handlers run on the event loop.")
     log.info(
         "Serving %s on http://%s:%d (websocket origins %s; frame-ancestors %s; %s process(es))",
         ", ".join(routes),
