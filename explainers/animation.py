@@ -3,11 +3,12 @@
 ``Animator`` drives a section's ``frame()`` from a periodic callback.  It starts paused, stops
 by itself when the browser tab goes away (no connection left, or the session is destroyed),
 pauses while the tab is hidden, gives up after a safety timeout, and turns an exception inside
-a frame into a visible message instead of a dead loop.  It also keeps the server CPU time of
-each frame so benchmarks can report it.
+a frame into a visible message instead of a dead loop.  In a served page its frames go to the
+browser a few per message and are played there (:mod:`explainers.frames`).
 
-``run_in_background`` runs a heavy, bounded job (a race, a capacity sweep) on a small shared
-thread pool so other sessions stay responsive; the engine's kernels release the GIL.
+``run_in_background`` runs a heavy, bounded job (a race, a capacity sweep) on the shared, fair
+worker pool (:mod:`explainers.pool`) so other sessions stay responsive; the engine's kernels
+release the GIL.
 """
 
 from __future__ import annotations
@@ -81,17 +82,6 @@ def _session_alive() -> bool:
     if session is None:  # notebook or a script: nothing to watch
         return True
     return not session.destroyed and session.connection_count > 0
-
-
-def tab_visibility() -> playback.FramePlayer | None:
-    """The current session's page agent, whose ``hidden`` follows the browser tab (None
-    outside a server session).
-
-    It is the page's frame player too (one per page, see :mod:`explainers.frames`); the
-    page puts it into its layout and animators subscribe to it, so a hidden tab costs the
-    server nothing.
-    """
-    return playback.player()
 
 
 class Pacer:
@@ -233,7 +223,7 @@ class Animator(param.Parameterized):
         self.button = pn.widgets.Button(label=label_run, button_type="primary", width=90)
         self.button.on_click(lambda _e: self.toggle())
         self._resume_when_visible = False
-        sensor = tab_visibility()
+        sensor = playback.player()  # the page's player says whether the tab is hidden
         if sensor is not None:
             sensor.param.watch(self._on_visibility, "hidden")
         self._register_cleanup()
