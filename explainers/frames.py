@@ -276,10 +276,7 @@ def _apply_patch(data: dict, patches: dict) -> None:
     for column, items in patches.items():
         col = data[column]
         for index, value in items:
-            if isinstance(index, tuple):  # (row, slices...) into a 2-D element
-                col[index[0]][index[1:]] = value
-            else:
-                col[index] = value
+            col[index] = value
 
 
 class Recorder:
@@ -308,7 +305,9 @@ class Recorder:
         return self.frames is not None and self.feed is not None and bool(source.name)
 
     def patch(self, source: ColumnDataSource, patches: dict) -> None:
-        if not self._played(source):
+        # A patch into part of a 2-D element, (row, slices...), is not played: it goes out as is.
+        into_part = any(isinstance(i, tuple) for items in patches.values() for i, _ in items)
+        if into_part or not self._played(source):
             self.release(source)
             source.patch(patches)
             return

@@ -117,3 +117,14 @@ def test_without_a_page_player_changes_go_straight_to_the_source():
         rec.next_frame()
         rec.stream(line, {"x": [2], "y": [3.0]}, None)
     assert line.data["x"] == [0, 1, 2] and rec.shadows == {}
+
+
+def test_a_patch_into_part_of_an_image_goes_straight_to_the_source():
+    _, _, image = _sources()
+    feed = FrameFeed()
+    rec = Recorder(feed)
+    with rec.record("lane", 30):
+        rec.next_frame()
+        rec.patch(image, {"image": [((0, slice(0, 1), slice(0, 3)), np.ones(3))]})
+    assert image.data["image"][0][0].tolist() == [1.0, 1.0, 1.0]
+    assert feed.batch == "" and rec.shadows == {}
