@@ -74,6 +74,18 @@ class AppProcess:
             time.sleep(0.25)
         raise RuntimeError(f"app.py not live after {timeout} s:\n{self.log()}")
 
+    def __enter__(self) -> AppProcess:
+        """Wait until it is live (and stop it if it never gets there)."""
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.terminate()

@@ -70,12 +70,8 @@ def app(tmp_path_factory):
     import os
 
     env = {**os.environ, "EXPLAINER_SESSION_LIFETIME_MS": str(LIFETIME_MS)}
-    server = StatsApp(tmp_path_factory.mktemp("sessions"), env)
-    try:
-        server.wait_ready()
+    with StatsApp(tmp_path_factory.mktemp("sessions"), env) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def _batch(app: StatsApp, n: int) -> int:

@@ -4,12 +4,21 @@ from __future__ import annotations
 
 import base64
 import json
+from contextlib import contextmanager
 
 import numpy as np
 from bokeh.document import Document
 from bokeh.models import ColumnDataSource
 
 from explainers.frames import FrameFeed, Recorder, encode, to_json
+
+
+@contextmanager
+def _one_frame(rec: Recorder, lane: str = "lane", period_ms: int = 30):
+    """Record one frame (the body's changes) and send it."""
+    with rec.record(lane, period_ms):
+        rec.next_frame()
+        yield
 
 
 def _sources():
@@ -71,8 +80,7 @@ def test_the_batch_is_json_with_slices_spelled_out_and_arrays_as_bytes():
     _, cells, image = _sources()
     feed = FrameFeed()
     rec = Recorder(feed)
-    with rec.record("lane-1", 40):
-        rec.next_frame()
+    with _one_frame(rec, "lane-1", 40):
         rec.patch(cells, {"v": [(slice(0, 4, 2), [7.0, 8.0])]})
         rec.patch(image, {"image": [(0, np.arange(6, dtype=np.int64).reshape(2, 3))]})
     batch = json.loads(feed.batch)
@@ -101,8 +109,7 @@ def test_pausing_inside_a_frame_sends_the_batch_first_then_the_flush_then_the_da
     events = []
     doc.on_change(lambda event: events.append(getattr(event, "attr", type(event).__name__)))
     rec = Recorder(feed)
-    with rec.record("lane", 30):
-        rec.next_frame()
+    with _one_frame(rec):
         rec.stream(line, {"x": [2], "y": [3.0]}, None)
         rec.release()  # a frame that pauses its animation
         assert events == []  # nothing before the batch
@@ -113,8 +120,7 @@ def test_pausing_inside_a_frame_sends_the_batch_first_then_the_flush_then_the_da
 def test_without_a_page_player_changes_go_straight_to_the_source():
     line, _, _ = _sources()
     rec = Recorder(None)
-    with rec.record("lane", 30):
-        rec.next_frame()
+    with _one_frame(rec):
         rec.stream(line, {"x": [2], "y": [3.0]}, None)
     assert line.data["x"] == [0, 1, 2] and rec.shadows == {}
 
@@ -123,8 +129,7 @@ def test_a_patch_into_part_of_an_image_goes_straight_to_the_source():
     _, _, image = _sources()
     feed = FrameFeed()
     rec = Recorder(feed)
-    with rec.record("lane", 30):
-        rec.next_frame()
+    with _one_frame(rec):
         rec.patch(image, {"image": [((0, slice(0, 1), slice(0, 3)), np.ones(3))]})
     assert image.data["image"][0][0].tolist() == [1.0, 1.0, 1.0]
     assert feed.batch == "" and rec.shadows == {}

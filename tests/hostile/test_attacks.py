@@ -34,15 +34,11 @@ BURST = 300  # messages per attack
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    server = AppProcess(
+    with AppProcess(
         tmp_path_factory.mktemp("hostile"),
         {"EXPLAINER_SECRET_KEY": SECRET, "EXPLAINER_SESSION_LIFETIME_MS": "2000"},
-    )
-    try:
-        server.wait_ready()
+    ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _log_size(app) -> int:

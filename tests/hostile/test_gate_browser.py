@@ -20,12 +20,8 @@ ROUTES = ["/hopfield", "/learning", "/ising", "/rbm", "/distribution", "/anneali
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    server = AppProcess(tmp_path_factory.mktemp("gate-browser"))
-    try:
-        server.wait_ready()
+    with AppProcess(tmp_path_factory.mktemp("gate-browser")) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def _use_controls(page) -> int:

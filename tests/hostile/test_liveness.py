@@ -113,12 +113,9 @@ class Session(RawSession):
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    server = AppProcess(tmp_path_factory.mktemp("liveness"), {"EXPLAINER_SECRET_KEY": SECRET})
-    try:
-        server.wait_ready()
+    env = {"EXPLAINER_SECRET_KEY": SECRET}
+    with AppProcess(tmp_path_factory.mktemp("liveness"), env) as server:
         yield server
-    finally:
-        server.stop()
 
 
 async def _all_built(sessions: list[Session], wanted: list[tuple[str, str, object]]) -> None:

@@ -24,15 +24,11 @@ SECRET = "threads-test-secret-" + "k" * 24
 
 @pytest.fixture(scope="module")
 def app(tmp_path_factory):
-    server = AppProcess(
+    with AppProcess(
         tmp_path_factory.mktemp("threads"),
         {"EXPLAINER_SECRET_KEY": SECRET, "EXPLAINER_NUM_THREADS": "2"},
-    )
-    try:
-        server.wait_ready()
+    ) as server:
         yield server
-    finally:
-        server.stop()
 
 
 def test_clicks_on_handler_threads_change_documents_under_their_lock(app):
