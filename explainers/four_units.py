@@ -18,7 +18,7 @@ from engine.examples import four_unit_example
 from . import palette as pal
 from . import prose
 from .section import PROSE_CSS, tip
-from .views import SR_ONLY_CLASS_CSS
+from .views import SR_ONLY_CLASS_CSS, wrap_row
 
 KEY = "hopfield"  # the prose lives in the section's content file
 N = 4
@@ -63,8 +63,10 @@ class FourUnits:
             label="Update order", options=list(ORDERS), value=DEFAULT_ORDER, width=170
         )
         self.order_select.param.watch(lambda _e: self.reset(), "value")
-        self.units = pn.pane.HTML("", stylesheets=[SR_ONLY_CLASS_CSS], margin=(4, 4))
-        self.message = pn.pane.HTML("", css_classes=["four-units-status"], margin=(4, 4))
+        # The units and what happened, in one pane (each pane is a model per session).
+        self.message = pn.pane.HTML(
+            "", css_classes=["four-units-status"], stylesheets=[SR_ONLY_CLASS_CSS], margin=(4, 4)
+        )
         self.reset()
 
     @property
@@ -131,16 +133,15 @@ class FourUnits:
             f"unit {i + 1} {spin(self.state[i])} (field {signed(h[i])})" for i in range(N)
         )
         alt = prose.text(KEY, "four_alt", states=states)
-        self.units.object = (
-            f'<div aria-hidden="true">{"".join(boxes)}</div><span class="sr-only">{alt}</span>'
-        )
+        units = f'<div aria-hidden="true">{"".join(boxes)}</div><span class="sr-only">{alt}</span>'
         lines = self.history[-N:]
         if self.settled:
             lines.append(prose.text(KEY, "four_settled", outcome=outcome_name(self.state)))
         else:
             lines.append(prose.text(KEY, "four_ready", unit=nxt + 1))
         self.message.object = (
-            '<div role="status" aria-live="polite">' + "<br>".join(lines) + "</div>"
+            f'<div style="display:flex;flex-wrap:wrap;gap:8px"><div>{units}</div>'
+            '<div role="status" aria-live="polite">' + "<br>".join(lines) + "</div></div>"
         )
 
     def intro_text(self) -> str:
@@ -163,10 +164,13 @@ class FourUnits:
         again = pn.widgets.Button(label="Start again")
         again.on_click(self.reset)
         return pn.Column(
-            pn.pane.Markdown(prose.text(KEY, "four_title"), margin=(8, 4, 0, 4)),
-            pn.pane.Markdown(self.intro_text(), stylesheets=[PROSE_CSS], margin=(0, 4)),
-            pn.FlexBox(self.order_select, step, again, align_items="end"),
-            pn.FlexBox(self.units, self.message),  # HTML only, so a FlexBox can wrap it
+            pn.pane.Markdown(
+                f"{prose.text(KEY, 'four_title')}\n\n{self.intro_text()}",
+                stylesheets=[PROSE_CSS],
+                margin=(8, 4, 0, 4),
+            ),
+            wrap_row(self.order_select, step, again, align_items="end"),
+            self.message,
             css_classes=["four-units"],
             sizing_mode="stretch_width",
         )

@@ -431,7 +431,7 @@ class HopfieldGrid(Section):
             )
 
     def body(self) -> pn.viewable.Viewable:
-        buttons = pn.FlexBox(
+        buttons = wrap_row(
             self.animator.button,
             self._button("Step", self.step, "One sweep: nine single-cell updates"),
             self._button("Reset", self.reset, "Back to the start picture, same seed"),
@@ -441,7 +441,7 @@ class HopfieldGrid(Section):
             self._button("New seed", self.new_seed, "Another seed and a new random start"),
             align_items="center",
         )
-        sliders = pn.FlexBox(
+        sliders = wrap_row(
             pn.widgets.FloatSlider.from_param(
                 self.param.temperature, label="Temperature T", step=0.01, format="0.00", width=230
             ),
@@ -460,13 +460,15 @@ class HopfieldGrid(Section):
         flip = self._button(
             "Flip cell", lambda _e: self.flip(cell.value), "Flip the chosen cell", width=90
         )
-        readouts = pn.Column(self.readouts.pane, self._status, margin=(0, 8))
+        readouts = self.readouts.pane
+        readouts.margin = (0, 8)
+        readouts.append(self._status)
         return pn.Column(
             wrap_row(self._grid_view, self._thumbs, readouts),
             buttons,
             self._note,
             sliders,
-            pn.FlexBox(cell, flip, align_items="end"),
+            wrap_row(cell, flip, align_items="end"),
             self._trace.pane,
             self.prose_pane("basins", **basin_facts()),
             self.hide_when_embedded(self.four_units.view()),

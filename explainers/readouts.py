@@ -65,12 +65,14 @@ class Readouts:
                 text_color=pal.MUTED, **common,
             )
         )  # fmt: skip
-        lean(
+        values = lean(
             fig.text(
                 "x", "y_value", text="value", text_baseline="bottom", text_font_size="16pt",
                 text_color=ink(), **common,
             )
         )  # fmt: skip
+        # Both show every row of the one source: one view (and filter) serves the two.
+        values.view = fig.renderers[0].view
         self.figure = fig
         self.alt = pn.pane.HTML(self._alt_html(), stylesheets=[SR_ONLY_CSS], margin=0)
         self.pane = pn.Column(

@@ -253,8 +253,11 @@ class Section(pn.viewable.Viewer):
         super().__init__(**params)
         self.heading = "h2"  # "h1" where the section is the whole page
         self._layout: pn.Column | None = None
-        self._notice = pn.pane.Alert("", alert_type="warning", visible=False, margin=(4, 0))
-        self._embed_code = pn.pane.HTML("", visible=False, margin=(4, 0))
+        # Made only when first needed (most readers never see either): every pane is a model
+        # each session holds.
+        self._notice_pane: pn.pane.Alert | None = None
+        self._embed_code_pane: pn.pane.HTML | None = None
+        self._body: Any = None
         # Everything embed mode hides (title, prose, Embed button) and the link it shows.
         self._embed_hidden: list[list] = []
         self._full_link: pn.pane.HTML | None = None
@@ -273,7 +276,35 @@ class Section(pn.viewable.Viewer):
     @property
     def notice(self) -> str:
         """The messages about refused or clamped values now shown ("" when none)."""
-        return self._notice.object if self._notice.visible else ""
+        pane = self._notice_pane
+        return pane.object if pane is not None and pane.visible else ""
+
+    def _insert(self, obj: Any, before: Any) -> None:
+        """Put ``obj`` into the built layout just before ``before`` (at the end if absent)."""
+        if self._layout is None:
+            return
+        objects = list(self._layout.objects)
+        at = next((i for i, o in enumerate(objects) if o is before), len(objects))
+        self._layout.insert(at, obj)
+
+    @property
+    def _notice(self) -> pn.pane.Alert:
+        """The message area, above the body, made with the first message."""
+        if self._notice_pane is None:
+            self._notice_pane = pn.pane.Alert(
+                "", alert_type="warning", visible=False, margin=(4, 0)
+            )
+            self._insert(self._notice_pane, self._body)
+        return self._notice_pane
+
+    @property
+    def _embed_code(self) -> pn.pane.HTML:
+        """The iframe snippet's pane, after the Embed button, made on its first press."""
+        if self._embed_code_pane is None:
+            pane = pn.pane.HTML("", visible=False, margin=(4, 0))
+            self._embed_code_pane = self.hide_when_embedded(pane)
+            self._insert(pane, self._full_link)
+        return self._embed_code_pane
 
     def shown_text(self) -> str:
         """The text of every visible text pane, in layout order: what a reader can read."""
@@ -434,7 +465,7 @@ class Section(pn.viewable.Viewer):
         return f"{loc.protocol}//{loc.hostname}{port}"
 
     def _toggle_embed_code(self, _event=None) -> None:
-        if self._embed_code.visible:
+        if self._embed_code_pane is not None and self._embed_code_pane.visible:
             self._embed_code.visible = False
             return
         snippet = self.embed_snippet(self._origin())
@@ -512,25 +543,25 @@ class Section(pn.viewable.Viewer):
         a section whose part quotes live values overrides this to fill them in."""
         return self.text(name, "")
 
-    def prose_parts(self) -> list[pn.viewable.Viewable]:
-        """The intro, the formula and "Try this", as separate panes."""
+    def prose_parts(self, title: str = "") -> list[pn.viewable.Viewable]:
+        """The title (HTML, if given), intro, formula and "Try this" in as few panes as they
+        allow: the title and the intro in one Markdown pane; the formula and "Try this" in one
+        KaTeX pane, which renders the HTML after its ``$$`` too."""
         intro, formula, try_this = (self.standard_part(n) for n in ("intro", "formula", "try_this"))
-        parts: list[Any] = [pn.pane.Markdown(intro, stylesheets=[PROSE_CSS], margin=(0, 0))]
+        try_html = f'<p class="try"><b>Try this:</b> {try_this}</p>' if try_this else ""
+        head = f"{title}\n\n{intro}" if title else intro
+        if try_html and not formula:
+            head = f"{head}\n\n{try_html}"
+        css = ["assets/article.css", PROSE_CSS] if title else [PROSE_CSS]
+        margin = (16, 0, 0, 0) if title else (0, 0)
+        parts: list[Any] = [pn.pane.Markdown(head, stylesheets=css, margin=margin)]
         if formula:
             parts.append(
                 pn.pane.LaTeX(
-                    f"$${formula}$$",
+                    f"$${formula}$${try_html}",
                     renderer="katex",
                     sizing_mode="stretch_width",
-                    stylesheets=[KATEX_CSS, FORMULA_CSS],
-                )
-            )
-        if try_this:
-            parts.append(
-                pn.pane.HTML(
-                    f'<p class="try"><b>Try this:</b> {try_this}</p>',
-                    stylesheets=[PROSE_CSS],
-                    margin=(0, 0),
+                    stylesheets=[KATEX_CSS, FORMULA_CSS, PROSE_CSS],
                 )
             )
         return parts
@@ -549,16 +580,14 @@ class Section(pn.viewable.Viewer):
         if isinstance(body, pn.Column):
             body.stylesheets = [*body.stylesheets, BODY_CSS]
             body.css_classes = [*body.css_classes, "explainer-body"]
-        # The prose panes sit directly in the section's column (no column of their own:
-        # one model fewer per session) and hide together in embed mode, with the title and
-        # the Embed button.
-        title = pn.pane.HTML(
+        self._body = body
+        # The title and prose sit directly in the section's column (no column of their own:
+        # one model fewer per session) and hide together in embed mode, with the Embed button.
+        title = (
             f'<{self.heading} id="{self.key}" class="section-title">'
-            f"{html.escape(self.title)}</{self.heading}>",
-            stylesheets=["assets/article.css"],
-            margin=(16, 0, 0, 0),
+            f"{html.escape(self.title)}</{self.heading}>"
         )
-        prose = self.prose_parts()
+        prose = self.prose_parts(title)
         embed_button = self._button(
             "Embed",
             self._toggle_embed_code,
@@ -567,17 +596,16 @@ class Section(pn.viewable.Viewer):
             width=80,
             align="end",
         )
-        for obj in (title, *prose, embed_button, self._embed_code):
+        for obj in (*prose, embed_button):
             self.hide_when_embedded(obj)
         self._full_link = self._full_link_pane() if self.embed else None
         self.param.watch(self._show_embedded, "embed")
         self._layout = pn.Column(
-            title,
             *prose,
-            self._notice,
+            *([self._notice_pane] if self._notice_pane is not None else []),
             body,
             embed_button,
-            self._embed_code,
+            *([self._embed_code_pane] if self._embed_code_pane is not None else []),
             *([self._full_link] if self._full_link is not None else []),
             css_classes=["explainer-section", f"explainer-{self.key}"],
             sizing_mode="stretch_width",

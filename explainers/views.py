@@ -125,14 +125,16 @@ def lean(renderer: GlyphRenderer) -> GlyphRenderer:
     return renderer
 
 
-def wrap_row(*objects, **kw) -> pn.Row:
-    """The layout helper for a row of figures: a ``pn.Row`` that wraps when narrow.
+def wrap_row(*objects, align_items: str | None = None, **kw) -> pn.Row:
+    """The layout helper for a row of figures or controls: a ``pn.Row`` that wraps when
+    narrow, its items lined up by ``align_items`` (CSS: "center", "end"...).
 
     Within one section, figures sit either all in ``pn.FlexBox`` rows or none: a figure in a
-    FlexBox beside one outside it can stay blank (docs/upstream.md).  FlexBoxes are for
-    widgets and text.
+    FlexBox beside one outside it can stay blank (docs/upstream.md).  For controls and text
+    it is the cheaper FlexBox: one model in each session where a FlexBox is two.
     """
-    return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
+    styles = {"flex-wrap": "wrap", **({"align-items": align_items} if align_items else {})}
+    return pn.Row(*objects, styles=styles, sizing_mode="stretch_width", **kw)
 
 
 def fix_frame(fig, width: int | None = None) -> None:
@@ -462,14 +464,14 @@ class LineChart:
             x_range=Range1d(*x_range) if x_range else self.x_range.range,
             y_range=Range1d(*y_range) if y_range else self.y_range.range,
         )
+        # A legend only where it tells lines apart: its models would be held for nothing.
+        labelled = len(lines) > 1
         for col, (label, color) in lines.items():
-            lean(
-                fig.line(x, col, source=self.source, line_width=2, color=color, legend_label=label)
-            )
-        fig.legend.location = "top_right"
-        fig.legend.background_fill_alpha = 0.6
-        if len(lines) == 1:
-            fig.legend.visible = False
+            named = {"legend_label": label} if labelled else {}
+            lean(fig.line(x, col, source=self.source, line_width=2, color=color, **named))
+        if labelled:
+            fig.legend.location = "top_right"
+            fig.legend.background_fill_alpha = 0.6
         themed(fig)
         fig.add_tools(HoverTool(tooltips=[(c, f"@{{{c}}}{{0.000}}") for c in self.columns]))
         self.figure = fig

@@ -98,8 +98,8 @@ def test_embed_snippet_carries_state_and_embed_mode():
 def test_embed_hides_prose():
     t = Toy()
     layout = t.__panel__()
-    prose = layout.objects[1]
-    assert prose.visible
+    prose = layout.objects[0]  # the title and the intro, in one pane
+    assert prose.visible and 'class="section-title"' in prose.object
     t.embed = True
     assert not prose.visible
     assert "explainer-toy" in layout.css_classes
