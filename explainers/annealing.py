@@ -522,7 +522,9 @@ class Annealing(Section):
             margin=0,
         )
         descent = pn.Column(
-            wrap_row(self._grid_view, pn.Column(thumbs, self._outcome, width=260)),
+            wrap_row(
+                pn.Column(*self._grid_view, margin=0), pn.Column(thumbs, self._outcome, width=260)
+            ),
             self._energy_chart.pane,
             self._temp_chart.pane,
             sizing_mode="stretch_width",

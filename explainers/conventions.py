@@ -1,18 +1,16 @@
 """The page-wide conventions note: ±1 vs 0/1 units, the factor 2, T and the sign of ΔE.
 
-Shown once on the story page, after the header, as a closed ``<details>`` element with the
-id ``conventions``; every section's prose links to it with ``[conventions](#conventions)``
-(static/explainer.js opens and scrolls to it, through Panel's shadow roots).
+Shown once on the story page, in the header's pane (site/page.py), as a closed
+``<details>`` element with the id ``conventions``; every section's prose links to it with
+``[conventions](#conventions)`` (static/explainer.js opens and scrolls to it, through
+Panel's shadow roots).
 """
 
 from __future__ import annotations
 
 import html
 
-import panel as pn
-
 from . import prose
-from .section import PROSE_CSS
 
 KEY = "conventions"
 ANCHOR = "conventions"
@@ -31,15 +29,4 @@ def note_markdown() -> str:
     return (
         f'<details id="{ANCHOR}"><summary>{summary}</summary>\n\n'
         f"{prose.text(KEY, 'note')}\n\n</details>"
-    )
-
-
-def conventions_note() -> pn.pane.Markdown:
-    """The conventions note, one pane, to go once on the story page after the header."""
-    return pn.pane.Markdown(
-        note_markdown(),
-        stylesheets=[PROSE_CSS, NOTE_CSS],
-        css_classes=["conventions-note"],
-        sizing_mode="stretch_width",
-        margin=(0, 0),
     )

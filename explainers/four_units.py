@@ -18,7 +18,7 @@ from engine.examples import four_unit_example
 from . import palette as pal
 from . import prose
 from .section import PROSE_CSS, tip
-from .views import SR_ONLY_CLASS_CSS, wrap_row
+from .views import SR_ONLY_CLASS_CSS, control_row
 
 KEY = "hopfield"  # the prose lives in the section's content file
 N = 4
@@ -156,7 +156,8 @@ class FourUnits:
             first_1=outcome_for((0, 1, 2, 3)),
         )
 
-    def view(self) -> pn.Column:
+    def view(self, lead: str = "") -> pn.Column:
+        """The example's layout; ``lead``: Markdown to show above its title."""
         step = pn.widgets.Button(
             label="Update next unit", description=tip("Apply the T = 0 rule to the ringed unit")
         )
@@ -165,11 +166,13 @@ class FourUnits:
         again.on_click(self.reset)
         return pn.Column(
             pn.pane.Markdown(
-                f"{prose.text(KEY, 'four_title')}\n\n{self.intro_text()}",
+                "\n\n".join(
+                    t for t in (lead, prose.text(KEY, "four_title"), self.intro_text()) if t
+                ),
                 stylesheets=[PROSE_CSS],
                 margin=(8, 4, 0, 4),
             ),
-            wrap_row(self.order_select, step, again, align_items="end"),
+            control_row(self.order_select, step, again),
             self.message,
             css_classes=["four-units"],
             sizing_mode="stretch_width",

@@ -49,6 +49,7 @@ from .views import (
     SR_ONLY_CLASS_CSS,
     LineChart,
     PixelGrid,
+    control_row,
     grid_view,
     ink,
     picture_html,
@@ -186,7 +187,11 @@ class HopfieldGrid(Section):
         self._status = pn.pane.HTML(
             "", css_classes=["hopfield-status"], margin=(4, 4), styles={"max-width": "220px"}
         )
-        self._note = pn.pane.HTML("", css_classes=["hopfield-note"], margin=(0, 4))
+        # What the last edit did, under the buttons: made with the first note (most readers
+        # never edit), since every pane is a model each session holds.
+        self._note: pn.pane.HTML | None = None
+        self._body: pn.Column | None = None
+        self._buttons: pn.Row | None = None
         self._status_kind = ("", "")
         self._wrong_basin: tuple[str, bytes] | None = None
         self._settled_note = (
@@ -284,7 +289,7 @@ class HopfieldGrid(Section):
         )
         self._corrupt_rng = np.random.default_rng([self.seed, 1])
         self._last_change = 0
-        self._note.object = ""
+        self._set_note("")
         self._wrong_basin = None
         with pn.io.hold():
             self._trace.clear()
@@ -342,7 +347,7 @@ class HopfieldGrid(Section):
             self.start = bits_text(s)
         finally:
             self._editing = False
-        self._note.object = note
+        self._set_note(note)
         self._wrong_basin = wrong_basin
         with pn.io.hold():
             self._stream([self._chain.n_updates], [self.energy])
@@ -393,6 +398,15 @@ class HopfieldGrid(Section):
             self.set_state(s, self.text("note_corrupt", memory=NAMES[mu], count=count, cells=where))
         return NAMES[mu], cells
 
+    def _set_note(self, text: str) -> None:
+        if self._note is not None:
+            self._note.object = text
+        elif text:
+            self._note = pn.pane.HTML(text, css_classes=["hopfield-note"], margin=(0, 4))
+            if self._body is not None:
+                at = next(i for i, o in enumerate(self._body.objects) if o is self._buttons)
+                self._body.insert(at + 1, self._note)
+
     def basins_text(self) -> str:
         """The "Repair has limits" paragraph, every number from :func:`basin_facts`."""
         return self.text("basins", **basin_facts())
@@ -431,7 +445,7 @@ class HopfieldGrid(Section):
             )
 
     def body(self) -> pn.viewable.Viewable:
-        buttons = wrap_row(
+        buttons = control_row(
             self.animator.button,
             self._button("Step", self.step, "One sweep: nine single-cell updates"),
             self._button("Reset", self.reset, "Back to the start picture, same seed"),
@@ -441,7 +455,8 @@ class HopfieldGrid(Section):
             self._button("New seed", self.new_seed, "Another seed and a new random start"),
             align_items="center",
         )
-        sliders = wrap_row(
+        # The sliders and the keyboard's way to flip a cell share one wrapping row.
+        controls = control_row(
             pn.widgets.FloatSlider.from_param(
                 self.param.temperature, label="Temperature T", step=0.01, format="0.00", width=230
             ),
@@ -460,17 +475,19 @@ class HopfieldGrid(Section):
         flip = self._button(
             "Flip cell", lambda _e: self.flip(cell.value), "Flip the chosen cell", width=90
         )
+        controls.extend([cell, flip])
         readouts = self.readouts.pane
         readouts.margin = (0, 8)
         readouts.append(self._status)
-        return pn.Column(
-            wrap_row(self._grid_view, self._thumbs, readouts),
+        self._buttons = buttons
+        self._body = pn.Column(
+            wrap_row(*self._grid_view, self._thumbs, readouts),
             buttons,
-            self._note,
-            sliders,
-            wrap_row(cell, flip, align_items="end"),
+            *([self._note] if self._note is not None else []),
+            controls,
             self._trace.pane,
-            self.prose_pane("basins", **basin_facts()),
-            self.hide_when_embedded(self.four_units.view()),
+            # "Repair has limits" leads into the four units: one prose pane for both.
+            self.hide_when_embedded(self.four_units.view(lead=self.basins_text())),
             sizing_mode="stretch_width",
         )
+        return self._body

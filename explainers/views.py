@@ -15,6 +15,7 @@ import numpy as np
 import panel as pn
 from bokeh.events import Tap
 from bokeh.models import (
+    BasicTickFormatter,
     ColumnDataSource,
     GlyphRenderer,
     HoverTool,
@@ -82,8 +83,19 @@ def themed(fig: figure) -> figure:
 
 def chart(**kw) -> figure:
     """A figure for a chart: no toolbar and no tools (nothing to pan or zoom on a teaching
-    plot, and each tool is one more model for every session to hold)."""
-    return figure(toolbar_location=None, tools="", **kw)
+    plot, and each tool is one more model for every session to hold).
+
+    Where both axes are plain linear ones they share one scale, one tick formatter and one
+    label policy: these models only describe how to draw, and each is held by every session.
+    """
+    fig = figure(toolbar_location=None, tools="", **kw)
+    if type(fig.x_scale) is LinearScale and type(fig.y_scale) is LinearScale:
+        fig.y_scale = fig.x_scale
+    axes = [*fig.xaxis, *fig.yaxis]
+    if len(axes) == 2 and all(type(a.formatter) is BasicTickFormatter for a in axes):
+        axes[1].formatter = axes[0].formatter
+        axes[1].major_label_policy = axes[0].major_label_policy
+    return fig
 
 
 def bare_figure(width: int | None, height: int, min_border: int = 2, **kw) -> figure:
@@ -125,16 +137,25 @@ def lean(renderer: GlyphRenderer) -> GlyphRenderer:
     return renderer
 
 
-def wrap_row(*objects, align_items: str | None = None, **kw) -> pn.Row:
-    """The layout helper for a row of figures or controls: a ``pn.Row`` that wraps when
-    narrow, its items lined up by ``align_items`` (CSS: "center", "end"...).
+def wrap_row(*objects, **kw) -> pn.Row:
+    """The layout helper for a row of figures: a ``pn.Row`` that wraps when narrow.
 
     Within one section, figures sit either all in ``pn.FlexBox`` rows or none: a figure in a
-    FlexBox beside one outside it can stay blank (docs/upstream.md).  For controls and text
-    it is the cheaper FlexBox: one model in each session where a FlexBox is two.
+    FlexBox beside one outside it can stay blank (docs/upstream.md).  Widgets go in
+    :func:`control_row`.
     """
-    styles = {"flex-wrap": "wrap", **({"align-items": align_items} if align_items else {})}
-    return pn.Row(*objects, styles=styles, sizing_mode="stretch_width", **kw)
+    return pn.Row(*objects, styles={"flex-wrap": "wrap"}, sizing_mode="stretch_width", **kw)
+
+
+def control_row(*objects, align_items: str = "end", **kw) -> pn.Row:
+    """A row of controls (and text) that wraps when narrow, its items lined up by
+    ``align_items`` (CSS: "center", "end"...): one model per session where a FlexBox is two.
+
+    Sized by CSS, not by Panel: Panel gives a stretching row the summed width of its items
+    as its minimum width (and passes it up), which would make a phone scroll sideways.
+    """
+    styles = {"flex-wrap": "wrap", "width": "100%", "align-items": align_items}
+    return pn.Row(*objects, styles=styles, **kw)
 
 
 def fix_frame(fig, width: int | None = None) -> None:
@@ -320,12 +341,14 @@ class PixelGrid:
 
 def grid_view(
     grid: PixelGrid, clock: Callable[[], float] = time.monotonic
-) -> tuple[pn.Column, ThrottledText]:
-    """``grid.view()`` whose screen-reader text is throttled (see :class:`ThrottledText`);
-    the grid's ``alt`` becomes the throttle, so call its ``flush()`` on pause."""
+) -> tuple[tuple[pn.pane.Bokeh, pn.pane.HTML], ThrottledText]:
+    """The grid's pane and its screen-reader text, to put side by side in a row (the text is
+    out of the flow: no column of their own, one model fewer per session); the text is
+    throttled (see :class:`ThrottledText`), and the grid's ``alt`` becomes the throttle, so
+    call its ``flush()`` on pause."""
     alt = ThrottledText(grid.alt, clock=clock)
     grid.alt = alt
-    return pn.Column(grid.pane, alt.pane, margin=0), alt
+    return (grid.pane, alt.pane), alt
 
 
 class ServerRange:

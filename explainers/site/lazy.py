@@ -7,6 +7,13 @@ its title, which tells the server when it comes within about a screen of the vie
 when the URL's #anchor names it).  The server then builds the section and puts it in the
 placeholder's place in the page (:func:`lazy_section`, :func:`build_when_wanted`).
 
+A placeholder is many models in every session, so sections not built yet one after another
+share one: the sections above a run are entered from its top, and those below from its
+bottom, so a run has two placeholders (its halves), each building the section at its
+reader's side, or the one the page's #anchor names (a contents link, a shared link), as the
+browser last told the server.  What is left of a run stays in placeholders
+(:func:`lazy_sections`).
+
 Every section of the story page starts so, even the first and those a link carries state for:
 the page a GET returns is only the frame and the placeholders, and those sections are wanted
 by the server itself once the browser has the page.  In a served page a section is built on a
@@ -21,6 +28,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from urllib.parse import unquote
 
 import panel as pn
 import param
@@ -81,47 +89,68 @@ def eager_sections(keys: Iterable[str], args: Mapping[str, object]) -> list[str]
 
 
 class SectionPlaceholder(JSComponent):
-    """Stands in for a section until the reader comes near it (see the module docstring).
+    """Stands in for one section, or for a run of sections one after another, until the
+    reader comes near them (see the module docstring).
 
-    The browser sets ``wanted`` once the placeholder comes within a screen of the viewport,
-    or at once when the page's #anchor names ``key``.  ``failed`` makes it say the section
-    could not be built.  ``key`` and ``title`` are only shown: the server keeps its own copy
-    of the key, since a client can set any parameter.
+    Each section shows as a box about as tall as it will be, with its title (whose id is
+    its key, so #anchors land there).  The browser sets ``wanted`` once a box comes within a
+    screen of the viewport, or at once when the page's #anchor names one of ``keys``; the
+    server then builds one of them (:func:`build_when_wanted`).  ``failed`` makes it say
+    the section could not be built.  ``keys`` and ``titles`` are only shown: the server keeps
+    its own copy, since a client can set any parameter.
     """
 
-    key = param.String(default="", doc="The section's key; its title gets this id.")
-    title = param.String(default="", doc="The section's title.")
-    min_height = param.String(default="1200px", doc="CSS length: the section's likely height.")
-    wanted = param.Boolean(default=False, doc="Set by the browser: build the section now.")
+    keys = param.List(default=[], item_type=str, doc="The sections' keys, in page order.")
+    titles = param.List(default=[], item_type=str, doc="The sections' titles.")
+    heights = param.List(default=[], item_type=str, doc="CSS length: each one's likely height.")
+    wanted = param.Boolean(default=False, doc="Set by the browser: build a section now.")
     failed = param.Boolean(default=False, doc="Set by the server when building failed.")
+
+    @property
+    def key(self) -> str:
+        """The (first) section's key."""
+        return self.keys[0] if self.keys else ""
+
+    @property
+    def title(self) -> str:
+        """The (first) section's title."""
+        return self.titles[0] if self.titles else ""
 
     _esm = """
 export function render({ model, view }) {
-  const box = document.createElement("section");
-  box.className = "section-placeholder";
-  box.style.minHeight = model.min_height;
-  box.setAttribute("aria-busy", "true");
-  const title = document.createElement("h2");
-  title.id = model.key;
-  title.className = "section-title";
-  title.textContent = model.title;
-  box.setAttribute("aria-labelledby", title.id);
-  const note = document.createElement("p");
-  note.className = "placeholder-note";
+  const root = document.createElement("div");
+  const boxes = model.keys.map((key, i) => {
+    const box = document.createElement("section");
+    box.className = "section-placeholder";
+    box.style.minHeight = model.heights[i];
+    // the gap a built section leaves below itself
+    if (i < model.keys.length - 1) box.style.marginBottom = "24px";
+    const title = document.createElement("h2");
+    title.id = key;
+    title.className = "section-title";
+    title.textContent = model.titles[i];
+    box.setAttribute("aria-labelledby", title.id);
+    const note = document.createElement("p");
+    note.className = "placeholder-note";
+    box.append(title, note);
+    return box;
+  });
   const showStatus = () => {
-    note.textContent = model.failed
-      ? "This section could not be loaded. Reloading the page may help."
-      : "Loading this part of the story\\u2026";
-    box.classList.toggle("failed", model.failed);
-    box.setAttribute("aria-busy", model.failed ? "false" : "true");
+    for (const box of boxes) {
+      box.querySelector(".placeholder-note").textContent = model.failed
+        ? "This section could not be loaded. Reloading the page may help."
+        : "Loading this part of the story\u2026";
+      box.classList.toggle("failed", model.failed);
+      box.setAttribute("aria-busy", model.failed ? "false" : "true");
+    }
   };
   showStatus();
   model.on("failed", showStatus);
-  box.append(title, note);
+  root.append(...boxes);
 
   const ask = () => { observer.disconnect(); if (!model.wanted) model.wanted = true; };
   // Near the viewport now? (The observer's reports can come late.)
-  const near = () => {
+  const near = (box) => {
     const r = box.getBoundingClientRect();
     const h = window.innerHeight;
     return r.bottom > -1.25 * h && r.top < 2.25 * h;  // a little beyond the margin
@@ -133,7 +162,7 @@ export function render({ model, view }) {
   const check = () => {
     if (window.explainerJumping) { timer = setTimeout(check, 200); return; }
     timer = null;
-    if (near()) ask();
+    if (boxes.some(near)) ask();
   };
   const seen = (entries) => {
     if (timer === null && entries.some((e) => e.isIntersecting)) timer = setTimeout(check, 200);
@@ -148,17 +177,52 @@ export function render({ model, view }) {
   let waits = 0;
   const whenIdle = () => {
     const doc = view.model.document;
-    if (!doc || doc.is_idle || waits >= 50) observer.observe(box);  // at most ~10 s
-    else { waits += 1; start = setTimeout(whenIdle, 200); }
+    if (!doc || doc.is_idle || waits >= 50) boxes.forEach((box) => observer.observe(box));
+    else { waits += 1; start = setTimeout(whenIdle, 200); }  // at most ~10 s
   };
   let start = setTimeout(whenIdle, 300);
   let anchor = location.hash.slice(1);
   try { anchor = decodeURIComponent(anchor); } catch (e) { /* a mangled link */ }
-  if (anchor === model.key) ask();
+  if (model.keys.includes(anchor)) ask();
   model.on("remove", () => { clearTimeout(start); clearTimeout(timer); observer.disconnect(); });
-  return box;
+  return root;
 }
 """
+
+
+# One section a placeholder stands for: key, title, likely height (CSS), how to build it.
+Item = tuple[str, str, str, Callable[[], pn.viewable.Viewable]]
+
+
+def _placeholder(items: list[Item], from_end: bool = False) -> SectionPlaceholder:
+    """One placeholder for ``items``; unless the #anchor names another, it builds the last
+    of them when wanted if ``from_end`` (the reader comes from below), else the first."""
+    placeholder = SectionPlaceholder(
+        keys=[i[0] for i in items],
+        titles=[i[1] for i in items],
+        heights=[i[2] for i in items],
+        stylesheets=["assets/article.css"],
+        sizing_mode="stretch_width",
+        margin=(0, 0, 24, 0),  # as a section's layout
+    )
+    placeholder._items = list(items)
+    placeholder._from_end = from_end
+    return placeholder
+
+
+def _run(items: list[Item], above: bool, below: bool) -> list[SectionPlaceholder]:
+    """Placeholders for a run of sections not built yet, which a reader can enter from above
+    (``above``: what is above it is not a placeholder) and from below (``below``).
+
+    Each placeholder is many models in every session, so a run shares them: one for a run
+    entered from one side, building from that side; two halves for a run entered from both.
+    """
+    if not items:
+        return []
+    if len(items) > 1 and above and below:
+        half = (len(items) + 1) // 2
+        return [_placeholder(items[:half]), _placeholder(items[half:], from_end=True)]
+    return [_placeholder(items, from_end=below and not above)]
 
 
 def lazy_section(
@@ -180,17 +244,39 @@ def lazy_section(
     embed : bool
         Whether the page is in embed mode (the section will be shorter).
     """
+    return _placeholder([_item(key, title, build, embed)])
+
+
+def _item(key: str, title: str, build, embed: bool) -> Item:
     wide, narrow = SECTION_HEIGHTS.get(key, DEFAULT_HEIGHTS)[bool(embed)]
-    placeholder = SectionPlaceholder(
-        key=key,
-        title=title,
-        min_height=height_css(wide, narrow),
-        stylesheets=["assets/article.css"],
-        sizing_mode="stretch_width",
-        margin=(0, 0, 24, 0),  # as a section's layout
-    )
-    placeholder._build = build
-    return placeholder
+    return (key, title, height_css(wide, narrow), build)
+
+
+def lazy_sections(
+    sections: Iterable[tuple[str, str, Callable[[], pn.viewable.Viewable]]],
+    embed: bool = False,
+    soon: Iterable[str] = (),
+) -> list[SectionPlaceholder]:
+    """Placeholders for ``sections`` (key, title, build), in page order, to put in a layout
+    that :func:`build_when_wanted` watches: one of its own for each section in ``soon``
+    (built once the page is loaded) and, between those, a run's placeholders (see
+    :func:`_run`).  Building one section of a run leaves the rest of it in placeholders."""
+    soon = set(soon)
+    out: list[SectionPlaceholder] = []
+    run: list[Item] = []
+    for key, title, build in sections:
+        if key in soon:
+            out += [*_run(run, True, True), lazy_section(key, title, build, embed)]
+            run = []
+        else:
+            run.append(_item(key, title, build, embed))
+    return out + _run(run, True, True)
+
+
+def _anchor() -> str:
+    """The section the page's #anchor names, as the browser last told it ("" if none)."""
+    loc = pn.state.location
+    return unquote((loc.hash if loc is not None else "") or "").lstrip("#")
 
 
 def _built(build: Callable[[], pn.viewable.Viewable]) -> pn.viewable.Viewable:
@@ -253,6 +339,9 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
     """Put each section in its placeholder's place among ``layout``'s objects once the
     browser wants it; returns ``layout``.
 
+    A placeholder standing for several sections builds one of them when wanted (see the
+    module docstring), and the rest of them take new placeholders around it.
+
     Parameters
     ----------
     layout : ListLike
@@ -274,21 +363,43 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
     placeholders = [obj for obj in layout.objects if isinstance(obj, SectionPlaceholder)]
     started: set[int] = set()  # placeholders whose build has begun (each is built once)
 
-    def swap(placeholder: SectionPlaceholder, section) -> None:
-        if any(obj is placeholder for obj in layout.objects):
-            layout.objects = [section if obj is placeholder else obj for obj in layout.objects]
+    def chosen(placeholder: SectionPlaceholder) -> int:
+        # The section the #anchor names, else the one at the side the reader comes from.
+        keys = [item[0] for item in placeholder._items]
+        if _anchor() in keys:
+            return keys.index(_anchor())
+        return len(keys) - 1 if placeholder._from_end else 0
 
-    def failed(placeholder: SectionPlaceholder, exc: Exception) -> None:
-        report_exception(exc, f"building the {placeholder.key} section")
-        placeholder.failed = True
-
-    def build_here(placeholder: SectionPlaceholder) -> None:
-        try:
-            section = placeholder._build()
-        except Exception as exc:
-            failed(placeholder, exc)
+    def swap(placeholder: SectionPlaceholder, j: int, section) -> None:
+        # The section takes its place among the rest of the placeholder's run.
+        objects = list(layout.objects)
+        at = next((i for i, obj in enumerate(objects) if obj is placeholder), None)
+        if at is None:
             return
-        swap(placeholder, section)
+        items = placeholder._items
+        above = at == 0 or not isinstance(objects[at - 1], SectionPlaceholder)
+        below = at == len(objects) - 1 or not isinstance(objects[at + 1], SectionPlaceholder)
+        before, after = _run(items[:j], above, True), _run(items[j + 1 :], True, below)
+        for obj in (*before, *after):
+            obj.param.watch(on_wanted, "wanted")
+        layout.objects = [*objects[:at], *before, section, *after, *objects[at + 1 :]]
+
+    def failed(placeholder: SectionPlaceholder, j: int, exc: Exception) -> None:
+        report_exception(exc, f"building the {placeholder._items[j][0]} section")
+        if len(placeholder._items) == 1:
+            placeholder.failed = True
+        else:
+            alone = _placeholder([placeholder._items[j]])
+            alone.failed = True
+            swap(placeholder, j, alone)
+
+    def build_here(placeholder: SectionPlaceholder, j: int) -> None:
+        try:
+            section = placeholder._items[j][3]()
+        except Exception as exc:
+            failed(placeholder, j, exc)
+            return
+        swap(placeholder, j, section)
 
     def on_thread(build):
         # The section and its Bokeh models are made here; the loop only puts them in place.
@@ -297,16 +408,16 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
             model = pn.panel(section).get_root(doc)
             return section, model, _chunked(model)
 
-    async def build_served(placeholder: SectionPlaceholder) -> None:
+    async def build_served(placeholder: SectionPlaceholder, j: int) -> None:
         # A coroutine given to add_next_tick_callback runs with the document locked until
         # it returns: the session waits for its section, nothing else of it runs (so the
         # emptied layouts stay as left), and the event loop is free.
         try:
-            future = _BUILDER.submit(on_thread, placeholder._build)
+            future = _BUILDER.submit(on_thread, placeholder._items[j][3])
             _section, model, emptied = await asyncio.wrap_future(future)
         except Exception as exc:
             with set_curdoc(doc):
-                failed(placeholder, exc)
+                failed(placeholder, j, exc)
             return
 
         def attach() -> None:
@@ -320,7 +431,7 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
             doc.hold("collect")
             try:
                 with set_curdoc(doc):
-                    swap(placeholder, pn.pane.Bokeh(model))
+                    swap(placeholder, j, pn.pane.Bokeh(model))
             finally:
                 doc.unhold()
 
@@ -339,21 +450,22 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
         if not event.new or placeholder.failed or not here or id(placeholder) in started:
             return
         started.add(id(placeholder))
+        j = chosen(placeholder)
         if served:
             # Not before the browser has the page: until then Panel holds back what a build
             # sends, and the session's "document ready" would wait for the build's lock.
             def start() -> None:
-                doc.add_next_tick_callback(lambda: build_served(placeholder))
+                doc.add_next_tick_callback(lambda: build_served(placeholder, j))
 
             with set_curdoc(doc):
                 pn.state.onload(start)
         else:
-            build_here(placeholder)
+            build_here(placeholder, j)
 
     for obj in placeholders:
         obj.param.watch(on_wanted, "wanted")
 
-    wanted_soon = [p for key in soon for p in placeholders if p.key == key]
+    wanted_soon = [p for key in soon for p in placeholders if p.keys == [key]]
     if wanted_soon:
 
         def want_soon() -> None:

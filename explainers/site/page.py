@@ -17,10 +17,10 @@ import panel as pn
 
 from .. import frames
 from ..animation import report_exception
-from ..conventions import conventions_note
-from ..section import Section
+from ..conventions import NOTE_CSS, note_markdown
+from ..section import PROSE_CSS, Section
 from ..summary import summary
-from .lazy import build_when_wanted, eager_sections, lazy_section
+from .lazy import build_when_wanted, eager_sections, lazy_sections
 from .serving import STATIC_DIR as STATIC  # noqa: F401 (kept for callers of page.STATIC)
 from .serving import TITLE
 
@@ -191,8 +191,8 @@ def titles() -> dict[str, str]:
 
 
 def _section_nav(key: str) -> pn.pane.HTML:
-    """Links from a section's own page: the story (at this section), the sections before
-    and after it, and the theme."""
+    """The top of a section's own page, in one pane: the presentation-mode switch, and links
+    to the story (at this section), the sections before and after it, and the theme."""
     keys = available_sections()
     i = keys.index(key)
     links = [f'<a href="./#{key}">↑ The whole story</a>']
@@ -206,46 +206,44 @@ def _section_nav(key: str) -> pn.pane.HTML:
             )
     links.append(_theme_link())
     return pn.pane.HTML(
-        f'<nav class="page-nav" aria-label="Pages">{"".join(links)}</nav>',
-        stylesheets=[NAV_CSS],
+        f'{PRESENT_CONTROL}<nav class="page-nav" aria-label="Pages">{"".join(links)}</nav>',
+        stylesheets=[NAV_CSS, "assets/article.css"],
         sizing_mode="stretch_width",
-        margin=(8, 0, 0, 0),
+        margin=(4, 0, 0, 0),
     )
 
 
-def _header(keys: list[str]) -> pn.pane.HTML:
+def _header(keys: list[str], embed: bool = False) -> pn.pane.Markdown:
+    """The top of the story page, in one pane (each pane is a model every session holds):
+    the presentation-mode switch, the title and contents, and the conventions note."""
     toc = "".join(
         f'<li><a href="#{k}" onclick="return explainerScrollTo(\'{k}\')">'
         f"{html.escape(section_class(k).title)}</a></li>"
         for k in keys
     )
-    return pn.pane.HTML(
-        f"""
-<header class="story-header">
+    header = f"""<header class="story-header">
   <div class="kicker">An interactive explainer · {_theme_link()}</div>
   <h1>Boltzmann machines, hands on</h1>
   <p class="dek">From a Hopfield network that remembers by rolling downhill, to neurons
   that gamble, to machines that learn a probability distribution. Every number you see is
   computed live from the state on your screen.</p>
   <nav aria-label="Contents"><ol class="toc">{toc}</ol></nav>
-</header>""",
-        stylesheets=["assets/article.css"],
+</header>"""
+    return pn.pane.Markdown(
+        "\n\n".join([*([] if embed else [PRESENT_CONTROL]), header, note_markdown()]),
+        stylesheets=["assets/article.css", PROSE_CSS, NOTE_CSS],
         sizing_mode="stretch_width",
-        margin=(8, 0),
+        margin=(4, 0, 8, 0),
     )
 
 
-def _present_control() -> pn.pane.HTML:
-    """The switch into presentation mode (static/reader.js does the switching, and keeps
-    ``?present=1`` in the address so the mode survives a reload or a shared link)."""
-    return pn.pane.HTML(
-        '<button type="button" class="present-toggle" aria-pressed="false" '
-        'onclick="explainerPresent()">Presentation mode</button>',
-        stylesheets=["assets/article.css"],
-        css_classes=["present-control"],
-        margin=(4, 0, 0, 0),
-        align="end",
-    )
+# The switch into presentation mode (static/reader.js does the switching, and keeps
+# ``?present=1`` in the address so the mode survives a reload or a shared link).
+PRESENT_CONTROL = (
+    '<div class="present-control" style="text-align:right">'
+    '<button type="button" class="present-toggle" aria-pressed="false" '
+    'onclick="explainerPresent()">Presentation mode</button></div>'
+)
 
 
 def _page(*objects, embed: bool = False) -> pn.Column:
@@ -254,7 +252,6 @@ def _page(*objects, embed: bool = False) -> pn.Column:
         doc.template = PAGE_TEMPLATE
     player = frames.player()  # also the tab-visibility sensor the animators watch
     return pn.Column(
-        *([] if embed else [_present_control()]),
         *objects,
         *([player] if player is not None else []),
         css_classes=["explainer-page", *(["embedded"] if embed else [])],
@@ -291,14 +288,15 @@ def story_page() -> pn.Column:
 
     # Every section starts as a placeholder: the GET that builds this document must stay
     # cheap whatever its link asks for.  The first section and those the link names are
-    # built as soon as the browser has the page (lazy.py).
-    parts = [
-        lazy_section(key, section_class(key).title, lambda key=key: build(key), embed=embed)
-        for key in keys
-    ]
+    # built as soon as the browser has the page (lazy.py); the others share placeholders.
+    soon = eager_sections(keys, _session_args())
+    parts = lazy_sections(
+        [(key, section_class(key).title, lambda key=key: build(key)) for key in keys],
+        embed=embed,
+        soon=soon,
+    )
     return build_when_wanted(
-        _page(_header(keys), conventions_note(), *parts, summary(keys, embed), embed=embed),
-        soon=eager_sections(keys, _session_args()),
+        _page(_header(keys, embed), *parts, summary(keys, embed), embed=embed), soon=soon
     )
 
 

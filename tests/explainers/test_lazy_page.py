@@ -119,8 +119,8 @@ def test_a_section_that_fails_to_build_is_reported_and_the_placeholder_says_so(m
 
 
 def test_embed_mode_gives_shorter_placeholders():
-    full = lazy_section("rbm", "t", _Built).min_height
-    embedded = lazy_section("rbm", "t", _Built, embed=True).min_height
+    full = lazy_section("rbm", "t", _Built).heights[0]
+    embedded = lazy_section("rbm", "t", _Built, embed=True).heights[0]
     assert _height_at(embedded, 1000) < _height_at(full, 1000)
 
 
@@ -137,8 +137,55 @@ def test_story_page_builds_the_first_section_and_those_in_the_link(monkeypatch):
     story = page.story_page()
     assert built == ["hopfield", "rbm"]
     placeholders = [obj for obj in story.objects if isinstance(obj, SectionPlaceholder)]
-    assert [p.key for p in placeholders] == [k for k in KEYS if k not in ("hopfield", "rbm")]
-    # The reader scrolls to one: it is built then, and only it.
+    # The run between them shares two placeholders: its upper half, built from the top as
+    # the reader scrolls down, and its lower half, built from the bottom.
+    rest = [k for k in KEYS if k not in ("hopfield", "rbm")]
+    assert [p.keys for p in placeholders] == [rest[:4], rest[4:]]
+    # The reader scrolls down to the run: its first section is built then, and only it.
     placeholders[0].wanted = True
-    assert built == ["hopfield", "rbm", placeholders[0].key]
+    assert built == ["hopfield", "rbm", rest[0]]
     assert placeholders[0] not in story.objects
+    # The reader scrolls up from rbm: the section just above it.
+    placeholders[1].wanted = True
+    assert built == ["hopfield", "rbm", rest[0], rest[-1]]
+    left = [p.keys for p in story.objects if isinstance(p, SectionPlaceholder)]
+    assert left == [rest[1:4], rest[4:-1]]
+
+
+def _run_of(keys, calls):
+    def build(key):
+        calls.append(key)
+        if key == "broken":
+            raise RuntimeError("boom")
+        return _Built()
+
+    return lazy.lazy_sections([(k, k.title(), lambda k=k: build(k)) for k in keys])
+
+
+def test_a_run_builds_the_section_its_anchor_names_and_keeps_the_rest(monkeypatch):
+    calls: list[str] = []
+    keys = ["a", "b", "c", "d", "e"]
+    parts = _run_of(keys, calls)
+    assert [p.keys for p in parts] == [["a", "b", "c"], ["d", "e"]]
+    slot = build_when_wanted(pn.Column("top", *parts, "end"))
+    monkeypatch.setattr(lazy, "_anchor", lambda: "b")  # a contents link or a link's #b
+    parts[0].wanted = True
+    assert calls == ["b"]
+    shown = [o.keys if isinstance(o, SectionPlaceholder) else o.object for o in slot.objects]
+    # "a" sits between two things a reader can come from: it keeps a placeholder of its own
+    assert shown == ["top", ["a"], "built", ["c"], ["d", "e"], "end"]
+
+
+def test_a_section_of_a_run_that_fails_says_so_alone(monkeypatch):
+    monkeypatch.setattr(lazy, "report_exception", lambda exc, where: None)
+    calls: list[str] = []
+    parts = _run_of(["broken", "b", "c"], calls)
+    slot = build_when_wanted(pn.Column(*parts))
+    parts[0].wanted = True
+    assert calls == ["broken"]
+    after = [o for o in slot.objects if isinstance(o, SectionPlaceholder)]
+    assert [(p.keys, p.failed) for p in after] == [
+        (["broken"], True),
+        (["b"], False),
+        (["c"], False),
+    ]

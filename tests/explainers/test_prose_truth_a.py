@@ -35,11 +35,12 @@ from engine.examples import (
 )
 from explainers import prose
 from explainers.capacity import Capacity, load_grid, trials_for
-from explainers.conventions import conventions_note, note_markdown
+from explainers.conventions import note_markdown
 from explainers.distribution import TV_FLOOR, BoltzmannDistribution, glyph_text
 from explainers.four_units import ORDERS, FourUnits, outcome_for
 from explainers.hopfield import MAX_FLIPS, HopfieldGrid, basin_facts
 from explainers.sigmoid import StochasticNeuron, p_turn_on
+from explainers.site import page
 
 PATTERNS = to_spins(np.array([SHAPES[k].ravel() for k in "TL"]))
 W = hebbian(PATTERNS)
@@ -385,7 +386,7 @@ def test_conventions_note_has_the_anchor_and_every_convention():
         "weights\n4w<sub>ij</sub>",
     ):
         assert words in md, words
-    assert conventions_note().object == md
+    assert md in page._header(["hopfield"]).object  # shown in the story's header pane
 
 
 def test_every_formula_of_these_sections_links_to_the_conventions():
