@@ -18,7 +18,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     NUMBA_CACHE_DIR=/opt/numba-cache \
     HOME=/tmp \
     EXPLAINER_ADDRESS=0.0.0.0 \
-    EXPLAINER_PORT=5006
+    EXPLAINER_PORT=5006 \
+    EXPLAINER_HEALTH_PORT=5007
 
 WORKDIR /app
 
@@ -43,10 +44,11 @@ RUN /opt/venv/bin/python -m compileall -q app.py engine explainers \
 # Numeric, so that Kubernetes' runAsNonRoot can check it.
 USER 10001:10001
 
-EXPOSE 5006
+# 5007 answers /liveness from a thread of its own, however busy the app's event loop is.
+EXPOSE 5006 5007
 
 HEALTHCHECK --interval=10s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:%s/liveness' % os.environ.get('EXPLAINER_PORT', '5006'), timeout=4)"]
+    CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request as u; u.build_opener(u.ProxyHandler({})).open('http://127.0.0.1:%s/liveness' % (os.environ.get('EXPLAINER_HEALTH_PORT') or os.environ.get('EXPLAINER_PORT', '5006')), timeout=4)"]
 
 ENTRYPOINT ["/usr/local/bin/explainer-entrypoint"]
 CMD ["/opt/venv/bin/python", "app.py"]

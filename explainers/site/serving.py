@@ -13,6 +13,7 @@ variable                                  default
 ``EXPLAINER_SESSION_LIFETIME_MS``         ``5000``
 ``EXPLAINER_MAX_MESSAGE_BYTES``           ``262144`` (256 KiB)
 ``EXPLAINER_ADMIN``                       ``0`` (off)
+``EXPLAINER_HEALTH_PORT``                 off (the image sets ``5007``; see :mod:`.health`)
 ========================================  ============================================
 
 A bad value never stops the server with a traceback: it is reported in one readable line
@@ -22,6 +23,7 @@ unit-tested without a server.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import logging
 import os
@@ -79,7 +81,10 @@ _CSP_HOST = re.compile(
 
 
 def _problem(name: str, value: str, why: str, default: Any) -> None:
-    log.warning("%s=%r %s; using %r instead.", name, value, why, default)
+    if default is None:
+        log.warning("%s=%r %s; leaving it off.", name, value, why)
+    else:
+        log.warning("%s=%r %s; using %r instead.", name, value, why, default)
 
 
 def _int(env: Mapping[str, str], name: str, default: int | None, lo: int, hi: int) -> int | None:
@@ -216,7 +221,8 @@ def server_options(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
         ``port`` (int), ``address`` (str), ``allow_origins`` (list of ``host[:port]``),
         ``frame_ancestors`` (list of CSP sources), ``num_procs`` (int, 0 = one per CPU),
         ``session_lifetime_ms`` and ``check_unused_ms``
-        (int), ``max_message_bytes`` (int) and ``admin`` (bool). Bad values are logged
+        (int), ``max_message_bytes`` (int), ``admin`` (bool) and ``health_port`` (int, or
+        None for none: see :mod:`.health`). Bad values are logged
         as warnings and replaced by the defaults; this function never raises for them.
     """
     port = _int(env, "EXPLAINER_PORT", DEFAULT_PORT, 1, 65535)
@@ -239,7 +245,16 @@ def server_options(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
             MAX_MAX_MESSAGE_BYTES,
         ),
         "admin": _bool(env, "EXPLAINER_ADMIN", False),
+        "health_port": _health_port(env, port),
     }
+
+
+def _health_port(env: Mapping[str, str], port: int) -> int | None:
+    health = _int(env, "EXPLAINER_HEALTH_PORT", None, 1, 65535)
+    if health == port:
+        _problem("EXPLAINER_HEALTH_PORT", str(health), "is the app's own port", None)
+        return None
+    return health
 
 
 def security_headers(frame_ancestors: list[str]) -> dict[str, str]:
@@ -392,7 +407,23 @@ def serve(
 
     guard.install()
     kwargs = hardened_kwargs(serve_kwargs(options, title), _session_secret(env))
-    pn.serve(dict(routes), verbose=False, **kwargs)
+    # Not started here, so that each process (after Bokeh forks the workers) can put its
+    # probe thread beside its own event loop first.
+    server = pn.serve(dict(routes), verbose=False, start=False, **kwargs)
+    if options["health_port"] is not None:
+        from . import health
+
+        global _probe  # kept for the life of the process
+        _probe = health.start(options["address"], options["health_port"], server.io_loop, log)
+    # Everything loaded so far (libraries, kernels, routes) lives as long as the process:
+    # out of the collector's sight, each full collection has only the sessions to scan.
+    gc.collect()
+    gc.freeze()
+    server.start()
+    server.io_loop.start()
+
+
+_probe = None
 
 
 def _exit_on_sigterm(signum, frame):

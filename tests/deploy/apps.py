@@ -41,10 +41,14 @@ class AppProcess:
     def __init__(self, log_dir: Path, env: dict[str, str] | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        # The probe process's own port (explainers/site/health.py), as in the image.
+        self.health_port = int((env or {}).get("EXPLAINER_HEALTH_PORT") or free_port())
+        self.health_url = f"http://127.0.0.1:{self.health_port}"
         self.log_path = log_dir / f"app-{self.port}.log"
         full_env = {
             **os.environ,
             "EXPLAINER_PORT": str(self.port),
+            "EXPLAINER_HEALTH_PORT": str(self.health_port),
             "PYTHONUNBUFFERED": "1",
             **(env or {}),
         }

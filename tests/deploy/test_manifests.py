@@ -16,6 +16,10 @@ def _dockerfile(instruction: str) -> str:
     return re.search(rf"^{instruction} (.+)$", DOCKERFILE, re.M).group(1)
 
 
+def _dockerfile_env(name: str) -> str:
+    return re.search(rf"^\s+(?:ENV )?{name}=(\S+?)(?: \\)?$", DOCKERFILE, re.M).group(1)
+
+
 def _k8s():
     return {d["kind"]: d for d in yaml.safe_load_all((REPO / "deploy" / "k8s.yaml").read_text())}
 
@@ -36,10 +40,13 @@ def test_kubernetes_deployment_is_locked_down_and_probed():
     (mount,) = container["volumeMounts"]
     assert mount["mountPath"] == "/tmp"
     assert {"name": mount["name"], "emptyDir": {"sizeLimit": "256Mi"}} in pod["volumes"]
-    port = container["ports"][0]
-    assert port["containerPort"] == int(_dockerfile("EXPOSE"))
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
-        assert container[probe]["httpGet"] == {"path": "/liveness", "port": port["name"]}
+    ports = {p["name"]: p["containerPort"] for p in container["ports"]}
+    assert sorted(ports.values()) == sorted(map(int, _dockerfile("EXPOSE").split()))
+    assert ports["health"] == int(_dockerfile_env("EXPLAINER_HEALTH_PORT"))
+    # Liveness asks the probe thread (a busy pod is not restarted); readiness the app itself.
+    expected = {"startupProbe": "health", "readinessProbe": "http", "livenessProbe": "health"}
+    for probe, port in expected.items():
+        assert container[probe]["httpGet"] == {"path": "/liveness", "port": port}
     assert k8s["Deployment"]["spec"]["replicas"] >= 2
 
 
@@ -62,7 +69,7 @@ def test_compose_runs_replicas_read_only_behind_nginx():
     # nginx's upstream names the app service on the image's port.
     upstream = re.search(r"upstream explainer \{(.*?)\}", NGINX_CONF, re.S).group(1)
     assert "ip_hash;" in upstream
-    assert f"server app:{_dockerfile('EXPOSE')};" in upstream
+    assert f"server app:{_dockerfile_env('EXPLAINER_PORT')};" in upstream
 
 
 def test_nginx_passes_websocket_upgrades_and_the_host():

@@ -36,6 +36,7 @@ def test_defaults_are_local_and_locked_down():
         "check_unused_ms": 2000,
         "max_message_bytes": 256 * 1024,
         "admin": False,
+        "health_port": None,
     }
 
 
@@ -85,12 +86,21 @@ def test_bad_value_is_reported_and_replaced_by_the_default(caplog, name, value, 
         ("EXPLAINER_MAX_MESSAGE_BYTES", "1048576", "max_message_bytes", 1048576),
         ("EXPLAINER_ADMIN", "Yes", "admin", True),
         ("EXPLAINER_ADMIN", "off", "admin", False),
+        ("EXPLAINER_HEALTH_PORT", "5007", "health_port", 5007),
     ],
 )
 def test_good_values_are_taken(caplog, name, value, key, expected):
     with caplog.at_level(logging.WARNING, logger="explainers.site.serving"):
         assert server_options({name: value})[key] == expected
     assert caplog.records == []
+
+
+@pytest.mark.parametrize("value", ["5006", "http", "0", "99999"])
+def test_an_unusable_health_port_is_left_off(caplog, value):
+    with caplog.at_level(logging.WARNING, logger="explainers.site.serving"):
+        assert server_options({"EXPLAINER_HEALTH_PORT": value})["health_port"] is None
+    (message,) = [r.getMessage() for r in caplog.records]
+    assert message.startswith(f"EXPLAINER_HEALTH_PORT={value!r} ") and "leaving it off" in message
 
 
 def test_unused_sessions_are_checked_at_least_as_often_as_they_expire():
@@ -321,6 +331,8 @@ def test_several_processes_serve_and_stop_with_their_parent(start_app):
     assert len(workers) == 2
     for _ in range(4):
         assert http_get(app.url + "/liveness")[0] == 200
+        assert http_get(app.health_url + "/liveness")[0] == 200  # each worker binds it
+    assert app.log().count("Answering /liveness on") == 2
     app.proc.send_signal(signal.SIGTERM)  # the parent only, as `docker stop` would
     assert app.proc.wait(timeout=30) == 0
     gone, alive = psutil.wait_procs(workers, timeout=30)

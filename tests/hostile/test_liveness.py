@@ -3,20 +3,24 @@
 Against a real ``python app.py``: 5 sessions open in parallel a story link carrying every
 section's heaviest settings, and 8 more open ``/?ising.L=256``, each as a browser does (GET,
 websocket, document pulled, "document ready", with :class:`bench.app_clients.RawSession`).
-Meanwhile a separate process polls ``/liveness`` (separate, so that this process parsing the
-sessions' messages cannot delay its clock) until every linked section has arrived in its
-session with the link's values.
+Meanwhile separate processes poll ``/liveness`` (separate, so that this process parsing the
+sessions' messages cannot delay their clocks) until every linked section has arrived in its
+session with the link's values: one on the probe process's port (``EXPLAINER_HEALTH_PORT``,
+what the image's HEALTHCHECK and the Kubernetes liveness probe ask), one on the app's own.
 
-What is asserted, and why: over at least 20 polls, the median answers within 100 ms, the
-95th percentile within 500 ms and the slowest within 2.5 s.  The old page built every linked
-section inside the GET and held the event loop for seconds (one such GET about 3.4 s; five
-kept ``/liveness`` waiting 15.7 s; this test measured a slowest poll of 13 s there), so it
-fails there by far.  The issue's aim, every answer within 100 ms, is not met yet and so not
-asserted: sections are now built off the event loop, but putting each piece of one into its
-page still costs the loop Bokeh's work (recounting the document's models, serialising the new
-ones), and a burst of GETs is handled back to back; pacing (``lazy.ATTACH_SHARE``) and
-chunking (``lazy.CHUNK_MODELS``) keep those pieces short, not gone.  Measured on the shared
-2-core machine: median 2 ms, p95 110-150 ms, max 0.6-0.95 s.
+What is asserted, and why:
+
+* The probe port: every answer within 100 ms, saying the loop is alive.  A process of its
+  own answers there, so this holds whatever the app is doing (even collecting garbage).
+* The app's own port, answered by the event loop after whatever is queued before it: over
+  at least 20 polls the median within 100 ms, the 95th percentile within 500 ms and the
+  slowest within 2.5 s.  The old page built every linked section inside the GET and held the
+  event loop for seconds (one such GET about 3.4 s; five kept ``/liveness`` waiting 15.7 s;
+  this test measured a slowest poll of 13 s there), so it fails there by far.  Sections are
+  now built off the event loop, but putting each piece of one into its page still costs the
+  loop Bokeh's work (recounting the document's models, serialising the new ones), and a
+  burst of GETs is handled back to back; pacing (``lazy.ATTACH_SHARE``) and chunking
+  (``lazy.CHUNK_MODELS``) keep those pieces short, not gone.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import time
 
 import pytest
 
-from bench.app_clients import RawSession, _walk
+from bench.app_clients import RawSession
 from tests.deploy.apps import AppProcess
 
 SECRET = "liveness-test-secret-" + "k" * 24
@@ -66,6 +70,7 @@ LINKED = [
 ISING_LINKED = [("hopfield", "Temperature T", 0.2), ("ising", "Side L", "256")]
 
 MEDIAN_MS, P95_MS, MAX_MS, MIN_POLLS = 100, 500, 2500, 20
+PROBE_MAX_MS = 100
 BUILT_DEADLINE_S = 240
 
 POLLER = """
@@ -77,8 +82,9 @@ while True:
     t0 = time.perf_counter()
     with opener.open(url, timeout=60) as r:
         assert r.status == 200
-        r.read()
+        body = json.loads(r.read())
     times.append(time.perf_counter() - t0)
+    assert body.get("alive", True) is True, body
     try:
         open(stop).close()
         break
@@ -89,24 +95,11 @@ print(json.dumps(times))
 
 
 class Session(RawSession):
-    """A headless session that also keeps the models its page's patches bring (the sections
-    built after the page loaded arrive that way)."""
-
-    async def _read_message(self):
-        header, content = await super()._read_message()
-        if header.get("msgtype") == "PATCH-DOC":
-            _walk(json.loads(content), self.models)
-        return header, content
+    """A headless session that can say whether a control shows a value."""
 
     def shows(self, title: str, value) -> bool:
         return any(
             m.attributes.get("title") == title and m.attributes.get("value") == value
-            for m in self.models.values()
-        )
-
-    def has_section(self, key: str) -> bool:
-        return any(
-            f"explainer-{key}" in (m.attributes.get("css_classes") or [])
             for m in self.models.values()
         )
 
@@ -135,11 +128,14 @@ async def _all_built(sessions: list[Session], wanted: list[tuple[str, str, objec
 
 def test_heavy_links_in_parallel_leave_liveness_answering(app, tmp_path):
     stop = tmp_path / "stop"
-    poller = subprocess.Popen(
-        [sys.executable, "-c", POLLER, app.url + "/liveness", str(stop)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    pollers = {
+        name: subprocess.Popen(
+            [sys.executable, "-c", POLLER, url + "/liveness", str(stop)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for name, url in (("app", app.url), ("probe", app.health_url))
+    }
 
     async def run() -> None:
         heavy = [Session(app.url, HEAVIEST_LINK) for _ in range(5)]
@@ -157,14 +153,23 @@ def test_heavy_links_in_parallel_leave_liveness_answering(app, tmp_path):
         asyncio.run(run())
     finally:
         stop.touch()
-        out, _ = poller.communicate(timeout=120)
-    times_ms = sorted(1000 * t for t in json.loads(out))
+        outs = {name: p.communicate(timeout=120)[0] for name, p in pollers.items()}
+    summaries = {}
+    for name, out in outs.items():
+        times_ms = sorted(1000 * t for t in json.loads(out))
+        p95 = times_ms[int(0.95 * (len(times_ms) - 1))]
+        summaries[name] = (
+            times_ms,
+            (
+                f"{name} port, {len(times_ms)} polls: median {statistics.median(times_ms):.0f} ms, "
+                f"p95 {p95:.0f} ms, max {times_ms[-1]:.0f} ms"
+            ),
+        )
+        print(summaries[name][1])
+    times_ms, summary = summaries["probe"]
+    assert len(times_ms) >= MIN_POLLS and times_ms[-1] <= PROBE_MAX_MS, summary
+    times_ms, summary = summaries["app"]
     p95 = times_ms[int(0.95 * (len(times_ms) - 1))]
-    summary = (
-        f"{len(times_ms)} polls: median {statistics.median(times_ms):.0f} ms, "
-        f"p95 {p95:.0f} ms, max {times_ms[-1]:.0f} ms"
-    )
-    print(summary)
     assert len(times_ms) >= MIN_POLLS, summary
     assert statistics.median(times_ms) <= MEDIAN_MS, summary
     assert p95 <= P95_MS and times_ms[-1] <= MAX_MS, summary
