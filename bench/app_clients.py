@@ -101,7 +101,10 @@ class RawSession:
         self.closed = False
 
     # -- connection ------------------------------------------------------------------
-    async def open(self) -> RawSession:
+    async def open(self, timeout: float = 300.0, wait_for_section: bool = True) -> RawSession:
+        """Load the page as a browser does; for a section's own page (``/<key>``) also wait
+        until the server has put the section in it (sections are built after the page
+        loads, see explainers/site/lazy.py)."""
         t0 = time.perf_counter()
         status, body = await asyncio.to_thread(http_get, self.base_url + self.path)
         self.build_seconds = time.perf_counter() - t0
@@ -131,6 +134,13 @@ class RawSession:
         _walk(content.get("doc", content), self.models)
         self._reader = asyncio.create_task(self._read_forever())
         await self.patch([bokeh_event("document_ready")])
+        key = self.path.split("?", 1)[0].strip("/")
+        if key and wait_for_section:
+            deadline = time.perf_counter() + timeout
+            while not self.has_section(key):
+                if self.closed or time.perf_counter() > deadline:
+                    raise RuntimeError(f"section {key!r} never arrived in {self.path}")
+                await asyncio.sleep(0.02)
         return self
 
     async def close(self) -> None:
@@ -153,6 +163,15 @@ class RawSession:
         if len(found) != 1:
             raise LookupError(f"{len(found)} models match {type_name} {attrs} in {self.path}")
         return found[0]
+
+    def has_section(self, key: str) -> bool:
+        """Whether section ``key`` is in the page whole (not its placeholder, nor only some
+        of its pieces: see ``LOADING_CLASS`` in explainers/site/lazy.py)."""
+        for m in self.models.values():
+            classes = m.attributes.get("css_classes") or []
+            if f"explainer-{key}" in classes:
+                return "explainer-loading" not in classes
+        return False
 
     def by_name(self, name: str) -> Model:
         return self.find(None, name=name)
@@ -223,6 +242,8 @@ class RawSession:
                 now = time.perf_counter()
                 if b'"batch"' in content and self._played(json.loads(content), now):
                     continue
+                if b'"object"' in content or b'"css_classes"' in content:
+                    self._follow(json.loads(content))  # a section put into the page
                 self.patches.append(now)
                 hit = {sid for sid in self._watched if f'"{sid}"'.encode() in content}
                 if not hit:
@@ -239,6 +260,15 @@ class RawSession:
             raise
         except Exception:  # connection closed
             self.closed = True
+
+    def _follow(self, content: dict) -> None:
+        """Keep ``models`` up to date with new models and changed CSS classes."""
+        _walk(content, self.models)
+        for ev in content.get("events", []):
+            model = self.models.get((ev.get("model") or {}).get("id"))
+            if model is not None and ev.get("kind") == "ModelChanged":
+                if ev.get("attr") == "css_classes":
+                    model.attributes["css_classes"] = ev.get("new")
 
     def _played(self, content: dict, now: float) -> bool:
         """Count the frames of a batch for the page's frame feed (explainers/frames.py),

@@ -103,6 +103,7 @@ class SectionPlaceholder(JSComponent):
     keys = param.List(default=[], item_type=str, doc="The sections' keys, in page order.")
     titles = param.List(default=[], item_type=str, doc="The sections' titles.")
     heights = param.List(default=[], item_type=str, doc="CSS length: each one's likely height.")
+    heading = param.Selector(default="h2", objects=["h1", "h2"], doc="The titles' element.")
     wanted = param.Boolean(default=False, doc="Set by the browser: build a section now.")
     failed = param.Boolean(default=False, doc="Set by the server when building failed.")
 
@@ -125,7 +126,7 @@ export function render({ model, view }) {
     box.style.minHeight = model.heights[i];
     // the gap a built section leaves below itself
     if (i < model.keys.length - 1) box.style.marginBottom = "24px";
-    const title = document.createElement("h2");
+    const title = document.createElement(model.heading === "h1" ? "h1" : "h2");
     title.id = key;
     title.className = "section-title";
     title.textContent = model.titles[i];
@@ -194,13 +195,16 @@ export function render({ model, view }) {
 Item = tuple[str, str, str, Callable[[], pn.viewable.Viewable]]
 
 
-def _placeholder(items: list[Item], from_end: bool = False) -> SectionPlaceholder:
+def _placeholder(
+    items: list[Item], from_end: bool = False, heading: str = "h2"
+) -> SectionPlaceholder:
     """One placeholder for ``items``; unless the #anchor names another, it builds the last
     of them when wanted if ``from_end`` (the reader comes from below), else the first."""
     placeholder = SectionPlaceholder(
         keys=[i[0] for i in items],
         titles=[i[1] for i in items],
         heights=[i[2] for i in items],
+        heading=heading,
         stylesheets=["assets/article.css"],
         sizing_mode="stretch_width",
         margin=(0, 0, 24, 0),  # as a section's layout
@@ -230,6 +234,7 @@ def lazy_section(
     title: str,
     build: Callable[[], pn.viewable.Viewable],
     embed: bool = False,
+    heading: str = "h2",
 ) -> SectionPlaceholder:
     """A placeholder for section ``key``, to put in a layout that :func:`build_when_wanted`
     watches.
@@ -243,8 +248,10 @@ def lazy_section(
         raises, the error is reported (``report_exception``) and the placeholder says so.
     embed : bool
         Whether the page is in embed mode (the section will be shorter).
+    heading : {"h2", "h1"}
+        The title's element: ``"h1"`` where the section is the whole page.
     """
-    return _placeholder([_item(key, title, build, embed)])
+    return _placeholder([_item(key, title, build, embed)], heading=heading)
 
 
 def _item(key: str, title: str, build, embed: bool) -> Item:
@@ -288,32 +295,41 @@ def _built(build: Callable[[], pn.viewable.Viewable]) -> pn.viewable.Viewable:
     return section
 
 
-# Putting a built section into its page is still event-loop work: Bokeh recounts the
-# document's models and serialises the new ones for the browser.  So a section goes in a
-# few dozen models at a time (CHUNK_MODELS), and of the loop's time at most ATTACH_SHARE goes
-# to it: a burst of heavy links leaves every other session and /liveness their turns.
+# Putting a built section into its page is event-loop work: Panel makes the Bokeh models of
+# what it shows and Bokeh serialises them for the browser (and recounts the page's models).
+# So a section goes in a few Panel objects at a time (about CHUNK_OBJECTS per step: a layout
+# holding more gets its children back in groups), and of the loop's time at most
+# ATTACH_SHARE goes to it: a burst of heavy links leaves every other session its turns.
+# (Making the models on the build thread instead needs get_root, whose registration only a
+# session's own root ever removes: docs/upstream.md.)
 ATTACH_SHARE = 1 / 3
-CHUNK_MODELS = 100
+CHUNK_OBJECTS = 12
+#: On a section's root while its pieces are still arriving (for styling and for tests).
+LOADING_CLASS = "explainer-loading"
 _attach_gate: asyncio.Semaphore | None = None
 
 
-def _chunked(root) -> list[tuple[object, list]]:
-    """Empty the ``children`` of every layout model under ``root`` (``root`` included) whose
-    subtree has more than :data:`CHUNK_MODELS` models; returns ``(model, its children)``
-    pairs, parents first, to give back one by one once ``root`` is in its document.
+def _size(obj) -> int:
+    """How many Panel objects ``obj`` is (itself and all inside it)."""
+    return sum(1 for _ in obj.select()) if isinstance(obj, pn.viewable.Viewable) else 1
 
-    Only for models no document holds yet (on the build thread).
+
+def _chunked(root: pn.layout.ListLike) -> list[tuple[pn.layout.ListLike, list]]:
+    """Empty every Panel layout under ``root`` (``root`` included) that holds more than
+    :data:`CHUNK_OBJECTS` objects in all; returns ``(layout, its objects)`` pairs, parents
+    first, to give back a few at a time once ``root`` is in its page.
+
+    Only for objects no page shows yet (on the build thread), so emptying sends nothing.
     """
-    emptied: list[tuple[object, list]] = []
+    emptied: list[tuple[pn.layout.ListLike, list]] = []
 
-    def walk(model) -> None:
-        children = getattr(model, "children", None)
-        if not isinstance(children, list) or not children:
+    def walk(layout) -> None:
+        if not isinstance(layout, pn.layout.ListLike) or not layout.objects:
             return
-        if len(model.references()) <= CHUNK_MODELS:
+        if _size(layout) <= CHUNK_OBJECTS:
             return
-        emptied.append((model, list(children)))
-        model.children = []
+        emptied.append((layout, list(layout.objects)))
+        layout.objects = []
         for child in emptied[-1][1]:
             walk(child)
 
@@ -321,9 +337,24 @@ def _chunked(root) -> list[tuple[object, list]]:
     return emptied
 
 
+def _groups(objects: list) -> list[int]:
+    """Where to cut ``objects`` so that each step gives back about :data:`CHUNK_OBJECTS`
+    Panel objects (at least one child): the end index of each step."""
+    ends, size = [], 0
+    for i, obj in enumerate(objects):
+        size += _size(obj)
+        if size >= CHUNK_OBJECTS:
+            ends.append(i + 1)
+            size = 0
+    if not ends or ends[-1] < len(objects):
+        ends.append(len(objects))
+    return ends
+
+
 async def _paced(steps: Iterable[Callable[[], None]]) -> None:
-    """Run each step on the event loop, one section at a time process-wide, resting after
-    each in proportion to what it took (its patch is serialised within it)."""
+    """Run each step on the event loop, one section at a time process-wide; while other
+    readers are on the server, rest after each step in proportion to what it took (its
+    patch is serialised within it).  A reader alone gets the section at full speed."""
     global _attach_gate
     if _attach_gate is None:
         _attach_gate = asyncio.Semaphore(1)
@@ -332,7 +363,8 @@ async def _paced(steps: Iterable[Callable[[], None]]) -> None:
             t0 = time.perf_counter()
             step()
             busy = time.perf_counter() - t0
-            await asyncio.sleep(busy * (1 / ATTACH_SHARE - 1))
+            others = pn.state.session_info.get("live", 0) > 1
+            await asyncio.sleep(busy * (1 / ATTACH_SHARE - 1) if others else 0)
 
 
 def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> pn.layout.ListLike:
@@ -352,10 +384,12 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
         Keys of the sections the server wants itself once the page is loaded (in a served
         page, when the browser says it has drawn it; elsewhere at once), in this order.
 
-    In a served page the section and its Bokeh models (``get_root``) are made on the build
-    thread while its session's document is locked (so no callback of that session touches
-    it half-made); the event loop then puts the models in the placeholder's place, as a
-    ``pn.pane.Bokeh``, a few dozen models at a time, paced by :data:`ATTACH_SHARE`.
+    In a served page the section (its state, first numbers, Panel objects and figures) is
+    made on the build thread while its session's document is locked (so no callback of that
+    session touches it half-made).  The event loop then puts it into the page beside its
+    placeholder, hidden, a few Panel objects at a time paced by :data:`ATTACH_SHARE` (Panel
+    makes their models there, under the page's own root, so they go when the session ends
+    like the rest of the page), and at last shows it in the placeholder's place.
     Elsewhere it is built at once.
     """
     doc = pn.state.curdoc
@@ -371,8 +405,9 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
         return len(keys) - 1 if placeholder._from_end else 0
 
     def swap(placeholder: SectionPlaceholder, j: int, section) -> None:
-        # The section takes its place among the rest of the placeholder's run.
-        objects = list(layout.objects)
+        # The section takes its place among the rest of the placeholder's run (if it is in
+        # the page already, it moves there and keeps its models).
+        objects = [obj for obj in layout.objects if obj is not section]
         at = next((i for i, obj in enumerate(objects) if obj is placeholder), None)
         if at is None:
             return
@@ -402,11 +437,15 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
         swap(placeholder, j, section)
 
     def on_thread(build):
-        # The section and its Bokeh models are made here; the loop only puts them in place.
+        # The section is made here; the loop only puts it in place.
         with set_curdoc(doc):
             section = _built(build)
-            model = pn.panel(section).get_root(doc)
-            return section, model, _chunked(model)
+            root = pn.panel(section)
+            # Hidden until whole: the browser gets its pieces as they are made, and a section
+            # growing piece by piece would move everything below it, again and again.
+            root.visible = False
+            root.css_classes = [*root.css_classes, LOADING_CLASS]
+            return root, _chunked(root)
 
     async def build_served(placeholder: SectionPlaceholder, j: int) -> None:
         # A coroutine given to add_next_tick_callback runs with the document locked until
@@ -414,35 +453,46 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
         # emptied layouts stay as left), and the event loop is free.
         try:
             future = _BUILDER.submit(on_thread, placeholder._items[j][3])
-            _section, model, emptied = await asyncio.wrap_future(future)
+            root, emptied = await asyncio.wrap_future(future)
         except Exception as exc:
             with set_curdoc(doc):
                 failed(placeholder, j, exc)
             return
 
-        def attach() -> None:
-            # A section's own pn.io.hold() on the build thread leaves the whole document
-            # held until a later tick; release it first, or Bokeh folds this change into
-            # the held ones and the browser may never get the new models.
-            if doc.callbacks.hold_value is not None:
-                doc.unhold()
-            # Held and released here, Panel's change goes out with the later steps' ones,
-            # when this coroutine ends: the browser gets the section whole, not emptied.
-            doc.hold("collect")
-            try:
+        def step(action: Callable[[], None]) -> Callable[[], None]:
+            def run() -> None:
+                # A section's own pn.io.hold() on the build thread leaves the document held
+                # until a later tick; release it, or Bokeh folds these changes into the held
+                # ones and the browser may never get them.
+                if doc.callbacks.hold_value is not None:
+                    doc.unhold()
                 with set_curdoc(doc):
-                    swap(placeholder, j, pn.pane.Bokeh(model))
-            finally:
-                doc.unhold()
+                    action()
 
-        def give_back(layout_model, children) -> Callable[[], None]:
-            def step() -> None:
-                if not layout_model.children:  # as emptied: nothing has changed it since
-                    layout_model.children = children
+            return run
 
-            return step
+        def put_beside() -> None:
+            at = next((i for i, obj in enumerate(layout.objects) if obj is placeholder), None)
+            if at is not None:
+                layout.insert(at + 1, root)
 
-        await _paced([attach, *(give_back(m, c) for m, c in emptied)])
+        def give_back(box, objects, end) -> Callable[[], None]:
+            return step(lambda: setattr(box, "objects", objects[:end]))
+
+        def loaded() -> None:
+            # In one message: the section appears as its placeholder goes.
+            with pn.io.hold(doc):
+                root.css_classes = [c for c in root.css_classes if c != LOADING_CLASS]
+                root.visible = True
+                swap(placeholder, j, root)
+
+        await _paced(
+            [
+                step(put_beside),
+                *(give_back(box, objs, end) for box, objs in emptied for end in _groups(objs)),
+                step(loaded),
+            ]
+        )
 
     def on_wanted(event) -> None:
         placeholder = event.obj

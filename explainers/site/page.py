@@ -20,7 +20,7 @@ from ..animation import report_exception
 from ..conventions import NOTE_CSS, note_markdown
 from ..section import PROSE_CSS, Section
 from ..summary import summary
-from .lazy import build_when_wanted, eager_sections, lazy_sections
+from .lazy import build_when_wanted, eager_sections, lazy_section, lazy_sections
 from .serving import STATIC_DIR as STATIC  # noqa: F401 (kept for callers of page.STATIC)
 from .serving import TITLE
 
@@ -302,13 +302,20 @@ def story_page() -> pn.Column:
 
 def section_page(key: str) -> pn.Column:
     configure()
-    section = build_section(key)
-    section.heading = "h1"  # the page's one top-level heading
     embed = _embed_requested()
-    if embed:
-        section.embed = True
-        return _page(section, embed=embed)
-    return _page(_section_nav(key), section)
+
+    def build() -> Section:
+        section = build_section(key)
+        section.heading = "h1"  # the page's one top-level heading
+        section.embed = embed
+        return section
+
+    # Built after the page loads, off the event loop, as on the story page: however heavy
+    # the link's settings, this GET stays cheap for everyone else.
+    part = lazy_section(key, section_class(key).title, build, embed=embed, heading="h1")
+    return build_when_wanted(
+        _page(*([] if embed else [_section_nav(key)]), part, embed=embed), soon=[key]
+    )
 
 
 def routes() -> dict[str, Callable[[], pn.viewable.Viewable]]:

@@ -114,3 +114,18 @@ def open_section(page, url: str, source: str, key: str, idle: bool = False) -> l
     if idle:
         page.wait_for_function("() => Bokeh.documents.every(d => d.is_idle)", timeout=60_000)
     return errors
+
+
+def scroll_to_section(page, key: str, timeout: float = 90.0) -> None:
+    """Scroll to section ``key``'s title: its placeholder's until the section replaces it
+    (which can happen mid-scroll, so a scroll onto a title that has just gone is retried)."""
+    from playwright.sync_api import Error
+
+    def attempt() -> bool:
+        try:
+            page.locator(f"#{key}").first.scroll_into_view_if_needed(timeout=5_000)
+        except Error:
+            return False
+        return True
+
+    wait_until(attempt, timeout=timeout)

@@ -14,7 +14,13 @@ import pytest
 
 from explainers.site.page import SECTIONS
 
-from .helpers import changes, collect_console_errors, start_counting_changes, wait_until
+from .helpers import (
+    changes,
+    collect_console_errors,
+    scroll_to_section,
+    start_counting_changes,
+    wait_until,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -73,7 +79,7 @@ def test_a_mangled_link_opens_a_working_page(page, app_url, link, sections, mess
     page.wait_for_function("() => window.Bokeh && Bokeh.documents.length > 0", timeout=120_000)
     for key in sections:
         # The story page builds a section as the reader comes near it: go there.
-        page.locator(f"#{key}").first.scroll_into_view_if_needed(timeout=90_000)
+        scroll_to_section(page, key)
         page.locator(f".explainer-{key}").first.wait_for(timeout=90_000)
     for key, words in messages.items():
         notice = page.locator(f".explainer-{key} .alert").first

@@ -8,6 +8,7 @@ from explainers.site.page import SECTIONS, section_class
 
 from .helpers import (
     collect_console_errors,
+    scroll_to_section,
     source_data,
     wait_for_bokeh,
     wait_until,
@@ -36,7 +37,7 @@ def _open(page, url: str) -> list[str]:
 def _scroll_to(page, key: str):
     """Scroll section ``key`` (or its placeholder) into view as a reader would, and wait
     until the section is built; returns its locator."""
-    page.locator(f"#{key}").first.scroll_into_view_if_needed(timeout=60_000)
+    scroll_to_section(page, key)
     section = page.locator(f".explainer-{key}")
     section.first.wait_for(timeout=90_000)
     return section

@@ -35,7 +35,7 @@ WARMUP = 20
 # Each batch opens one session of each of these (pressing the button that starts its
 # animation, if any) and fills the rest with the cheapest page, so the test stays short
 # even on a busy 2-core machine.
-ROUTES = {"/hopfield": "Run", "/ising": "Run", "/rbm": "Train", "/distribution": None}
+ROUTES = {"/hopfield": "Run", "/ising": "Run", "/rbm": "Train", "/distribution": None, "/": None}
 FILLER = "/sigmoid"
 
 
@@ -81,6 +81,8 @@ async def _batch(app: StatsApp, n: int) -> int:
     sessions = []
     for path in paths:
         s = await RawSession(app.url, path).open()
+        if path == "/":  # the story page builds its first section after it has loaded
+            await _until(lambda s=s: s.has_section("hopfield"))
         if ROUTES.get(path):
             await s.click(ROUTES[path])
         sessions.append(s)
@@ -88,6 +90,13 @@ async def _batch(app: StatsApp, n: int) -> int:
     running = (await asyncio.to_thread(app.stats))["animators_ticking"]
     await asyncio.gather(*(s.close() for s in sessions))
     return running
+
+
+async def _until(predicate, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "not within the deadline"
+        await asyncio.sleep(0.05)
 
 
 def _wait_reaped(app: StatsApp, timeout: float = 30.0) -> dict:
@@ -128,3 +137,27 @@ def test_a_hundred_sessions_leave_nothing_running_and_memory_where_it_settled(ap
         f"RSS {ratio:.3f}× the settled {settled / 2**20:.1f} MiB after {TOTAL} sessions "
         f"(after each batch: {mib} MiB)"
     )
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(900)
+def test_sections_built_after_the_page_loaded_go_with_their_session(app):
+    """Sections are built after their page has loaded and put into it piece by piece
+    (explainers/site/lazy.py); once the sessions close, none of them stays behind."""
+    warm = _wait_reaped(app)
+
+    async def run() -> None:
+        sessions = []
+        # The story page builds its first section and those its link names after loading.
+        story = {"/": ["hopfield"], "/?ising.L=64": ["hopfield", "ising"]}
+        for path in [*story, "/hopfield", "/ising"] * 3:
+            s = await RawSession(app.url, path).open()
+            for key in story.get(path, []):
+                await _until(lambda s=s, key=key: s.has_section(key))
+            sessions.append(s)
+        await asyncio.gather(*(s.close() for s in sessions))
+
+    asyncio.run(run())
+    final = _wait_reaped(app)
+    # 12 pages, 15 sections with an animator each: at most one page's worth may linger.
+    assert final["animators"] <= warm["animators"] + 2, (warm, final)

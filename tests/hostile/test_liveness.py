@@ -10,8 +10,11 @@ what the image's HEALTHCHECK and the Kubernetes liveness probe ask), one on the 
 
 What is asserted, and why:
 
-* The probe port: every answer within 100 ms, saying the loop is alive.  A process of its
-  own answers there, so this holds whatever the app is doing (even collecting garbage).
+* The probe port: saying the loop is alive, 99 % of answers within 100 ms and the slowest
+  within 500 ms.  A process of its own answers there, whatever the app is doing (even
+  collecting garbage); measured here: p95 3-8 ms, slowest 9-93 ms.  The slack is for the
+  CPU: on a 2-core machine this test's clients and the app keep both cores busy, and the
+  probe process must wait for one.
 * The app's own port, answered by the event loop after whatever is queued before it: over
   at least 20 polls the median within 100 ms, the 95th percentile within 500 ms and the
   slowest within 2.5 s.  The old page built every linked section inside the GET and held the
@@ -20,7 +23,7 @@ What is asserted, and why:
   now built off the event loop, but putting each piece of one into its page still costs the
   loop Bokeh's work (recounting the document's models, serialising the new ones), and a
   burst of GETs is handled back to back; pacing (``lazy.ATTACH_SHARE``) and chunking
-  (``lazy.CHUNK_MODELS``) keep those pieces short, not gone.
+  (``lazy.CHUNK_OBJECTS``) keep those pieces short, not gone.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ LINKED = [
 ISING_LINKED = [("hopfield", "Temperature T", 0.2), ("ising", "Side L", "256")]
 
 MEDIAN_MS, P95_MS, MAX_MS, MIN_POLLS = 100, 500, 2500, 20
-PROBE_MAX_MS = 100
+PROBE_P99_MS, PROBE_MAX_MS = 100, 500
 BUILT_DEADLINE_S = 240
 
 POLLER = """
@@ -167,10 +170,35 @@ def test_heavy_links_in_parallel_leave_liveness_answering(app, tmp_path):
         )
         print(summaries[name][1])
     times_ms, summary = summaries["probe"]
-    assert len(times_ms) >= MIN_POLLS and times_ms[-1] <= PROBE_MAX_MS, summary
+    p99 = times_ms[int(0.99 * (len(times_ms) - 1))]
+    assert len(times_ms) >= MIN_POLLS and p99 <= PROBE_P99_MS, summary
+    assert times_ms[-1] <= PROBE_MAX_MS, summary
     times_ms, summary = summaries["app"]
     p95 = times_ms[int(0.95 * (len(times_ms) - 1))]
     assert len(times_ms) >= MIN_POLLS, summary
     assert statistics.median(times_ms) <= MEDIAN_MS, summary
     assert p95 <= P95_MS and times_ms[-1] <= MAX_MS, summary
+    assert "Traceback" not in app.log()
+
+
+def test_a_section_page_is_built_after_its_page_has_loaded(app):
+    """The GET of ``/<key>`` makes only the page's frame (a cheap placeholder for the
+    section); the section, with the link's values, arrives once the page has loaded."""
+
+    async def run() -> None:
+        s = await Session(app.url, "/ising?ising.L=256").open(wait_for_section=False)
+        try:
+            assert not s.has_section("ising")
+            placeholders = [
+                m.attributes for m in s.models.values() if m.kind.startswith("SectionPlaceholder")
+            ]
+            assert [(p["keys"], p["heading"]) for p in placeholders] == [(["ising"], "h1")]
+            deadline = time.monotonic() + BUILT_DEADLINE_S
+            while not (s.has_section("ising") and s.shows("Side L", "256")):
+                assert time.monotonic() < deadline, "the section never arrived"
+                await asyncio.sleep(0.1)
+        finally:
+            await s.close()
+
+    asyncio.run(run())
     assert "Traceback" not in app.log()
