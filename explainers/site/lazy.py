@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import unquote
@@ -307,6 +308,8 @@ CHUNK_OBJECTS = 12
 #: On a section's root while its pieces are still arriving (for styling and for tests).
 LOADING_CLASS = "explainer-loading"
 _attach_gate: asyncio.Semaphore | None = None
+# The served pages of this process whose sessions are open: pacing is for the others' sake.
+_OPEN_PAGES: weakref.WeakSet = weakref.WeakSet()
 
 
 def _size(obj) -> int:
@@ -363,7 +366,7 @@ async def _paced(steps: Iterable[Callable[[], None]]) -> None:
             t0 = time.perf_counter()
             step()
             busy = time.perf_counter() - t0
-            others = pn.state.session_info.get("live", 0) > 1
+            others = len(_OPEN_PAGES) > 1
             await asyncio.sleep(busy * (1 / ATTACH_SHARE - 1) if others else 0)
 
 
@@ -394,6 +397,9 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
     """
     doc = pn.state.curdoc
     served = doc is not None and doc.session_context is not None
+    if served:
+        _OPEN_PAGES.add(doc)
+        doc.on_session_destroyed(lambda _context: _OPEN_PAGES.discard(doc))
     placeholders = [obj for obj in layout.objects if isinstance(obj, SectionPlaceholder)]
     started: set[int] = set()  # placeholders whose build has begun (each is built once)
 
