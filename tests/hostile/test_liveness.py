@@ -21,9 +21,12 @@ What is asserted, and why:
   event loop for seconds (one such GET about 3.4 s; five kept ``/liveness`` waiting 15.7 s;
   this test measured a slowest poll of 13 s there), so it fails there by far.  Sections are
   now built off the event loop, but putting each piece of one into its page still costs the
-  loop Bokeh's work (recounting the document's models, serialising the new ones), and a
-  burst of GETs is handled back to back; pacing (``lazy.ATTACH_SHARE``) and chunking
-  (``lazy.CHUNK_OBJECTS``) keep those pieces short, not gone.
+  loop Panel's and Bokeh's work (making the pieces' models, recounting the document's
+  models, serialising the new ones), Python's full garbage collections stop every thread
+  for up to half a second with this many sessions in memory, and a burst of GETs is handled
+  back to back; pacing (``lazy.ATTACH_SHARE``) and chunking (``lazy.CHUNK_OBJECTS``) keep
+  those pieces short, not gone.  Measured here: median 2 ms, p95 120-150 ms, slowest
+  0.55-0.75 s.
 """
 
 from __future__ import annotations
