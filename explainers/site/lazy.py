@@ -312,6 +312,11 @@ _attach_gate: asyncio.Semaphore | None = None
 _OPEN_PAGES: weakref.WeakSet = weakref.WeakSet()
 
 
+def _position(objects: list, target) -> int | None:
+    """The index of ``target`` itself (not an equal object) in ``objects``, or None."""
+    return next((i for i, obj in enumerate(objects) if obj is target), None)
+
+
 def _size(obj) -> int:
     """How many Panel objects ``obj`` is (itself and all inside it)."""
     return sum(1 for _ in obj.select()) if isinstance(obj, pn.viewable.Viewable) else 1
@@ -414,7 +419,7 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
         # The section takes its place among the rest of the placeholder's run (if it is in
         # the page already, it moves there and keeps its models).
         objects = [obj for obj in layout.objects if obj is not section]
-        at = next((i for i, obj in enumerate(objects) if obj is placeholder), None)
+        at = _position(objects, placeholder)
         if at is None:
             return
         items = placeholder._items
@@ -478,7 +483,7 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
             return run
 
         def put_beside() -> None:
-            at = next((i for i, obj in enumerate(layout.objects) if obj is placeholder), None)
+            at = _position(layout.objects, placeholder)
             if at is not None:
                 layout.insert(at + 1, root)
 
@@ -502,7 +507,7 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
 
     def on_wanted(event) -> None:
         placeholder = event.obj
-        here = any(obj is placeholder for obj in layout.objects)
+        here = _position(layout.objects, placeholder) is not None
         if not event.new or placeholder.failed or not here or id(placeholder) in started:
             return
         started.add(id(placeholder))

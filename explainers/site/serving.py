@@ -407,8 +407,8 @@ def serve(
 
     guard.install()
     kwargs = hardened_kwargs(serve_kwargs(options, title), _session_secret(env))
-    # Not started here, so that each process (after Bokeh forks the workers) can put its
-    # probe thread beside its own event loop first.
+    # Not started here, so that each process (after Bokeh forks the workers) can start its
+    # own probe process, beating from its own event loop, first.
     server = pn.serve(dict(routes), verbose=False, start=False, **kwargs)
     if options["health_port"] is not None:
         from . import health
