@@ -24,7 +24,7 @@ import param
 from panel.io.state import set_curdoc
 
 from . import frames as playback
-from . import pool
+from . import meter, pool
 
 log = logging.getLogger("explainers")
 
@@ -47,6 +47,11 @@ BUSY_NOTICE = (
     "nothing changed. Please try again in a moment."
 )
 HELD_NOTICE = "This page has used its share of the server for now: {where} starts shortly."
+#: Shortest gap between two "slows down" notices of one animation.
+HELD_FRAMES_GAP_S = 60.0
+FRAMES_HELD_NOTICE = (
+    "This page has used its share of the server for now: {where} slows down for a moment."
+)
 
 
 def notify(message: str, kind: str = "warning", duration: int = 5000) -> None:
@@ -223,6 +228,7 @@ class Animator(param.Parameterized):
         self.button = pn.widgets.Button(label=label_run, button_type="primary", width=90)
         self.button.on_click(lambda _e: self.toggle())
         self._resume_when_visible = False
+        self._held_told = -math.inf
         sensor = playback.player()  # the page's player says whether the tab is hidden
         if sensor is not None:
             sensor.param.watch(self._on_visibility, "hidden")
@@ -293,6 +299,19 @@ class Animator(param.Parameterized):
         """A few frames, sent to the browser as one message (one frame without a player)."""
         if self._expired():
             return
+        doc = self._cb.doc if self._cb is not None else None
+        if doc is not None and pool.POOL.over_budget(doc):
+            # This session's frames (charged below) and clicks have used its share of the
+            # server: its animation waits, and no one else's does.
+            now = self._clock()
+            if now - self._held_told >= HELD_FRAMES_GAP_S and pool.POOL.may_notify(doc):
+                self._held_told = now  # once in a while: a held animation is held often
+                notify(FRAMES_HELD_NOTICE.format(where=self._where), "info")
+            return
+        with meter.span(doc):
+            self._frames()
+
+    def _frames(self) -> None:
         rec = playback.recorder()
         batch = PACER.batch if rec.playing else 1
         frame_ms = round(self._period * PACER.stretch)
@@ -350,7 +369,7 @@ def run_in_background(
         def call():
             if not pool.session_alive(doc):
                 return
-            with set_curdoc(doc), pn.io.hold():
+            with set_curdoc(doc), meter.span(doc), pn.io.hold():
                 try:
                     fn(*args)
                 except Exception as exc:

@@ -187,6 +187,15 @@ class Scheduler:
             budget = self._budgets.get(session)
             return 0.0 if budget is None else budget.wait()
 
+    def level(self, session: Hashable) -> float:
+        """CPU seconds left in ``session``'s budget now (negative: in debt)."""
+        with self._cond:
+            budget = self._budgets.get(session)
+            if budget is None:
+                return self.cpu_burst
+            budget.charge(0.0)  # refills it to now
+            return budget.level
+
     def over_budget(self, session: Hashable) -> bool:
         return self.cpu_wait(session) > 0
 

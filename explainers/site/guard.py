@@ -41,7 +41,7 @@ from typing import Any
 import param
 from bokeh.util.token import check_token_signature, generate_secret_key
 
-from .. import pool
+from .. import meter, pool
 from ..section import MAX_RAW_LENGTH, coerce
 from .logs import Summary
 
@@ -629,15 +629,11 @@ class Gate:
         await self.forward([header, "{}", content])
 
     async def forward(self, fragments: list) -> None:
-        """Hand a message to Bokeh, charging the event loop's CPU time for it (applying it
-        and whatever runs at once because of it) to the session's budget in the pool."""
-        start = time.thread_time()
-        try:
+        """Hand a message to Bokeh, charging the event loop's CPU time for applying it to
+        the session's budget in the pool (Panel's processing of it comes later, and is
+        charged too: see :mod:`explainers.meter`)."""
+        with meter.span(self.document()):
             await self.handler.pass_on(fragments)
-        finally:
-            doc = self.document()
-            if doc is not None:
-                pool.POOL.charge(doc, time.thread_time() - start)
 
     def cpu_wait(self) -> float:
         """Seconds until this session's CPU budget allows new work (0: it does now)."""

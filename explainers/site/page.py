@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import panel as pn
 
-from .. import frames
+from .. import frames, meter
 from ..animation import report_exception
 from ..conventions import NOTE_CSS, note_markdown
 from ..section import PROSE_CSS, Section
@@ -90,6 +90,7 @@ def configure() -> None:
     if not _configured:
         pn.extension("katex", notifications=True, design=ReaderDesign)
         pn.config.exception_handler = lambda exc: report_exception(exc)
+        meter.install()  # a session's callbacks are paid from its own CPU budget
         _configured = True
     # Set inside a session, Panel keeps these for that session only: add them to each page.
     extra_css = [c for c in PAGE_CSS if c not in pn.config.css_files]
