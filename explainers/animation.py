@@ -225,7 +225,10 @@ class Animator(param.Parameterized):
         self._cb = None
         self._started_at = clock()
         self.frames = 0  # produced since creation; a plain int, read by tests and benchmarks
-        self.button = pn.widgets.Button(label=label_run, button_type="primary", width=90)
+        # The class lets Space find this toggle in either state (static/reader.js).
+        self.button = pn.widgets.Button(
+            label=label_run, button_type="primary", width=90, css_classes=["explainer-run"]
+        )
         self.button.on_click(lambda _e: self.toggle())
         self._resume_when_visible = False
         self._held_told = -math.inf

@@ -154,9 +154,16 @@
     }
     return best;
   }
+  // The section's Run/Pause toggle (whatever its label now), else its first main button.
   function mainButton(section) {
     if (!section.shadowRoot) return null;
-    for (const root of [section.shadowRoot, ...shadowRoots(section.shadowRoot)]) {
+    const roots = [section.shadowRoot, ...shadowRoots(section.shadowRoot)];
+    for (const root of roots) {
+      const host = root.querySelector(".explainer-run");
+      const b = host && host.shadowRoot && host.shadowRoot.querySelector("button:not([disabled])");
+      if (b) return b;
+    }
+    for (const root of roots) {
       const b = root.querySelector("button.bk-btn-primary:not([disabled])");
       if (b) return b;
     }

@@ -206,6 +206,8 @@ def test_space_runs_and_pauses_the_section_in_view(page, app_url):
     page.keyboard.press(" ")
     run = page.get_by_role("button", name="Pause", exact=True)
     run.wait_for(timeout=30_000)
+    # Focus elsewhere again (a reader clicking the text while it runs): Space still pauses.
+    page.locator(".explainer-hopfield p").first.click()
     page.keyboard.press(" ")
     page.get_by_role("button", name="Run", exact=True).wait_for(timeout=30_000)
 
