@@ -36,6 +36,7 @@ import param
 from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
+from .. import meter
 from ..animation import report_exception
 
 # One thread builds sections for every session, one at a time: building is Python work that
@@ -297,14 +298,17 @@ def _built(build: Callable[[], pn.viewable.Viewable]) -> pn.viewable.Viewable:
 
 
 # Putting a built section into its page is event-loop work: Panel makes the Bokeh models of
-# what it shows and Bokeh serialises them for the browser (and recounts the page's models).
-# So a section goes in a few Panel objects at a time (about CHUNK_OBJECTS per step: a layout
-# holding more gets its children back in groups), and of the loop's time at most
-# ATTACH_SHARE goes to it: a burst of heavy links leaves every other session its turns.
+# what it shows and Bokeh serialises them for the browser; and Bokeh recounts the page's
+# models each time (Document.models.recompute walks every model of the page: about 75 µs per
+# model here, so 0.12 s a step once a story page holds 1,600 models; docs/upstream.md).
+# So a section goes in a few pieces at a time (about CHUNK_MODELS Bokeh models per step: a
+# layout making more gets its children back in groups; smaller steps would be more steps of
+# that same recount), and of the loop's time at most ATTACH_SHARE goes to it: a burst of
+# heavy links leaves every other session its turns.
 # (Making the models on the build thread instead needs get_root, whose registration only a
 # session's own root ever removes: docs/upstream.md.)
 ATTACH_SHARE = 1 / 3
-CHUNK_OBJECTS = 12
+CHUNK_MODELS = 40
 #: On a section's root while its pieces are still arriving (for styling and for tests).
 LOADING_CLASS = "explainer-loading"
 _attach_gate: asyncio.Semaphore | None = None
@@ -318,25 +322,34 @@ def _position(objects: list, target) -> int | None:
 
 
 def _size(obj) -> int:
-    """How many Panel objects ``obj`` is (itself and all inside it)."""
-    return sum(1 for _ in obj.select()) if isinstance(obj, pn.viewable.Viewable) else 1
+    """About how many Bokeh models ``obj`` makes: one per Panel object in it (itself
+    included), and a figure's own models for each Bokeh pane."""
+    if not isinstance(obj, pn.viewable.Viewable):
+        return 1
+    return sum(_models(o) for o in obj.select())
 
 
-def _chunked(root: pn.layout.ListLike) -> list[tuple[pn.layout.ListLike, list]]:
-    """Empty every Panel layout under ``root`` (``root`` included) that holds more than
-    :data:`CHUNK_OBJECTS` objects in all; returns ``(layout, its objects)`` pairs, parents
-    first, to give back a few at a time once ``root`` is in its page.
+def _models(obj) -> int:
+    figure = obj.object if isinstance(obj, pn.pane.Bokeh) else None
+    return len(figure.references()) if figure is not None else 1
+
+
+def _chunked(root: pn.layout.ListLike) -> list[tuple[pn.layout.ListLike, list, list[int]]]:
+    """Empty every Panel layout under ``root`` (``root`` included) that makes more than
+    :data:`CHUNK_MODELS` models in all; returns ``(layout, its objects, ends)``, parents
+    first, to give back a few at a time (``objects[:end]`` for each of ``ends``, see
+    :func:`_groups`) once ``root`` is in its page.
 
     Only for objects no page shows yet (on the build thread), so emptying sends nothing.
     """
-    emptied: list[tuple[pn.layout.ListLike, list]] = []
+    emptied: list[tuple[pn.layout.ListLike, list, list[int]]] = []
 
     def walk(layout) -> None:
         if not isinstance(layout, pn.layout.ListLike) or not layout.objects:
             return
-        if _size(layout) <= CHUNK_OBJECTS:
+        if _size(layout) <= CHUNK_MODELS:
             return
-        emptied.append((layout, list(layout.objects)))
+        emptied.append((layout, list(layout.objects), _groups(layout.objects)))
         layout.objects = []
         for child in emptied[-1][1]:
             walk(child)
@@ -346,12 +359,12 @@ def _chunked(root: pn.layout.ListLike) -> list[tuple[pn.layout.ListLike, list]]:
 
 
 def _groups(objects: list) -> list[int]:
-    """Where to cut ``objects`` so that each step gives back about :data:`CHUNK_OBJECTS`
-    Panel objects (at least one child): the end index of each step."""
+    """Where to cut ``objects`` so that each step gives back about :data:`CHUNK_MODELS`
+    models (at least one child): the end index of each step."""
     ends, size = [], 0
     for i, obj in enumerate(objects):
         size += _size(obj)
-        if size >= CHUNK_OBJECTS:
+        if size >= CHUNK_MODELS:
             ends.append(i + 1)
             size = 0
     if not ends or ends[-1] < len(objects):
@@ -359,17 +372,19 @@ def _groups(objects: list) -> list[int]:
     return ends
 
 
-async def _paced(steps: Iterable[Callable[[], None]]) -> None:
+async def _paced(doc, steps: Iterable[Callable[[], None]]) -> None:
     """Run each step on the event loop, one section at a time process-wide; while other
     readers are on the server, rest after each step in proportion to what it took (its
-    patch is serialised within it).  A reader alone gets the section at full speed."""
+    patch is serialised within it).  A reader alone gets the section at full speed.  The
+    steps are paid from the budget of ``doc``'s session (:mod:`explainers.meter`)."""
     global _attach_gate
     if _attach_gate is None:
         _attach_gate = asyncio.Semaphore(1)
     async with _attach_gate:
         for step in steps:
             t0 = time.perf_counter()
-            step()
+            with meter.span(doc):  # the reader whose section it is pays for it
+                step()
             busy = time.perf_counter() - t0
             others = len(_OPEN_PAGES) > 1
             await asyncio.sleep(busy * (1 / ATTACH_SHARE - 1) if others else 0)
@@ -498,11 +513,12 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
                 swap(placeholder, j, root)
 
         await _paced(
+            doc,
             [
                 step(put_beside),
-                *(give_back(box, objs, end) for box, objs in emptied for end in _groups(objs)),
+                *(give_back(box, objs, end) for box, objs, ends in emptied for end in ends),
                 step(loaded),
-            ]
+            ],
         )
 
     def on_wanted(event) -> None:

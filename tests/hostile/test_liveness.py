@@ -24,7 +24,7 @@ What is asserted, and why:
   loop Panel's and Bokeh's work (making the pieces' models, recounting the document's
   models, serialising the new ones), Python's full garbage collections stop every thread
   for up to half a second with this many sessions in memory, and a burst of GETs is handled
-  back to back; pacing (``lazy.ATTACH_SHARE``) and chunking (``lazy.CHUNK_OBJECTS``) keep
+  back to back; pacing (``lazy.ATTACH_SHARE``) and chunking (``lazy.CHUNK_MODELS``) keep
   those pieces short, not gone.  Measured here: median 2 ms, p95 120-150 ms, slowest
   0.55-0.75 s.
 """
