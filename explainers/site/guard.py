@@ -43,6 +43,7 @@ from bokeh.util.token import check_token_signature, generate_secret_key
 
 from .. import meter, pool
 from ..section import MAX_RAW_LENGTH, coerce
+from . import admission
 from .logs import Summary
 
 log = logging.getLogger("explainers.site.guard")
@@ -482,6 +483,12 @@ def _make_handler():
         """Panel's websocket handler, with a gate in front of every message."""
 
         def open(self, *args, **kwargs):
+            address = self.request.remote_ip or ""
+            if not admission.SOCKETS.admit(address):
+                admission.refusals.note("websocket opens over the per-address limit")
+                self.close(1013, admission.SOCKET_REFUSED)
+                return None
+            self.explainer_address = address  # counted as open until on_close
             token = _offered_token(self.request.headers.get("Sec-WebSocket-Protocol", ""))
             if not token_acceptable(token, self.application.secret_key):
                 refusals.note("bad session token")
@@ -499,6 +506,10 @@ def _make_handler():
             gate = getattr(self, "explainer_gate", None)
             if gate is not None:
                 gate.closed = True  # held changes have no one left to reach
+            address = getattr(self, "explainer_address", None)
+            if address is not None:
+                self.explainer_address = None
+                admission.SOCKETS.release(address)
             super().on_close()
 
         async def pass_on(self, fragments: list) -> None:

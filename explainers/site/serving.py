@@ -245,6 +245,8 @@ def server_options(env: Mapping[str, str] = os.environ) -> dict[str, Any]:
             MAX_MAX_MESSAGE_BYTES,
         ),
         "admin": _bool(env, "EXPLAINER_ADMIN", False),
+        "pages_per_s": _int(env, "EXPLAINER_PAGES_PER_S", 10, 1, 10_000),
+        "trust_proxy": _bool(env, "EXPLAINER_TRUST_PROXY", False),
         "health_port": _health_port(env, port),
     }
 
@@ -304,6 +306,8 @@ def serve_kwargs(
         "check_unused_sessions_milliseconds": options["check_unused_ms"],
         "websocket_max_message_size": options["max_message_bytes"],
         "admin": options["admin"],
+        # Client addresses from the proxy's X-Forwarded-For / X-Real-Ip (per-address limits).
+        "use_xheaders": options["trust_proxy"],
         "liveness": True,
         "title": title if isinstance(title, str) else dict(title),
         "show": False,
@@ -403,9 +407,11 @@ def serve(
     if options["num_procs"] != 1:
         # Tornado forks the workers and leaves them running when the parent is stopped.
         os.register_at_fork(after_in_child=_terminate_with_parent)
-    from . import guard
+    from . import admission, guard
 
     guard.install()
+    admission.install()
+    admission.configure(options["pages_per_s"])
     kwargs = hardened_kwargs(serve_kwargs(options, title), _session_secret(env))
     # Not started here, so that each process (after Bokeh forks the workers) can start its
     # own probe process, beating from its own event loop, first.

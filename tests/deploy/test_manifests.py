@@ -65,6 +65,7 @@ def test_compose_runs_replicas_read_only_behind_nginx():
     assert app["deploy"]["replicas"] >= 2
     assert app["read_only"] is True and app["tmpfs"] == ["/tmp"]
     assert "ports" not in app  # reachable through nginx only
+    assert app["environment"]["EXPLAINER_TRUST_PROXY"] == "1"  # so each reader's address counts
     assert "./nginx.conf:/etc/nginx/nginx.conf:ro" in nginx["volumes"]
     # nginx's upstream names the app service on the image's port.
     upstream = re.search(r"upstream explainer \{(.*?)\}", NGINX_CONF, re.S).group(1)
@@ -78,5 +79,7 @@ def test_nginx_passes_websocket_upgrades_and_the_host():
         "proxy_set_header Upgrade $http_upgrade;",
         "proxy_set_header Connection $connection_upgrade;",
         "proxy_set_header Host $http_host;",
+        # the client's own address, which the app's per-address limits trust
+        "proxy_set_header X-Real-IP $remote_addr;",
     ):
         assert line in NGINX_CONF

@@ -37,6 +37,8 @@ def test_defaults_are_local_and_locked_down():
         "max_message_bytes": 256 * 1024,
         "admin": False,
         "health_port": None,
+        "pages_per_s": 10,
+        "trust_proxy": False,
     }
 
 
@@ -62,6 +64,9 @@ def test_default_origins_follow_the_port():
         ("EXPLAINER_MAX_MESSAGE_BYTES", "1024", "max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES),
         ("EXPLAINER_MAX_MESSAGE_BYTES", "256k", "max_message_bytes", DEFAULT_MAX_MESSAGE_BYTES),
         ("EXPLAINER_ADMIN", "maybe", "admin", False),
+        ("EXPLAINER_PAGES_PER_S", "0", "pages_per_s", 10),
+        ("EXPLAINER_PAGES_PER_S", "lots", "pages_per_s", 10),
+        ("EXPLAINER_TRUST_PROXY", "perhaps", "trust_proxy", False),
     ],
 )
 def test_bad_value_is_reported_and_replaced_by_the_default(caplog, name, value, key, default):
@@ -87,6 +92,8 @@ def test_bad_value_is_reported_and_replaced_by_the_default(caplog, name, value, 
         ("EXPLAINER_ADMIN", "Yes", "admin", True),
         ("EXPLAINER_ADMIN", "off", "admin", False),
         ("EXPLAINER_HEALTH_PORT", "5007", "health_port", 5007),
+        ("EXPLAINER_PAGES_PER_S", "40", "pages_per_s", 40),
+        ("EXPLAINER_TRUST_PROXY", "1", "trust_proxy", True),
     ],
 )
 def test_good_values_are_taken(caplog, name, value, key, expected):
@@ -186,6 +193,7 @@ def test_serve_kwargs_carry_every_option():
     assert kwargs["check_unused_sessions_milliseconds"] == 2000
     assert kwargs["websocket_max_message_size"] == 256 * 1024
     assert kwargs["liveness"] is True and kwargs["show"] is False
+    assert kwargs["use_xheaders"] is False
     assert kwargs["transforms"][0].headers == security_headers(["'self'"])
 
 
