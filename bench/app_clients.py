@@ -32,8 +32,9 @@ _TOKEN = re.compile(r'"token"\s*:\s*"([^"]+)"')
 _ids = itertools.count(1)
 
 
-def http_get(url: str, timeout: float = 900.0) -> tuple[int, bytes]:
-    with _OPENER.open(url, timeout=timeout) as r:
+def http_get(url: str, timeout: float = 900.0, headers: dict | None = None) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    with _OPENER.open(request, timeout=timeout) as r:
         return r.status, r.read()
 
 
@@ -87,9 +88,10 @@ class RawSession:
     message, or each frame of a batch for the page's frame player).
     """
 
-    def __init__(self, base_url: str, path: str):
+    def __init__(self, base_url: str, path: str, headers: dict | None = None):
         self.base_url = base_url.rstrip("/")
         self.path = path
+        self.headers = dict(headers or {})  # sent with the page's GET and the websocket
         self.models: dict[str, Model] = {}
         self.updates: dict[str, list[float]] = defaultdict(list)
         self.patches: list[float] = []  # arrival times of every frame
@@ -106,7 +108,8 @@ class RawSession:
         until the server has put the section in it (sections are built after the page
         loads, see explainers/site/lazy.py)."""
         t0 = time.perf_counter()
-        status, body = await asyncio.to_thread(http_get, self.base_url + self.path)
+        url = self.base_url + self.path
+        status, body = await asyncio.to_thread(http_get, url, 900.0, self.headers)
         self.build_seconds = time.perf_counter() - t0
         if status != 200:
             raise RuntimeError(f"GET {self.path} answered {status}")
@@ -119,6 +122,7 @@ class RawSession:
             f"ws://{host}{route}/ws",
             subprotocols=["bokeh", match.group(1)],
             origin=self.base_url,
+            additional_headers=self.headers,
             max_size=None,
             ping_interval=None,
             compression=None,

@@ -36,11 +36,12 @@ import param
 from panel.custom import JSComponent
 from panel.io.state import set_curdoc
 
-from .. import meter
 from ..animation import report_exception
+from .turns import Turns
 
 # One thread builds sections for every session, one at a time: building is Python work that
-# holds the GIL, so more threads would only take more of it from the event loop.
+# holds the GIL, so more threads would only take more of it from the event loop.  Clients
+# (by address) take turns at it, and at putting sections into pages (see _turns).
 _BUILDER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="explainer-build")
 
 # Rendered heights in px of each section in Chromium (measured 2025, panel 1.9.4): in the
@@ -303,15 +304,18 @@ def _built(build: Callable[[], pn.viewable.Viewable]) -> pn.viewable.Viewable:
 # model here, so 0.12 s a step once a story page holds 1,600 models; docs/upstream.md).
 # So a section goes in a few pieces at a time (about CHUNK_MODELS Bokeh models per step: a
 # layout making more gets its children back in groups; smaller steps would be more steps of
-# that same recount), and of the loop's time at most ATTACH_SHARE goes to it: a burst of
-# heavy links leaves every other session its turns.
+# that same recount), and of the loop's time at most ATTACH_SHARE goes to it.  Clients take
+# turns step by step, so one that opened many heavy pages at once delays the others' pages
+# by a step at a time, not by all of its own.  (Page building is not charged to a session's
+# CPU budget: a reader who opened a heavy link would find their first clicks held.)
 # (Making the models on the build thread instead needs get_root, whose registration only a
 # session's own root ever removes: docs/upstream.md.)
 ATTACH_SHARE = 1 / 3
 CHUNK_MODELS = 40
 #: On a section's root while its pieces are still arriving (for styling and for tests).
 LOADING_CLASS = "explainer-loading"
-_attach_gate: asyncio.Semaphore | None = None
+# Per event loop (a test process may run several servers): (building, attaching) turns.
+_LOOP_TURNS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 # The served pages of this process whose sessions are open: pacing is for the others' sake.
 _OPEN_PAGES: weakref.WeakSet = weakref.WeakSet()
 
@@ -372,19 +376,35 @@ def _groups(objects: list) -> list[int]:
     return ends
 
 
-async def _paced(doc, steps: Iterable[Callable[[], None]]) -> None:
-    """Run each step on the event loop, one section at a time process-wide; while other
-    readers are on the server, rest after each step in proportion to what it took (its
-    patch is serialised within it).  A reader alone gets the section at full speed.  The
-    steps are paid from the budget of ``doc``'s session (:mod:`explainers.meter`)."""
-    global _attach_gate
-    if _attach_gate is None:
-        _attach_gate = asyncio.Semaphore(1)
-    async with _attach_gate:
-        for step in steps:
+def _turns() -> tuple[Turns, Turns]:
+    """This event loop's turns at building sections and at putting them into pages."""
+    loop = asyncio.get_running_loop()
+    turns = _LOOP_TURNS.get(loop)
+    if turns is None:
+        turns = _LOOP_TURNS[loop] = (Turns(), Turns())
+    return turns
+
+
+def _client(doc) -> object:
+    """Whose turn a session's work takes: the address its page was asked from (behind a
+    trusted proxy, the reader's own: ``EXPLAINER_TRUST_PROXY``), else the session itself."""
+    try:
+        address = doc.session_context.request.remote_ip
+    except AttributeError:
+        address = None
+    return address if isinstance(address, str) and address else doc
+
+
+async def _paced(client: object, steps: Iterable[Callable[[], None]]) -> None:
+    """Run each step on the event loop, one step at a time process-wide, clients taking
+    turns (:class:`.turns.Turns`); while other readers are on the server, rest after each
+    step in proportion to what it took (its patch is serialised within it), still holding
+    the turn.  A reader alone gets the section at full speed."""
+    attaching = _turns()[1]
+    for step in steps:
+        async with attaching.turn(client):
             t0 = time.perf_counter()
-            with meter.span(doc):  # the reader whose section it is pays for it
-                step()
+            step()
             busy = time.perf_counter() - t0
             others = len(_OPEN_PAGES) > 1
             await asyncio.sleep(busy * (1 / ATTACH_SHARE - 1) if others else 0)
@@ -418,6 +438,7 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
     doc = pn.state.curdoc
     served = doc is not None and doc.session_context is not None
     if served:
+        client = _client(doc)
         _OPEN_PAGES.add(doc)
         doc.on_session_destroyed(lambda _context: _OPEN_PAGES.discard(doc))
     placeholders = [obj for obj in layout.objects if isinstance(obj, SectionPlaceholder)]
@@ -478,8 +499,9 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
         # it returns: the session waits for its section, nothing else of it runs (so the
         # emptied layouts stay as left), and the event loop is free.
         try:
-            future = _BUILDER.submit(on_thread, placeholder._items[j][3])
-            root, emptied = await asyncio.wrap_future(future)
+            async with _turns()[0].turn(client):
+                future = _BUILDER.submit(on_thread, placeholder._items[j][3])
+                root, emptied = await asyncio.wrap_future(future)
         except Exception as exc:
             with set_curdoc(doc):
                 failed(placeholder, j, exc)
@@ -513,7 +535,7 @@ def build_when_wanted(layout: pn.layout.ListLike, soon: Iterable[str] = ()) -> p
                 swap(placeholder, j, root)
 
         await _paced(
-            doc,
+            client,
             [
                 step(put_beside),
                 *(give_back(box, objs, end) for box, objs, ends in emptied for end in ends),
