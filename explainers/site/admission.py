@@ -45,8 +45,10 @@ MAX_ADDRESSES = 10_000
 
 BUSY_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta http-equiv="refresh" content="{retry}">
-<title>One moment</title></head>
-<body style="font-family: system-ui, sans-serif; max-width: 36em; margin: 4em auto;">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>One moment</title></head>
+<body style="font: 17px/1.5 system-ui, sans-serif; max-width: 36em; margin: 3em auto;
+padding: 0 1em;">
 <h1>One moment, please</h1>
 <p>Very many pages are being opened from your network right now. This page tries again by
 itself in {retry} seconds.</p></body></html>
