@@ -58,7 +58,7 @@ SOCKET_REFUSED = "too many connections from one address; try again shortly"
 refusals = Summary(logging.getLogger("explainers.site.admission"), "refused")
 
 
-class Turns:
+class PageRate:
     """When each client address may next load a page: ``rate`` a second, bursts of
     ``burst`` at once (a generic cell-rate algorithm: one timestamp per address).
 
@@ -102,18 +102,18 @@ class Turns:
 
 
 class Sockets:
-    """Websocket opens per address (:class:`Turns`, no waiting) and how many are open."""
+    """Websocket opens per address (:class:`PageRate`, no waiting) and how many are open."""
 
     def __init__(self, rate: float, burst: float, max_open: int,
                  clock: Callable[[], float] = time.monotonic):  # fmt: skip
-        self.turns = Turns(rate, burst, 0.0, clock)
+        self.rate = PageRate(rate, burst, 0.0, clock)
         self.max_open = max_open
         self.open: dict[str, int] = {}
 
     def admit(self, key: str) -> bool:
         """Whether a websocket from ``key`` may open now; if so it is counted as open until
         :meth:`release`."""
-        if self.open.get(key, 0) >= self.max_open or self.turns.reserve(key) is None:
+        if self.open.get(key, 0) >= self.max_open or self.rate.reserve(key) is None:
             return False
         self.open[key] = self.open.get(key, 0) + 1
         return True
@@ -126,11 +126,11 @@ class Sockets:
             self.open.pop(key, None)
 
 
-def limits(rate: float = RATE) -> tuple[Turns, Sockets]:
+def limits(rate: float = RATE) -> tuple[PageRate, Sockets]:
     """Page-load turns and websocket bounds for ``rate`` page loads a second per address."""
     burst = max(1.0, rate * BURST_S)
     return (
-        Turns(rate, burst, MAX_WAIT_S),
+        PageRate(rate, burst, MAX_WAIT_S),
         Sockets(rate, burst, max(1, round(rate * SOCKETS_PER_RATE))),
     )
 
@@ -184,4 +184,4 @@ def install() -> None:
             per_app_patterns[i] = (route[0], handler, *route[2:])
 
 
-__all__ = ["MAX_WAIT_S", "RATE", "Sockets", "Turns", "configure", "install", "limits"]
+__all__ = ["MAX_WAIT_S", "RATE", "Sockets", "PageRate", "configure", "install", "limits"]

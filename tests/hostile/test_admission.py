@@ -27,24 +27,24 @@ HOG_PAGES = 20
 
 def test_a_burst_goes_at_once_then_turns_come_at_the_rate_then_loads_are_refused():
     now = [100.0]
-    turns = admission.Turns(rate=2.0, burst=4, max_wait=3.0, clock=lambda: now[0])
-    waits = [turns.reserve("a") for _ in range(12)]
+    rate = admission.PageRate(rate=2.0, burst=4, max_wait=3.0, clock=lambda: now[0])
+    waits = [rate.reserve("a") for _ in range(12)]
     assert waits[:4] == [0.0] * 4  # the burst
     # then one every half second, up to three seconds' wait
     assert waits[4:10] == pytest.approx([0.5, 1.0, 1.5, 2.0, 2.5, 3.0])
     assert waits[10:] == [None, None]  # refused, and nothing taken
-    assert turns.reserve("b") == 0.0  # another address is not held up
+    assert rate.reserve("b") == 0.0  # another address is not held up
     now[0] += 3.0 + 4 * 0.5  # the taken turns have passed, and the burst has come back
-    assert [turns.reserve("a") for _ in range(4)] == [0.0] * 4
-    assert turns.reserve("a") == pytest.approx(0.5)
+    assert [rate.reserve("a") for _ in range(4)] == [0.0] * 4
+    assert rate.reserve("a") == pytest.approx(0.5)
 
 
 def test_only_so_many_addresses_are_remembered():
-    turns = admission.Turns(rate=1.0, burst=1, max_wait=10.0, clock=lambda: 0.0, max_keys=3)
+    rate = admission.PageRate(rate=1.0, burst=1, max_wait=10.0, clock=lambda: 0.0, max_keys=3)
     for key in "abcd":
-        assert turns.reserve(key) == 0.0
-    assert turns.reserve("a") == 0.0  # forgotten (least recently seen): a fresh burst
-    assert turns.reserve("d") == 1.0  # remembered
+        assert rate.reserve(key) == 0.0
+    assert rate.reserve("a") == 0.0  # forgotten (least recently seen): a fresh burst
+    assert rate.reserve("d") == 1.0  # remembered
 
 
 def test_open_websockets_per_address_are_counted_and_capped():
@@ -61,7 +61,7 @@ def test_open_websockets_per_address_are_counted_and_capped():
 
 def test_bad_limits_are_refused():
     with pytest.raises(ValueError):
-        admission.Turns(rate=0.0, burst=1, max_wait=1.0)
+        admission.PageRate(rate=0.0, burst=1, max_wait=1.0)
 
 
 @pytest.fixture(scope="module")
