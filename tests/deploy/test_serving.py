@@ -338,15 +338,21 @@ def test_several_processes_serve_and_stop_with_their_parent(start_app):
     app = start_app({"EXPLAINER_NUM_PROCS": "2"})
     workers = psutil.Process(app.proc.pid).children()
     assert len(workers) == 2
+    # The app's port answers as soon as either worker listens; each worker then starts
+    # a probe process of its own, which on a busy machine can take a few seconds more.
+    deadline = time.monotonic() + 60
+    while app.log().count("Answering /liveness on") < 2:
+        assert time.monotonic() < deadline, f"a worker never started its probe:\n{app.log()}"
+        time.sleep(0.2)
+    assert app.log().count("Answering /liveness on") == 2
     for _ in range(4):
         assert http_get(app.url + "/liveness")[0] == 200
-        # Each worker binds it.  A worker whose event loop has not turned yet answers 503
-        # (as documented), and the app's port may have been answered by the other one.
+        # Both probes bind the port.  One whose worker's event loop has not turned yet
+        # answers 503 (as documented).
         deadline = time.monotonic() + 15
         while http_get(app.health_url + "/liveness")[0] != 200:
             assert time.monotonic() < deadline, "a worker's probe never answered 200"
             time.sleep(0.2)
-    assert app.log().count("Answering /liveness on") == 2
     app.proc.send_signal(signal.SIGTERM)  # the parent only, as `docker stop` would
     assert app.proc.wait(timeout=30) == 0
     gone, alive = psutil.wait_procs(workers, timeout=30)
