@@ -227,7 +227,7 @@ class Animator(param.Parameterized):
         self.frames = 0  # produced since creation; a plain int, read by tests and benchmarks
         # The class lets Space find this toggle in either state (static/reader.js).
         self.button = pn.widgets.Button(
-            label=label_run, button_type="primary", width=90, css_classes=["explainer-run"]
+            label=label_run, color="primary", width=90, css_classes=["explainer-run"]
         )
         self.button.on_click(lambda _e: self.toggle())
         self._resume_when_visible = False
@@ -289,7 +289,7 @@ class Animator(param.Parameterized):
     @param.depends("running", watch=True)
     def _relabel(self) -> None:
         self.button.label = self.labels[1] if self.running else self.labels[0]
-        self.button.button_type = "warning" if self.running else "primary"
+        self.button.color = "warning" if self.running else "primary"
 
     # -- the loop ------------------------------------------------------------------------
     def _expired(self) -> bool:

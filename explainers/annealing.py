@@ -223,7 +223,7 @@ class Annealing(Section):
         self._progress = WorkProgress("Racing every strategy")
         self._race_button = pn.widgets.Button(
             label="Race",
-            button_type="primary",
+            color="primary",
             description=tip("Race every strategy, many runs", "below"),
         )
         self._race_button.on_click(self.start_race)

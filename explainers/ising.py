@@ -395,11 +395,9 @@ class SpinLattice(Section):
         )
         choices = pn.FlexBox(
             pn.widgets.RadioButtonGroup.from_param(
-                self.param.couplings, button_type="light", margin=(4, 4)
+                self.param.couplings, color="light", margin=(4, 4)
             ),
-            pn.widgets.RadioButtonGroup.from_param(
-                self.param.method, button_type="light", margin=(4, 4)
-            ),
+            pn.widgets.RadioButtonGroup.from_param(self.param.method, color="light", margin=(4, 4)),
             align_items="center",
         )
         sizes = pn.FlexBox(

@@ -855,7 +855,7 @@ class RBMTrainer(Section):
                 self.param.lr, name="Learning rate η", step=0.01, format="0.00", width=200
             ),
             pn.widgets.RadioButtonGroup.from_param(
-                self.param.method, name="Method", button_type="light", width=130
+                self.param.method, name="Method", color="light", width=130
             ),
             pn.widgets.IntSlider.from_param(self.param.k, name="Round trips k", width=160),
             pn.widgets.IntSlider.from_param(
@@ -911,7 +911,7 @@ class RBMTrainer(Section):
                         "Reconstruct",
                         self.reconstruct,
                         "Push the image once through the hidden layer and back",
-                        button_type="primary",
+                        color="primary",
                     ),
                     pn.pane.HTML("<div style='font-size:1.4em'>→ h →</div>", margin=(4, 8)),
                     margin=(20, 4),

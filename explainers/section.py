@@ -592,7 +592,7 @@ class Section(pn.viewable.Viewer):
             "Embed",
             self._toggle_embed_code,
             "Show an iframe snippet",
-            button_type="light",
+            color="light",
             width=80,
             align="end",
         )
